@@ -1,0 +1,253 @@
+// BPF maps: create, open from a pin or an id, element operations, iteration, batch lookup, info.
+import { readFileSync } from "node:fs";
+import { close as closeFd, libc, errno, SYS, SyscallError, Struct, cString, addressOf } from "../sys/index.ts";
+import { Cmd, MapType, UpdateFlag, OBJ_NAME_LEN } from "./constants.ts";
+import { bpf, bpfRaw } from "./syscall.ts";
+import { objGet, objPin } from "./pin.ts";
+
+export interface MapSpec {
+  type: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags?: number;
+  name?: string;
+  innerMapFd?: number;
+}
+
+export interface MapInfo {
+  type: number;
+  id: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags: number;
+  name: string;
+}
+
+const ENOENT = 2;
+
+export class BpfMap {
+  readonly fd: number;
+  readonly type: number;
+  readonly keySize: number;
+  readonly valueSize: number;
+  readonly maxEntries: number;
+  readonly name: string;
+  /** bytes of a value as user space sees it: per-CPU maps hold one 8-byte-aligned slot per possible CPU */
+  readonly valueBufferSize: number;
+  // One element-op attr reused by every call: the hot path allocates nothing but the result.
+  private readonly elemAttr = new Uint8Array(32);
+  private readonly elemView = new DataView(this.elemAttr.buffer);
+
+  private constructor(fd: number, info: Omit<MapInfo, "id" | "flags">) {
+    this.fd = fd;
+    this.type = info.type;
+    this.keySize = info.keySize;
+    this.valueSize = info.valueSize;
+    this.maxEntries = info.maxEntries;
+    this.name = info.name;
+    this.valueBufferSize = PER_CPU_TYPES.has(info.type)
+      ? Math.ceil(info.valueSize / 8) * 8 * possibleCpus()
+      : info.valueSize;
+    this.elemView.setUint32(0, fd, true);
+  }
+
+  static create(spec: MapSpec): BpfMap {
+    const attr = new Struct(80)
+      .u32(0, spec.type)
+      .u32(4, spec.keySize)
+      .u32(8, spec.valueSize)
+      .u32(12, spec.maxEntries)
+      .u32(16, spec.flags ?? 0)
+      .u32(20, spec.innerMapFd ?? 0);
+    if (spec.name) attr.cstr(28, sanitizeName(spec.name), OBJ_NAME_LEN);
+    const fd = bpf(Cmd.MAP_CREATE, attr, `map ${spec.name ?? "(unnamed)"}`);
+    return new BpfMap(fd, { ...spec, name: spec.name ?? "" });
+  }
+
+  /** Adopt an fd (from a pin, an id or a caller) and learn its shape from the kernel. */
+  static fromFd(fd: number): BpfMap {
+    const info = mapInfoByFd(fd);
+    return new BpfMap(fd, info);
+  }
+
+  static fromPin(path: string, flags = 0): BpfMap {
+    return BpfMap.fromFd(objGet(path, flags));
+  }
+
+  static fromId(id: number): BpfMap {
+    const attr = new Struct(12).u32(0, id);
+    return BpfMap.fromFd(bpf(Cmd.MAP_GET_FD_BY_ID, attr, `map id ${id}`));
+  }
+
+  pin(path: string): void {
+    objPin(this.fd, path);
+  }
+
+  info(): MapInfo {
+    return mapInfoByFd(this.fd);
+  }
+
+  close(): void {
+    closeFd(this.fd);
+  }
+
+  private checkKey(key: Uint8Array) {
+    if (key.byteLength !== this.keySize)
+      throw new RangeError(`map ${this.name}: key is ${key.byteLength} bytes, map wants ${this.keySize}`);
+  }
+
+  private elemCall(cmd: number, key: Uint8Array | null, value: Uint8Array | null, flags: number): number {
+    const v = this.elemView;
+    v.setBigUint64(8, key ? addressOf(key) : 0n, true);
+    v.setBigUint64(16, value ? addressOf(value) : 0n, true);
+    v.setBigUint64(24, BigInt(flags), true);
+    const r = libc.syscall(SYS.bpf, cmd, this.elemAttr, 32);
+    return r < 0 ? -errno() : r;
+  }
+
+  /** Value for key, or undefined when absent. `out` (valueSize bytes) avoids an allocation. */
+  lookup(key: Uint8Array, out?: Uint8Array): Uint8Array | undefined {
+    this.checkKey(key);
+    const value = out ?? new Uint8Array(this.valueBufferSize);
+    const r = this.elemCall(Cmd.MAP_LOOKUP_ELEM, key, value, 0);
+    if (r === -ENOENT) return undefined;
+    if (r < 0) throw new SyscallError("bpf", -r, `BPF_MAP_LOOKUP_ELEM, map ${this.name}`);
+    return value;
+  }
+
+  /** Atomically read and remove (queues, stacks, and hash maps on >= 5.14). */
+  lookupAndDelete(key: Uint8Array | null, out?: Uint8Array): Uint8Array | undefined {
+    if (key) this.checkKey(key);
+    const value = out ?? new Uint8Array(this.valueBufferSize);
+    const r = this.elemCall(Cmd.MAP_LOOKUP_AND_DELETE_ELEM, key, value, 0);
+    if (r === -ENOENT) return undefined;
+    if (r < 0) throw new SyscallError("bpf", -r, `BPF_MAP_LOOKUP_AND_DELETE_ELEM, map ${this.name}`);
+    return value;
+  }
+
+  update(key: Uint8Array, value: Uint8Array, flags: number = UpdateFlag.ANY): void {
+    const r = this.tryUpdate(key, value, flags);
+    if (r < 0) throw new SyscallError("bpf", -r, `BPF_MAP_UPDATE_ELEM, map ${this.name}`);
+  }
+
+  /** update() that returns -errno instead of throwing (EEXIST with NOEXIST, E2BIG when full). */
+  tryUpdate(key: Uint8Array, value: Uint8Array, flags: number = UpdateFlag.ANY): number {
+    this.checkKey(key);
+    if (value.byteLength !== this.valueBufferSize)
+      throw new RangeError(`map ${this.name}: value is ${value.byteLength} bytes, map wants ${this.valueBufferSize}`);
+    return this.elemCall(Cmd.MAP_UPDATE_ELEM, key, value, flags);
+  }
+
+  /** true when the key was there. */
+  delete(key: Uint8Array): boolean {
+    this.checkKey(key);
+    const r = this.elemCall(Cmd.MAP_DELETE_ELEM, key, null, 0);
+    if (r === -ENOENT) return false;
+    if (r < 0) throw new SyscallError("bpf", -r, `BPF_MAP_DELETE_ELEM, map ${this.name}`);
+    return true;
+  }
+
+  /** The key after `key` (the first key when undefined); undefined at the end. */
+  nextKey(key?: Uint8Array): Uint8Array | undefined {
+    const next = new Uint8Array(this.keySize);
+    const r = this.elemCall(Cmd.MAP_GET_NEXT_KEY, key ?? null, next, 0);
+    if (r === -ENOENT) return undefined;
+    if (r < 0) throw new SyscallError("bpf", -r, `BPF_MAP_GET_NEXT_KEY, map ${this.name}`);
+    return next;
+  }
+
+  *keys(): Generator<Uint8Array> {
+    for (let k = this.nextKey(); k; k = this.nextKey(k)) yield k;
+  }
+
+  /** Entries by next-key iteration; a key deleted between the two calls is skipped. */
+  *entries(): Generator<[Uint8Array, Uint8Array]> {
+    for (const k of this.keys()) {
+      const v = this.lookup(k);
+      if (v) yield [k, v];
+    }
+  }
+
+  /**
+   * BPF_MAP_LOOKUP_BATCH: up to `batchSize` entries per call, all entries overall. Returns undefined
+   * where the kernel or map type lacks batch ops (EINVAL/ENOTSUPP), so callers fall back to entries().
+   */
+  lookupBatch(batchSize = 256): [Uint8Array, Uint8Array][] | undefined {
+    const out: [Uint8Array, Uint8Array][] = [];
+    const keys = new Uint8Array(this.keySize * batchSize);
+    const values = new Uint8Array(this.valueBufferSize * batchSize);
+    // The opaque batch token is the size of a key for hash maps, 4 bytes for arrays; keySize >= 4 covers both.
+    const inBatch = new Uint8Array(Math.max(8, this.keySize));
+    const outBatch = new Uint8Array(Math.max(8, this.keySize));
+    let first = true;
+    for (;;) {
+      const attr = new Struct(56)
+        .pointer(0, first ? null : inBatch)
+        .pointer(8, outBatch)
+        .pointer(16, keys)
+        .pointer(24, values)
+        .u32(32, batchSize)
+        .u32(36, this.fd);
+      const r = bpfRaw(Cmd.MAP_LOOKUP_BATCH, attr);
+      const count = attr.getU32(32);
+      for (let i = 0; i < count; i++)
+        out.push([
+          keys.slice(i * this.keySize, (i + 1) * this.keySize),
+          values.slice(i * this.valueBufferSize, (i + 1) * this.valueBufferSize),
+        ]);
+      if (r === -ENOENT) return out;
+      if (r < 0) {
+        if (first && (r === -22 || r === -524 || r === -95)) return undefined;
+        throw new SyscallError("bpf", -r, `BPF_MAP_LOOKUP_BATCH, map ${this.name}`);
+      }
+      inBatch.set(outBatch);
+      first = false;
+    }
+  }
+
+  /** BPF_MAP_FREEZE: no more writes from user space. */
+  freeze(): void {
+    bpf(Cmd.MAP_FREEZE, new Struct(8).u32(0, this.fd), `map ${this.name}`);
+  }
+}
+
+const PER_CPU_TYPES = new Set<number>([MapType.PERCPU_HASH, MapType.PERCPU_ARRAY, MapType.LRU_PERCPU_HASH]);
+
+let possibleCpuCount = 0;
+/** Number of possible CPUs (/sys/devices/system/cpu/possible, e.g. "0-3"): per-CPU values have one slot each. */
+export function possibleCpus(): number {
+  if (!possibleCpuCount) {
+    const text = readFileSync("/sys/devices/system/cpu/possible", "utf8").trim();
+    possibleCpuCount = text.split(",").reduce((n, part) => {
+      const [a, b] = part.split("-").map(Number);
+      return n + (b === undefined ? 1 : b - a! + 1);
+    }, 0);
+  }
+  return possibleCpuCount;
+}
+
+export function mapInfoByFd(fd: number): MapInfo & { btfId: number; mapExtra: bigint } {
+  const info = new Struct(88);
+  const attr = new Struct(16).u32(0, fd).u32(4, info.size).pointer(8, info.bytes);
+  bpf(Cmd.OBJ_GET_INFO_BY_FD, attr, `map fd ${fd}`);
+  return {
+    type: info.getU32(0),
+    id: info.getU32(4),
+    keySize: info.getU32(8),
+    valueSize: info.getU32(12),
+    maxEntries: info.getU32(16),
+    flags: info.getU32(20),
+    name: cString(info.bytes, 24, OBJ_NAME_LEN),
+    btfId: info.getU32(64),
+    mapExtra: info.getU64(80),
+  };
+}
+
+/** Object names accept [A-Za-z0-9_.] only; anything else becomes '_'. */
+export function sanitizeName(name: string): string {
+  return name.replace(/[^A-Za-z0-9_.]/g, "_").slice(0, OBJ_NAME_LEN - 1);
+}
+
+export { MapType, UpdateFlag };

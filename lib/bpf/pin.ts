@@ -1,0 +1,30 @@
+// Pinning objects in bpffs, and making sure a bpffs is there to pin into.
+import { existsSync, mkdirSync } from "node:fs";
+import { Struct, cStringBytes, isFsType, FS_MAGIC, mount } from "../sys/index.ts";
+import { Cmd } from "./constants.ts";
+import { bpf } from "./syscall.ts";
+
+export function objPin(fd: number, path: string): void {
+  const attr = new Struct(24).pointer(0, cStringBytes(path)).u32(8, fd);
+  bpf(Cmd.OBJ_PIN, attr, path);
+}
+
+/** Open a pinned object; flags are FileFlag.RDONLY / WRONLY. */
+export function objGet(path: string, flags = 0): number {
+  const attr = new Struct(24).pointer(0, cStringBytes(path)).u32(12, flags);
+  return bpf(Cmd.OBJ_GET, attr, path);
+}
+
+export const DEFAULT_BPFFS = "/sys/fs/bpf";
+
+/** Mount bpffs (mode 0700) at `path` unless one is already there. Returns true when it mounted. */
+export function ensureBpffs(path: string = DEFAULT_BPFFS): boolean {
+  if (isFsType(path, FS_MAGIC.BPF)) return false;
+  if (!existsSync(path)) mkdirSync(path, { recursive: true, mode: 0o700 });
+  mount("bpf", path, "bpf", 0, "mode=0700");
+  return true;
+}
+
+export function isBpffs(path: string): boolean {
+  return isFsType(path, FS_MAGIC.BPF);
+}

@@ -1,0 +1,120 @@
+// hookshim doctor: one line per capability this host needs, `ok` or `missing` with what to do.
+import { existsSync, readFileSync } from "node:fs";
+import { BpfMap, MapType, isBpffs, DEFAULT_BPFFS } from "../bpf/index.ts";
+import { SyscallError } from "../sys/index.ts";
+import type { GlobalOptions } from "./context.ts";
+import { parseArgs, flag } from "./args.ts";
+
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+  /** what to do when it is missing */
+  fix?: string;
+}
+
+function mountinfo(): string[][] {
+  return readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => {
+      const [pre, post] = l.split(" - ");
+      return [...pre!.split(" "), "-", ...post!.split(" ")];
+    });
+}
+
+function fsMounts(fstype: string): string[] {
+  return mountinfo()
+    .filter((f) => f[f.indexOf("-") + 1] === fstype)
+    .map((f) => f[4]!);
+}
+
+function capEffective(): bigint {
+  const line = readFileSync("/proc/self/status", "utf8").split("\n").find((l) => l.startsWith("CapEff:"));
+  return line ? BigInt("0x" + line.split(/\s+/)[1]) : 0n;
+}
+
+const CAP_SYS_ADMIN = 21n, CAP_BPF = 39n, CAP_PERFMON = 38n;
+
+export function runChecks(): Check[] {
+  const checks: Check[] = [];
+  const caps = capEffective();
+  const has = (c: bigint) => (caps >> c) & 1n;
+  const root = process.getuid?.() === 0;
+  checks.push({
+    name: "privileges",
+    ok: root && (has(CAP_BPF) === 1n || has(CAP_SYS_ADMIN) === 1n),
+    detail: `uid ${process.getuid?.()}, CAP_BPF ${has(CAP_BPF) ? "yes" : "no"}, CAP_SYS_ADMIN ${has(CAP_SYS_ADMIN) ? "yes" : "no"}, CAP_PERFMON ${has(CAP_PERFMON) ? "yes" : "no"}`,
+    fix: "run hookshim as root (the runtime runs hooks as root)",
+  });
+
+  let bpfOk = false;
+  let bpfDetail = "";
+  try {
+    BpfMap.create({ type: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 1, name: "doctor" }).close();
+    bpfOk = true;
+    bpfDetail = "map create works";
+  } catch (e) {
+    bpfDetail = e instanceof SyscallError ? e.message : String(e);
+  }
+  checks.push({ name: "bpf syscall", ok: bpfOk, detail: bpfDetail, fix: "kernel with CONFIG_BPF_SYSCALL, and root" });
+
+  const bpffs = isBpffs(DEFAULT_BPFFS);
+  checks.push({
+    name: "bpffs",
+    ok: bpffs || (root && existsSync("/sys/fs")),
+    detail: bpffs ? `mounted at ${DEFAULT_BPFFS}` : `not mounted at ${DEFAULT_BPFFS}; hookshim mounts it on first use`,
+    fix: `mount -t bpf -o mode=0700 bpf ${DEFAULT_BPFFS}`,
+  });
+
+  const cg2 = fsMounts("cgroup2");
+  const v1 = fsMounts("cgroup");
+  checks.push({
+    name: "cgroup2",
+    ok: cg2.length > 0,
+    detail: cg2.length ? `${cg2[0]} (${v1.length ? "hybrid: v1 controllers beside it" : "unified"})` : "no cgroup2 mount",
+    fix: "mount -t cgroup2 none /sys/fs/cgroup/unified (hybrid) or boot with systemd.unified_cgroup_hierarchy=1",
+  });
+
+  checks.push({
+    name: "BTF",
+    ok: existsSync("/sys/kernel/btf/vmlinux"),
+    detail: existsSync("/sys/kernel/btf/vmlinux") ? "/sys/kernel/btf/vmlinux" : "no /sys/kernel/btf/vmlinux",
+    fix: "kernel with CONFIG_DEBUG_INFO_BTF=y (exit tracking needs task_struct offsets)",
+  });
+
+  const tracefs = fsMounts("tracefs");
+  const tracefsOk = tracefs.length > 0 || existsSync("/sys/kernel/tracing");
+  checks.push({
+    name: "tracefs",
+    ok: tracefsOk,
+    detail: tracefs.length ? `mounted at ${tracefs[0]}` : tracefsOk ? "not mounted; hookshim mounts /sys/kernel/tracing on first use" : "no tracefs",
+    fix: "mount -t tracefs tracefs /sys/kernel/tracing",
+  });
+
+  const fan = existsSync("/proc/sys/fs/fanotify/max_user_groups");
+  checks.push({
+    name: "fanotify permission events",
+    ok: fan,
+    detail: fan ? `max_user_groups ${readFileSync("/proc/sys/fs/fanotify/max_user_groups", "utf8").trim()}` : "no fanotify",
+    fix: "kernel with CONFIG_FANOTIFY and CONFIG_FANOTIFY_ACCESS_PERMISSIONS",
+  });
+  return checks;
+}
+
+export async function main(args: string[], _g: GlobalOptions): Promise<number> {
+  const p = parseArgs(args, [{ name: "json" }], "hookshim doctor");
+  const checks = runChecks();
+  try {
+    const { notifierSupport } = await import("../notifier/index.ts");
+    const s = notifierSupport();
+    checks.push({ name: "container-notifier", ok: s.ok, detail: s.ok ? "supported" : (s.reason ?? "not supported"), fix: s.reason });
+  } catch {
+    // the notifier module is optional in trimmed builds
+  }
+  if (flag(p, "json")) for (const c of checks) console.log(JSON.stringify(c));
+  else
+    for (const c of checks)
+      console.log(`${c.ok ? "ok     " : "missing"}  ${c.name}: ${c.detail}${c.ok || !c.fix ? "" : ` — fix: ${c.fix}`}`);
+  return checks.every((c) => c.ok) ? 0 : 1;
+}

@@ -1,0 +1,97 @@
+// hookshim's own configuration: config/defaults.json, overridden field by field by
+// /etc/hookshim/config.json (or --config / $HOOKSHIM_CONFIG). Validated with zod; a bad file is an
+// InputError naming the file and the field.
+import { z } from "zod";
+import { readFileSync, existsSync } from "node:fs";
+import defaults from "../../config/defaults.json" with { type: "json" };
+import { InputError } from "../cli/errors.ts";
+
+export const SYSTEM_CONFIG = "/etc/hookshim/config.json";
+
+const DeviceRuleSchema = z.object({
+  allow: z.boolean(),
+  type: z.enum(["a", "b", "c"]).optional(),
+  major: z.number().int().nullable().optional(),
+  minor: z.number().int().nullable().optional(),
+  access: z.string().regex(/^[rwm]*$/, "access may only hold r, w and m").optional(),
+});
+
+export const ConfigSchema = z.object({
+  /** pin directory name under bpffs */
+  store: z.string().regex(/^[A-Za-z0-9_.-]+$/, "a store name is letters, digits, '_', '.', '-'"),
+  bpffs: z.string().startsWith("/"),
+  /** v2 cgroup parent for containers the runtime left at the root */
+  cgroupParent: z.string().startsWith("/"),
+  /** closed: any hook error fails the container start; open: warn and let it start */
+  failMode: z.enum(["closed", "open"]),
+  logLevel: z.enum(["error", "warn", "info", "debug"]),
+  devices: z.object({
+    /** host policy, appended after the container's rules so a host deny wins */
+    rules: z.array(DeviceRuleSchema),
+    /** per-container requests through the io.hookshim.devices annotation */
+    requests: z.object({ allowed: z.boolean(), permitted: z.array(DeviceRuleSchema) }),
+  }),
+  capacity: z.object({ containers: z.number().int().positive(), events: z.number().int().positive() }),
+  /** hooks.d directories the runtime shim reads, lowest precedence first */
+  hooksDirs: z.array(z.string().startsWith("/")),
+  runtime: z.object({
+    /** the lower runtime the shim execs; null finds runc, then crun */
+    path: z.string().startsWith("/").nullable(),
+    /** also inject hookshim's own prestart/poststop hooks */
+    injectHookshimHooks: z.boolean(),
+  }),
+});
+
+export type HookshimConfig = z.infer<typeof ConfigSchema>;
+export type ConfigDeviceRule = z.infer<typeof DeviceRuleSchema>;
+
+const DEFAULTS: HookshimConfig = ConfigSchema.parse(defaults);
+
+function merge(base: unknown, over: unknown): unknown {
+  if (over && typeof over === "object" && !Array.isArray(over) && base && typeof base === "object" && !Array.isArray(base)) {
+    const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+    for (const [k, v] of Object.entries(over)) out[k] = merge(out[k], v);
+    return out;
+  }
+  return over === undefined ? base : over;
+}
+
+function issuePath(path: PropertyKey[]): string {
+  return path.reduce<string>((s, p) => (typeof p === "number" ? `${s}[${p}]` : s ? `${s}.${String(p)}` : String(p)), "");
+}
+
+/** Parse a config object layered over the defaults; errors name `file` and the field. */
+export function parseConfig(raw: unknown, file: string): HookshimConfig {
+  const r = ConfigSchema.safeParse(merge(DEFAULTS, raw));
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    throw new InputError(`${file}: ${issuePath(i.path as PropertyKey[]) || "(root)"}: ${i.message}`);
+  }
+  return r.data;
+}
+
+/**
+ * The configuration in force: an explicit file (which must exist), else /etc/hookshim/config.json
+ * when present, else the defaults.
+ */
+export function loadConfig(explicitPath?: string): HookshimConfig {
+  const path = explicitPath ?? (existsSync(SYSTEM_CONFIG) ? SYSTEM_CONFIG : undefined);
+  if (!path) return DEFAULTS;
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new InputError(`${path}: cannot read config: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new InputError(`${path}: not valid JSON: ${(e as Error).message}`);
+  }
+  return parseConfig(raw, path);
+}
+
+export function defaultConfig(): HookshimConfig {
+  return DEFAULTS;
+}

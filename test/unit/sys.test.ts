@@ -1,0 +1,150 @@
+import { describe, expect, test } from "bun:test";
+import {
+  SyscallError, errnoName, errnoDescription, Errno, Struct, cString, cStringBytes, tryOpen, open, O,
+  makedev, isErrno, statfsType, FS_MAGIC, clockNs, CLOCK, bootTimeWallNs, getRlimit, RLIMIT_NOFILE,
+  inotifyInit, inotifyAddWatch, inotifyRead, IN, close, pollIn, read, write, setNonBlocking, parseFanotifyEvents,
+} from "../../lib/sys/index.ts";
+import { mkdtempSync, writeFileSync, rmSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+describe("errno", () => {
+  test("names and descriptions", () => {
+    expect(errnoName(1)).toBe("EPERM");
+    expect(errnoName(2)).toBe("ENOENT");
+    expect(errnoName(7)).toBe("E2BIG");
+    expect(errnoName(524)).toBe("ENOTSUPP");
+    expect(errnoName(9999)).toBe("E9999");
+    expect(Errno.EEXIST).toBe(17);
+    expect(errnoDescription(13)).toBe("permission denied");
+  });
+
+  test("a failing call carries name, number and symbol, read from __errno_location", () => {
+    let err: unknown;
+    try {
+      open("/nonexistent/hookshim", O.RDONLY);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(SyscallError);
+    const e = err as SyscallError;
+    expect(e.syscall).toBe("open");
+    expect(e.errno).toBe(2);
+    expect(e.code).toBe("ENOENT");
+    expect(e.message).toBe("open(/nonexistent/hookshim): ENOENT (no such file or directory)");
+    expect(isErrno(e, "ENOENT")).toBe(true);
+    expect(isErrno(e, "EPERM")).toBe(false);
+  });
+
+  test("errno is per call: a later failure reports its own errno", () => {
+    expect(tryOpen("/nonexistent", O.RDONLY)).toBe(-2);
+    expect(tryOpen("/etc/passwd/x", O.RDONLY)).toBe(-20); // ENOTDIR
+    expect(tryOpen("/", O.WRONLY)).toBe(-21); // EISDIR
+  });
+});
+
+describe("Struct", () => {
+  test("little-endian fields, zeroed tail, inline strings", () => {
+    const s = new Struct(32).u32(0, 0xdeadbeef).u16(4, 0x1234).u64(8, 0x0102030405060708n).cstr(16, "abcdefghijkl", 8);
+    expect(Array.from(s.bytes.subarray(0, 4))).toEqual([0xef, 0xbe, 0xad, 0xde]);
+    expect(s.getU16(4)).toBe(0x1234);
+    expect(s.getU64(8)).toBe(0x0102030405060708n);
+    expect(cString(s.bytes, 16)).toBe("abcdefg"); // truncated to max-1, NUL-terminated
+    expect(Array.from(s.bytes.subarray(24))).toEqual(new Array(8).fill(0));
+  });
+
+  test("pointer() stores the address and keeps the buffer alive; null stores 0", () => {
+    const buf = new Uint8Array(16);
+    const s = new Struct(16).pointer(0, buf).pointer(8, null);
+    expect(s.getU64(0)).not.toBe(0n);
+    expect(s.getU64(8)).toBe(0n);
+  });
+
+  test("C strings", () => {
+    expect(Array.from(cStringBytes("ab"))).toEqual([97, 98, 0]);
+    expect(cString(new Uint8Array([104, 105, 0, 120]))).toBe("hi");
+    expect(cString(new Uint8Array([104, 105]))).toBe("hi");
+  });
+
+  test("makedev matches glibc's encoding", () => {
+    expect(makedev(1, 3)).toBe(0x103n);
+    expect(makedev(8, 0)).toBe(0x800n);
+    expect(makedev(259, 65536)).toBe(0x10010300n); // ((259 & 0xfff) << 8) | ((65536 & ~0xff) << 12)
+  });
+});
+
+describe("files and clocks", () => {
+  test("read/write/poll on a pipe-like fd", () => {
+    const dir = mkdtempSync(join(tmpdir(), "hookshim-sys-"));
+    try {
+      const p = join(dir, "f");
+      writeFileSync(p, "");
+      const fd = open(p, O.RDWR);
+      expect(write(fd, new TextEncoder().encode("hello"))).toBe(5);
+      close(fd);
+      expect(readFileSync(p, "utf8")).toBe("hello");
+      const rfd = open(p, O.RDONLY);
+      const buf = new Uint8Array(16);
+      expect(read(rfd, buf)).toBe(5);
+      expect(pollIn([rfd], 0)).toEqual([rfd]); // regular files are always readable
+      close(rfd);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("inotify sees a file created in a watched directory", () => {
+    const dir = mkdtempSync(join(tmpdir(), "hookshim-ino-"));
+    const fd = inotifyInit();
+    try {
+      inotifyAddWatch(fd, dir, IN.CREATE);
+      expect(inotifyRead(fd)).toEqual([]); // non-blocking: nothing pending
+      writeFileSync(join(dir, "pidfile"), "1");
+      const evs = inotifyRead(fd);
+      expect(evs.length).toBe(1);
+      expect(evs[0]!.name).toBe("pidfile");
+      expect(evs[0]!.mask & IN.CREATE).toBe(IN.CREATE);
+    } finally {
+      close(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("statfs, clocks, rlimits", () => {
+    expect(statfsType("/proc")).toBe(FS_MAGIC.PROC);
+    const boot = clockNs(CLOCK.BOOTTIME);
+    expect(boot).toBeGreaterThan(0n);
+    const wall = bootTimeWallNs() + boot;
+    expect(Number(wall / 1_000_000n)).toBeGreaterThan(Date.now() - 60_000);
+    const lim = getRlimit(RLIMIT_NOFILE);
+    expect(lim.cur).toBeGreaterThan(0n);
+    expect(lim.max).toBeGreaterThanOrEqual(lim.cur);
+  });
+
+  test("fanotify event records are parsed by their length", () => {
+    const buf = new Uint8Array(48);
+    const dv = new DataView(buf.buffer);
+    for (const [i, pid] of [[0, 100], [1, 200]] as const) {
+      dv.setUint32(i * 24, 24, true);
+      dv.setUint8(i * 24 + 4, 3);
+      dv.setUint16(i * 24 + 6, 24, true);
+      dv.setBigUint64(i * 24 + 8, 0x40000n, true);
+      dv.setInt32(i * 24 + 16, 7 + i, true);
+      dv.setInt32(i * 24 + 20, pid, true);
+    }
+    expect(parseFanotifyEvents(buf, 48)).toEqual([
+      { mask: 0x40000n, fd: 7, pid: 100 },
+      { mask: 0x40000n, fd: 8, pid: 200 },
+    ]);
+  });
+
+  test("setNonBlocking makes an empty read return -EAGAIN", () => {
+    const fd = inotifyInit(0);
+    try {
+      setNonBlocking(fd);
+      expect(read(fd, new Uint8Array(64))).toBe(-11);
+    } finally {
+      close(fd);
+    }
+  });
+});
