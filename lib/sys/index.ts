@@ -7,3 +7,4 @@ export * from "./fs.ts";
 export * from "./inotify.ts";
 export * from "./fanotify.ts";
 export * from "./proc.ts";
+export { execve } from "./exec.ts";

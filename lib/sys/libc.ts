@@ -32,6 +32,7 @@ const symbols = {
   setns: { args: ["i32", "i32"], returns: "i32" },
   unshare: { args: ["i32"], returns: "i32" },
   mknod: { args: ["cstring", "u32", "u64"], returns: "i32" },
+  execve: { args: ["cstring", "ptr", "ptr"], returns: "i32" },
 } as const satisfies Record<string, FFIFunction>;
 
 const lib = dlopen("libc.so.6", symbols);
