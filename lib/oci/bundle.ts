@@ -1,0 +1,110 @@
+// A bundle's config.json: read with a size limit and validated; written back atomically with the
+// original's mode and owner, its key order and every field this code does not know.
+import { closeSync, fchmodSync, fchownSync, fsyncSync, openSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { InputError } from "../cli/errors.ts";
+import { check } from "./issues.ts";
+import { readJsonFile, stringifyJson } from "./json.ts";
+import { SpecSchema, type Spec } from "./spec.ts";
+
+/** Real configs are tens of KiB; the limit keeps a hostile or broken file from being parsed at all. */
+export const CONFIG_SIZE_LIMIT = 16 * 1024 * 1024;
+
+/** Problems listed in one error line before the rest are counted. */
+const MAX_LISTED = 10;
+
+export interface LoadedConfig {
+  /** the config.json path that was read */
+  file: string;
+  /**
+   * The validated config. It is the raw object itself (validation copies nothing into it), so
+   * changes made through it are what writeConfigAtomic writes.
+   */
+  spec: Spec;
+  /** the object exactly as parsed: key order and unknown fields intact */
+  raw: Record<string, unknown>;
+}
+
+export function configPath(bundleOrFile: string): string {
+  let isDir = false;
+  try {
+    isDir = statSync(bundleOrFile).isDirectory();
+  } catch {
+    // a missing path is reported by the read, naming it
+  }
+  return isDir ? join(bundleOrFile, "config.json") : bundleOrFile;
+}
+
+/** Problems joined into one line, the first MAX_LISTED of them. */
+export function problemLine(file: string, problems: string[]): string {
+  const listed = problems.slice(0, MAX_LISTED).join("; ");
+  const more = problems.length > MAX_LISTED ? `; and ${problems.length - MAX_LISTED} more` : "";
+  return `${file}: ${listed}${more}`;
+}
+
+/** Reads `bundle/config.json` (or the file given) and validates it against runtime-spec v1.2. */
+export function readConfig(bundleOrFile: string): LoadedConfig {
+  const file = configPath(bundleOrFile);
+  const raw = readJsonFile(file, CONFIG_SIZE_LIMIT);
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw new InputError(`${file}: a config must be a JSON object`);
+  const r = check(SpecSchema, raw);
+  if (!r.ok) throw new InputError(problemLine(file, r.problems));
+  return { file, spec: r.value, raw: raw as Record<string, unknown> };
+}
+
+function existing(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new Error(`${path}: cannot stat: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+}
+
+export interface WriteOptions {
+  /** JSON.stringify indentation; compact (as podman and containerd write it) when absent */
+  indent?: string | number;
+  /** mode of a file that does not exist yet */
+  mode?: number;
+}
+
+/**
+ * Replaces `path` with `obj` as JSON: a temporary file in the same directory, fsync, rename over
+ * the original, fsync of the directory. A reader (the runtime) sees the old file or the new one,
+ * never a partial write. The original's permission bits and owner carry over.
+ */
+export function writeConfigAtomic(path: string, obj: unknown, opts: WriteOptions = {}): void {
+  const before = existing(path);
+  const mode = before ? before.mode & 0o7777 : (opts.mode ?? 0o644);
+  const text = stringifyJson(obj, opts.indent);
+  const dir = dirname(path);
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+  let fd: number | undefined;
+  try {
+    fd = openSync(tmp, "wx", 0o600);
+    // the umask shaped the creation mode; set the original's exactly
+    fchmodSync(fd, mode);
+    if (before && (process.getuid?.() === 0) && (before.uid !== 0 || before.gid !== 0)) fchownSync(fd, before.uid, before.gid);
+    const data = Buffer.from(text, "utf8");
+    for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = undefined;
+    renameSync(tmp, path);
+  } catch (e) {
+    if (fd !== undefined) closeSync(fd);
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // never created, or already renamed
+    }
+    throw new Error(`${path}: cannot write: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const dfd = openSync(dir, "r");
+  try {
+    fsyncSync(dfd);
+  } finally {
+    closeSync(dfd);
+  }
+}

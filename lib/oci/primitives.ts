@@ -1,0 +1,81 @@
+// The scalar types the runtime-spec is written in (uint32, int64, absolute path, SemVer, ...) as zod
+// schemas, built once at module load.
+import { z } from "zod";
+import { describeValue, issueMessage } from "./issues.ts";
+
+/**
+ * An integer of a Go type's range. uint64/int64 values beyond 2^53 arrive as bigint (see json.ts),
+ * so both representations are accepted and range-checked exactly.
+ */
+function integer(name: string, min: bigint, max: bigint) {
+  const lo = Number(min), hi = Number(max);
+  return z.custom<number | bigint>(
+    (v) =>
+      typeof v === "number" ? Number.isInteger(v) && v >= lo && v <= hi : typeof v === "bigint" && v >= min && v <= max,
+    {
+      error: (iss) => {
+        const v = iss.input;
+        if (v === undefined) return "required";
+        if ((typeof v === "number" && Number.isInteger(v)) || typeof v === "bigint") return `${v} is out of range for ${name} (${min}..${max})`;
+        return `expected an integer, got ${describeValue(v)}`;
+      },
+    },
+  );
+}
+
+export const int32 = integer("int32", -(2n ** 31n), 2n ** 31n - 1n);
+export const uint16 = integer("uint16", 0n, 2n ** 16n - 1n);
+export const uint32 = integer("uint32", 0n, 2n ** 32n - 1n);
+export const int64 = integer("int64", -(2n ** 63n), 2n ** 63n - 1n);
+export const uint64 = integer("uint64", 0n, 2n ** 64n - 1n);
+
+export function intRange(min: number, max: number) {
+  return integer(`[${min}, ${max}]`, BigInt(min), BigInt(max));
+}
+
+export const absolutePath = z
+  .string()
+  .refine((s) => s.startsWith("/"), { error: (iss) => `${describeValue(iss.input)} is not an absolute path` });
+
+export const nonEmptyString = z.string().min(1);
+
+// semver.org's recommended expression
+const SEMVER =
+  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
+
+export const semver = z
+  .string()
+  .refine((s) => SEMVER.test(s), { error: (iss) => `${describeValue(iss.input)} is not a SemVer 2.0.0 version` });
+
+/**
+ * `detailed`, with a plain-loop check in front for the common valid case: zod spends ~50 ns per
+ * array element, and a seccomp profile alone lists some 400 syscall names. Only a list that fails
+ * the loop goes through zod, for its per-element paths and messages.
+ */
+export function listOf<T extends z.ZodType>(detailed: z.ZodArray<T>, validItem: (item: unknown) => boolean, minItems = 0) {
+  return z.custom<z.output<T>[]>().superRefine((v, ctx) => {
+    if (Array.isArray(v) && v.length >= minItems && v.every(validItem)) return;
+    const r = detailed.safeParse(v, { error: issueMessage, jitless: true });
+    if (!r.success) for (const iss of r.error.issues) ctx.addIssue({ ...iss, input: undefined } as never);
+  });
+}
+
+const isString = (s: unknown) => typeof s === "string";
+const isNonEmptyString = (s: unknown) => typeof s === "string" && s !== "";
+
+export const stringList = listOf(z.array(z.string()), isString);
+/** seccomp syscall names: at least one, none empty */
+export const syscallNames = listOf(z.array(z.string().min(1)).min(1), isNonEmptyString, 1);
+export const stringMap = z.record(z.string(), z.string());
+
+/** A string made only of the given characters, e.g. cgroup device access `rwm`. */
+export function charsOf(allowed: string) {
+  const list = [...allowed].join(", ");
+  return z.string().superRefine((s, ctx) => {
+    for (const ch of s)
+      if (!allowed.includes(ch)) {
+        ctx.addIssue({ code: "custom", input: s, message: `${JSON.stringify(ch)} is not one of ${list}` });
+        return;
+      }
+  });
+}

@@ -1,0 +1,41 @@
+// The container state a runtime hands to hooks on stdin (runtime-spec runtime.md "State").
+import { z } from "zod";
+import { InputError } from "../cli/errors.ts";
+import { check } from "./issues.ts";
+import { parseJson } from "./json.ts";
+import { absolutePath, int32, nonEmptyString, semver } from "./primitives.ts";
+import { AnnotationsSchema } from "./spec.ts";
+
+export const STATUSES = ["creating", "created", "running", "stopped"] as const;
+export type Status = (typeof STATUSES)[number];
+
+export const StateSchema = z
+  .looseObject({
+    ociVersion: semver,
+    id: nonEmptyString,
+    status: z.enum(STATUSES),
+    // Go runtimes write `pid` with omitempty; a stopped container's state may carry none
+    pid: int32.refine((n) => n >= 0, { error: (iss) => `must be >= 0, got ${String(iss.input)}` }).optional(),
+    bundle: absolutePath,
+    annotations: AnnotationsSchema.optional(),
+  })
+  .superRefine((s, ctx) => {
+    // "REQUIRED when status is created or running on Linux"
+    if ((s.status === "created" || s.status === "running") && !(Number(s.pid) > 0))
+      ctx.addIssue({ code: "custom", path: ["pid"], input: s.pid, message: `required (a positive process id) when status is "${s.status}"` });
+  });
+
+export type State = z.infer<typeof StateSchema>;
+
+/** Parses state JSON (a hook's stdin); errors are InputErrors naming `source` and each field. */
+export function parseState(text: string, source = "stdin"): State {
+  let raw: unknown;
+  try {
+    raw = parseJson(text);
+  } catch (e) {
+    throw new InputError(`${source}: not valid JSON: ${(e as Error).message}`);
+  }
+  const r = check(StateSchema, raw);
+  if (!r.ok) throw new InputError(`${source}: ${r.problems.join("; ")}`);
+  return r.value;
+}
