@@ -2,6 +2,7 @@
 // controllers at /sys/fs/cgroup/<ctrl>, v2 at /sys/fs/cgroup/unified) and v1 only, which we refuse.
 import { readFileSync } from "node:fs";
 import { CgroupError } from "./errors.ts";
+import { parseMountinfo } from "../sys/index.ts";
 
 export interface CgroupMount {
   /** Absolute directory of the cgroup2 mount, e.g. "/sys/fs/cgroup/unified". */
@@ -10,28 +11,6 @@ export interface CgroupMount {
   mode: "unified" | "hybrid";
   /** Controllers bound to mounted v1 hierarchies (these are unavailable to v2). */
   v1Controllers: string[];
-}
-
-interface MountLine {
-  mountpoint: string;
-  fstype: string;
-  superOptions: string[];
-}
-
-// mountinfo escapes space, tab, newline and backslash as \ooo.
-const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-
-function parseMountinfo(text: string): MountLine[] {
-  const out: MountLine[] = [];
-  for (const line of text.split("\n")) {
-    const sep = line.indexOf(" - ");
-    if (sep < 0) continue;
-    const left = line.slice(0, sep).split(" ");
-    const right = line.slice(sep + 3).split(" ");
-    if (left.length < 5 || right.length < 3) continue;
-    out.push({ mountpoint: unescape(left[4]!), fstype: right[0]!, superOptions: right[2]!.split(",") });
-  }
-  return out;
 }
 
 // Super options of a v1 mount that are not controller names.

@@ -1,7 +1,8 @@
 // hookshim doctor: one line per capability this host needs, `ok` or `missing` with what to do.
 import { existsSync, readFileSync } from "node:fs";
 import { BpfMap, MapType, isBpffs, DEFAULT_BPFFS } from "../bpf/index.ts";
-import { SyscallError } from "../sys/index.ts";
+import { SyscallError, mountsOfType } from "../sys/index.ts";
+import { cgroupMount } from "../cgroup/index.ts";
 import type { GlobalOptions } from "./context.ts";
 import { parseArgs, flag } from "./args.ts";
 
@@ -11,22 +12,6 @@ export interface Check {
   detail: string;
   /** what to do when it is missing */
   fix?: string;
-}
-
-function mountinfo(): string[][] {
-  return readFileSync("/proc/self/mountinfo", "utf8")
-    .split("\n")
-    .filter(Boolean)
-    .map((l) => {
-      const [pre, post] = l.split(" - ");
-      return [...pre!.split(" "), "-", ...post!.split(" ")];
-    });
-}
-
-function fsMounts(fstype: string): string[] {
-  return mountinfo()
-    .filter((f) => f[f.indexOf("-") + 1] === fstype)
-    .map((f) => f[4]!);
 }
 
 function capEffective(): bigint {
@@ -67,12 +52,19 @@ export function runChecks(): Check[] {
     fix: `mount -t bpf -o mode=0700 bpf ${DEFAULT_BPFFS}`,
   });
 
-  const cg2 = fsMounts("cgroup2");
-  const v1 = fsMounts("cgroup");
+  let cgDetail: string;
+  let cgOk = true;
+  try {
+    const m = cgroupMount();
+    cgDetail = `${m.mountpoint} (${m.mode === "hybrid" ? `hybrid: v1 controllers ${m.v1Controllers.join(",")} beside it` : "unified"})`;
+  } catch (e) {
+    cgOk = false;
+    cgDetail = (e as Error).message;
+  }
   checks.push({
     name: "cgroup2",
-    ok: cg2.length > 0,
-    detail: cg2.length ? `${cg2[0]} (${v1.length ? "hybrid: v1 controllers beside it" : "unified"})` : "no cgroup2 mount",
+    ok: cgOk,
+    detail: cgDetail,
     fix: "mount -t cgroup2 none /sys/fs/cgroup/unified (hybrid) or boot with systemd.unified_cgroup_hierarchy=1",
   });
 
@@ -83,7 +75,7 @@ export function runChecks(): Check[] {
     fix: "kernel with CONFIG_DEBUG_INFO_BTF=y (exit tracking needs task_struct offsets)",
   });
 
-  const tracefs = fsMounts("tracefs");
+  const tracefs = mountsOfType("tracefs");
   const tracefsOk = tracefs.length > 0 || existsSync("/sys/kernel/tracing");
   checks.push({
     name: "tracefs",

@@ -8,3 +8,4 @@ export * from "./inotify.ts";
 export * from "./fanotify.ts";
 export * from "./proc.ts";
 export { execve } from "./exec.ts";
+export { parseMountinfo, mountsOfType, type MountLine } from "./mountinfo.ts";

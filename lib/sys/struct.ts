@@ -41,7 +41,7 @@ export class Struct {
       return this;
     }
     this.keep.push(buf);
-    this.view.setBigUint64(off, BigInt(ptr(buf)), true);
+    this.view.setBigUint64(off, BigInt(ptr(buf as Uint8Array)), true);
     return this;
   }
   /** Copy a string (NUL-terminated, truncated to `max - 1` bytes) into an inline char array. */
@@ -82,5 +82,5 @@ export function cStringBytes(s: string): Uint8Array {
 
 /** Address of a buffer's first byte, for attrs that embed pointers; the caller keeps `buf` referenced. */
 export function addressOf(buf: ArrayBufferView): bigint {
-  return BigInt(ptr(buf));
+  return BigInt(ptr(buf as Uint8Array));
 }

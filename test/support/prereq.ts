@@ -58,7 +58,7 @@ export function missing(reqs: Prerequisite[]): Prerequisite[] {
   return reqs.filter((r) => !has(r));
 }
 
-type TestFn = () => unknown | Promise<unknown>;
+type TestFn = () => void | Promise<unknown>;
 
 /** `needs("root", "runc")("name", fn)` — a bun:test `test` gated on prerequisites. */
 export function needs(...reqs: Prerequisite[]) {
