@@ -156,9 +156,9 @@ describe("programs", () => {
       expect(info.xlatedLen).toBe(p.xlated().byteLength);
       expect(info.xlatedLen).toBeGreaterThan(0);
       expect([...programIds()]).toContain(info.id);
-      // 64-byte packet: (64 & 0xff) * 2 + 1
-      expect(p.testRun({ data: new Uint8Array(64) }).retval).toBe(129);
-      expect(p.testRun({ data: new Uint8Array(20), repeat: 10 }).retval).toBe(41);
+      // skb->len excludes the 14-byte Ethernet header test_run pulls: 64-byte frame -> (50 & 0xff) * 2 + 1
+      expect(p.testRun({ data: new Uint8Array(64) }).retval).toBe(101);
+      expect(p.testRun({ data: new Uint8Array(20), repeat: 10 }).retval).toBe(13);
       const again = BpfProgram.fromId(info.id);
       expect(again.info().tag).toBe(info.tag);
       again.close();

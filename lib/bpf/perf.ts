@@ -1,0 +1,71 @@
+// Tracepoint programs through perf events: perf_event_open(PERF_TYPE_TRACEPOINT) on each online CPU,
+// then BPF_LINK_CREATE with BPF_PERF_EVENT. The link holds the perf event; closing both detaches.
+import { Struct, syscall6, errno, SYS, SyscallError, close as closeFd, addressOf } from "../sys/index.ts";
+import { readFileSync } from "node:fs";
+import { AttachType } from "./constants.ts";
+import { linkCreate, type BpfLink } from "./attach.ts";
+
+const PERF_TYPE_TRACEPOINT = 2;
+const PERF_ATTR_SIZE = 128; // PERF_ATTR_SIZE_VER8
+const PERF_FLAG_FD_CLOEXEC = 8;
+
+/** "0-3,6" (/sys/devices/system/cpu/online) -> [0, 1, 2, 3, 6] */
+export function parseCpuList(list: string): number[] {
+  const cpus: number[] = [];
+  for (const part of list.trim().split(",")) {
+    if (!part) continue;
+    const [lo, hi] = part.split("-").map(Number);
+    for (let c = lo!; c <= (hi ?? lo!); c++) cpus.push(c);
+  }
+  return cpus;
+}
+
+export function onlineCpus(): number[] {
+  return parseCpuList(readFileSync("/sys/devices/system/cpu/online", "utf8"));
+}
+
+/** perf_event_open for a tracepoint id on one CPU, every process (pid -1). */
+export function perfEventOpenTracepoint(tracepointId: number, cpu: number): number {
+  const attr = new Struct(PERF_ATTR_SIZE)
+    .u32(0, PERF_TYPE_TRACEPOINT)
+    .u32(4, PERF_ATTR_SIZE)
+    .u64(8, tracepointId) // config
+    .u64(16, 1) // sample_period
+    .u32(48, 1); // wakeup_events
+  const fd = Number(syscall6(SYS.perf_event_open, addressOf(attr.bytes), -1, cpu, -1, PERF_FLAG_FD_CLOEXEC, 0));
+  const err = fd < 0 ? errno() : 0;
+  keepAlive(attr); // the kernel read attr.bytes through a raw address
+  if (fd < 0) throw new SyscallError("perf_event_open", err, `tracepoint id ${tracepointId} cpu ${cpu}`);
+  return fd;
+}
+
+function keepAlive(_: unknown): void {}
+
+/** A tracepoint program attached on every online CPU; close() detaches it everywhere. */
+export class TracepointAttachment {
+  private constructor(
+    private readonly perfFds: number[],
+    private readonly links: BpfLink[],
+  ) {}
+
+  static attach(progFd: number, tracepointId: number, cpus: number[] = onlineCpus()): TracepointAttachment {
+    const perfFds: number[] = [];
+    const links: BpfLink[] = [];
+    try {
+      for (const cpu of cpus) {
+        const pfd = perfEventOpenTracepoint(tracepointId, cpu);
+        perfFds.push(pfd);
+        links.push(linkCreate(progFd, pfd, AttachType.PERF_EVENT));
+      }
+    } catch (e) {
+      new TracepointAttachment(perfFds, links).close();
+      throw e;
+    }
+    return new TracepointAttachment(perfFds, links);
+  }
+
+  close(): void {
+    for (const l of this.links.splice(0)) l.close();
+    for (const fd of this.perfFds.splice(0)) closeFd(fd);
+  }
+}
