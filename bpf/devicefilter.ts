@@ -1,0 +1,189 @@
+// The BPF_PROG_TYPE_CGROUP_DEVICE program for a reduced device rule set, in the shape of runc's
+// ebpf/devicefilter (after crun's ebpf.c): a prologue that loads struct bpf_cgroup_dev_ctx into
+// registers, one block per exception labelled block-N, and a default. Unlike runc, a deny block
+// matches when the requested access shares any bit with the rule (the v1 controller's partial
+// match), an allow block only when the request is a subset of it.
+//
+// Also the way back: decompileDeviceFilter reads hookshim's and runc's program shapes (as the
+// kernel reports them, xlated) and returns the blocks, so the rules in force can be shown and edited.
+import {
+  R0, R1, R2, R3, R4, R5, Word, JumpOp, LoadMem, And32Imm, RSh32Imm, Mov32Reg, Mov32Imm, JumpImm, JumpReg,
+  Jump32Imm, Exit, type Instruction,
+} from "../lib/bpf/asm/index.ts";
+
+/** BPF_DEVCG_DEV_* values of the type half of access_type. */
+export const DevcgType = { BLOCK: 1, CHAR: 2 } as const;
+/** BPF_DEVCG_ACC_* bits of the access half of access_type. */
+export const DevcgAccess = { MKNOD: 1, READ: 2, WRITE: 4, ALL: 7 } as const;
+
+export const PROLOGUE_LENGTH = 6;
+export const EPILOGUE_LENGTH = 2;
+
+export interface FilterException {
+  type: "b" | "c";
+  /** -1: any */
+  major: number;
+  /** -1: any */
+  minor: number;
+  /** DevcgAccess bits */
+  access: number;
+}
+
+export interface FilterSpec {
+  defaultAllow: boolean;
+  /** each becomes one block; it allows when the default denies and denies when the default allows */
+  exceptions: FilterException[];
+}
+
+const typeValue = (t: "b" | "c") => (t === "b" ? DevcgType.BLOCK : DevcgType.CHAR);
+
+/** Compare a u32 context field with a number: 64-bit JNE sign-extends its immediate, so large numbers use JMP32. */
+function jumpIfNot(reg: number, value: number, label: string): Instruction {
+  return value <= 0x7fffffff ? JumpImm(JumpOp.JNE, reg, value, label) : Jump32Imm(JumpOp.JNE, reg, value | 0, label);
+}
+
+export function deviceFilterInstructions(spec: FilterSpec): Instruction[] {
+  // struct bpf_cgroup_dev_ctx { u32 access_type; u32 major; u32 minor; }
+  const insns: Instruction[] = [
+    LoadMem(R2, R1, 0, Word), // r2 = type (low 16 bits)
+    And32Imm(R2, 0xffff),
+    LoadMem(R3, R1, 0, Word), // r3 = requested access (high 16 bits)
+    RSh32Imm(R3, 16),
+    LoadMem(R4, R1, 4, Word), // r4 = major
+    LoadMem(R5, R1, 8, Word), // r5 = minor
+  ];
+  const verdict = spec.defaultAllow ? 0 : 1;
+  spec.exceptions.forEach((ex, i) => {
+    const next = `block-${i + 1}`;
+    const block: Instruction[] = [JumpImm(JumpOp.JNE, R2, typeValue(ex.type), next)];
+    if ((ex.access & DevcgAccess.ALL) !== DevcgAccess.ALL) {
+      block.push(Mov32Reg(R1, R3), And32Imm(R1, ex.access));
+      block.push(
+        spec.defaultAllow
+          ? JumpImm(JumpOp.JEq, R1, 0, next) // deny: any requested bit in the rule
+          : JumpReg(JumpOp.JNE, R1, R3, next), // allow: every requested bit in the rule
+      );
+    }
+    if (ex.major >= 0) block.push(jumpIfNot(R4, ex.major, next));
+    if (ex.minor >= 0) block.push(jumpIfNot(R5, ex.minor, next));
+    block.push(Mov32Imm(R0, verdict), Exit());
+    block[0] = block[0]!.withSymbol(`block-${i}`);
+    insns.push(...block);
+  });
+  insns.push(Mov32Imm(R0, spec.defaultAllow ? 1 : 0).withSymbol(`block-${spec.exceptions.length}`), Exit());
+  return insns;
+}
+
+/** What runc would generate for the same exceptions: 6 + per block (3 + access 3 + major 1 + minor 1) + 2. */
+export function runcInstructionCount(spec: FilterSpec): number {
+  let n = PROLOGUE_LENGTH + EPILOGUE_LENGTH;
+  for (const ex of spec.exceptions)
+    n += 3 + ((ex.access & DevcgAccess.ALL) !== DevcgAccess.ALL ? 3 : 0) + (ex.major >= 0 ? 1 : 0) + (ex.minor >= 0 ? 1 : 0);
+  return n;
+}
+
+/** How a block tests the requested access. */
+export type AccessTest = "none" | "subset" | "overlap";
+
+export interface DecompiledBlock extends FilterException {
+  allow: boolean;
+  test: AccessTest;
+  /** the block decides as the v1 controller would for its rule */
+  v1: boolean;
+}
+
+export interface DecompiledFilter {
+  defaultAllow: boolean;
+  blocks: DecompiledBlock[];
+}
+
+export class NotADeviceFilterError extends Error {
+  constructor(at: number, what: string) {
+    super(`instruction ${at}: ${what}: not a hookshim or runc device filter`);
+    this.name = "NotADeviceFilterError";
+  }
+}
+
+// Raw opcodes (class | op | source) of the instructions the two shapes use.
+const OP = {
+  LDXW: 0x61, AND32K: 0x54, RSH32K: 0x74, MOV32K: 0xb4, MOV64K: 0xb7, MOV32X: 0xbc, MOV64X: 0xbf,
+  JNEK: 0x55, JNEX: 0x5d, JEQK: 0x15, JNE32K: 0x56, JEQ32K: 0x16, JNE32X: 0x5e, EXIT: 0x95,
+} as const;
+
+const u32 = (c: bigint) => Number(BigInt.asUintN(32, c));
+
+/** Read the rules back from a program's instructions (lib/bpf/asm decode of the xlated bytes). */
+export function decompileDeviceFilter(insns: Instruction[]): DecompiledFilter {
+  const at = (pc: number) => {
+    const i = insns[pc];
+    if (!i) throw new NotADeviceFilterError(pc, "program ends early");
+    return i;
+  };
+  const expect = (pc: number, ok: (i: Instruction) => boolean, what: string) => {
+    if (!ok(at(pc))) throw new NotADeviceFilterError(pc, `expected ${what}`);
+  };
+  const is = (i: Instruction, op: number, dst: number, src?: number, off?: number, imm?: number) =>
+    i.opcode === op && i.dst === dst && (src === undefined || i.src === src) && (off === undefined || i.offset === off) &&
+    (imm === undefined || u32(i.constant) === imm);
+
+  expect(0, (i) => is(i, OP.LDXW, R2, R1, 0), "r2 = *(u32 *)(r1 + 0)");
+  expect(1, (i) => is(i, OP.AND32K, R2, undefined, undefined, 0xffff), "w2 &= 0xffff");
+  expect(2, (i) => is(i, OP.LDXW, R3, R1, 0), "r3 = *(u32 *)(r1 + 0)");
+  expect(3, (i) => is(i, OP.RSH32K, R3, undefined, undefined, 16), "w3 >>= 16");
+  expect(4, (i) => is(i, OP.LDXW, R4, R1, 4), "r4 = *(u32 *)(r1 + 4)");
+  expect(5, (i) => is(i, OP.LDXW, R5, R1, 8), "r5 = *(u32 *)(r1 + 8)");
+
+  const verdictAt = (pc: number): number | undefined => {
+    const mov = insns[pc];
+    const exit = insns[pc + 1];
+    if (!mov || !exit || exit.opcode !== OP.EXIT) return undefined;
+    if ((mov.opcode === OP.MOV32K || mov.opcode === OP.MOV64K) && mov.dst === R0) return u32(mov.constant);
+    return undefined;
+  };
+
+  const blocks: DecompiledBlock[] = [];
+  let pc = PROLOGUE_LENGTH;
+  for (;;) {
+    const end = verdictAt(pc);
+    if (end !== undefined) {
+      if (pc + 2 !== insns.length) throw new NotADeviceFilterError(pc + 2, "instructions after the default verdict");
+      const defaultAllow = end !== 0;
+      // A block whose verdict is the default changes nothing.
+      return { defaultAllow, blocks: blocks.filter((b) => b.allow !== defaultAllow) };
+    }
+    const head = at(pc);
+    if (!(head.opcode === OP.JNEK && head.dst === R2)) throw new NotADeviceFilterError(pc, "expected a block's type test (if r2 != TYPE)");
+    const next = pc + 1 + head.offset;
+    const jumpsNext = (i: Instruction, p: number) => p + 1 + i.offset === next;
+    const typeNum = u32(head.constant);
+    if (typeNum !== DevcgType.BLOCK && typeNum !== DevcgType.CHAR) throw new NotADeviceFilterError(pc, `unknown device type ${typeNum}`);
+    let p = pc + 1;
+    let access: number = DevcgAccess.ALL;
+    let test: AccessTest = "none";
+    if (is(at(p), OP.MOV32X, R1, R3) || is(at(p), OP.MOV64X, R1, R3)) {
+      expect(p + 1, (i) => (i.opcode === OP.AND32K) && i.dst === R1, "w1 &= ACCESS");
+      access = u32(at(p + 1).constant);
+      const t = at(p + 2);
+      if ((t.opcode === OP.JNEX || t.opcode === OP.JNE32X) && t.dst === R1 && t.src === R3 && jumpsNext(t, p + 2)) test = "subset";
+      else if ((t.opcode === OP.JEQK || t.opcode === OP.JEQ32K) && t.dst === R1 && u32(t.constant) === 0 && jumpsNext(t, p + 2)) test = "overlap";
+      else throw new NotADeviceFilterError(p + 2, "expected an access test jumping to the next block");
+      p += 3;
+    }
+    let major = -1;
+    let minor = -1;
+    for (const [reg, set] of [[R4, (v: number) => (major = v)], [R5, (v: number) => (minor = v)]] as const) {
+      const j = at(p);
+      if ((j.opcode === OP.JNEK || j.opcode === OP.JNE32K) && j.dst === reg && jumpsNext(j, p)) {
+        set(u32(j.constant));
+        p++;
+      }
+    }
+    const verdict = verdictAt(p);
+    if (verdict === undefined) throw new NotADeviceFilterError(p, "expected the block's verdict (r0 = N; exit)");
+    if (p + 2 !== next) throw new NotADeviceFilterError(pc, "block does not end where its jumps lead");
+    const allow = verdict !== 0;
+    const v1 = test === "none" || (allow ? test === "subset" : test === "overlap");
+    blocks.push({ type: typeNum === DevcgType.BLOCK ? "b" : "c", major, minor, access, allow, test, v1 });
+    pc = next;
+  }
+}

@@ -1,0 +1,151 @@
+// The cgroup v1 devices controller (security/device_cgroup.c) in memory, as runc's devices emulator
+// models it: a default (allow all or deny all) plus exceptions on exact (type, major, minor) keys.
+// Rules are applied in order; decisions are the kernel's. Rule sets whose v1 meaning would silently
+// differ from what they say (a removal that cannot reach an overlapping wildcard or narrower entry)
+// are rejected, naming the rule.
+import {
+  Access, DeviceRuleError, WILDCARD, formatRule, normalizeRules, toOciRule,
+  type DeviceRule, type NormalRule,
+} from "./rule.ts";
+
+/** One exception: a device match and the access bits it grants (default deny) or denies (default allow). */
+export interface Exception {
+  type: "b" | "c";
+  major: number;
+  minor: number;
+  access: number;
+}
+
+/** The reduced form: what a cgroup device program encodes. */
+export interface ReducedRules {
+  defaultAllow: boolean;
+  /** sorted by type, major, minor; wildcards first; none subsumed by another */
+  exceptions: Exception[];
+}
+
+const key = (type: string, major: number, minor: number) => `${type} ${major}:${minor}`;
+
+function covers(outer: Exception, inner: { type: string; major: number; minor: number }): boolean {
+  return (
+    outer.type === inner.type &&
+    (outer.major === WILDCARD || outer.major === inner.major) &&
+    (outer.minor === WILDCARD || outer.minor === inner.minor)
+  );
+}
+
+/** Two matches that share at least one device. */
+function overlaps(a: Exception, b: Exception): boolean {
+  return (
+    a.type === b.type &&
+    (a.major === WILDCARD || b.major === WILDCARD || a.major === b.major) &&
+    (a.minor === WILDCARD || b.minor === WILDCARD || a.minor === b.minor)
+  );
+}
+
+export class Emulator {
+  /** A fresh v1 cgroup under `a` deny: nothing allowed. */
+  defaultAllow = false;
+  private readonly entries = new Map<string, Exception>();
+
+  static fromRules(rules: unknown, what = "rules"): Emulator {
+    const e = new Emulator();
+    e.applyAll(normalizeRules(rules, what), what);
+    return e;
+  }
+
+  applyAll(rules: NormalRule[], what = "rules"): this {
+    rules.forEach((r, i) => {
+      try {
+        this.apply(r);
+      } catch (err) {
+        throw new DeviceRuleError(`${r.source ?? `${what}[${i}]`} (${r.allow ? "allow" : "deny"} ${formatRule(r)}): ${(err as Error).message}`, i);
+      }
+    });
+    return this;
+  }
+
+  apply(rule: NormalRule): void {
+    if (rule.type === "a") {
+      // Writing "a" to devices.allow or devices.deny drops every exception and sets the default.
+      this.defaultAllow = rule.allow;
+      this.entries.clear();
+      return;
+    }
+    const ex: Exception = { type: rule.type, major: rule.major, minor: rule.minor, access: rule.access };
+    // An allow on an allow-list and a deny on a deny-list add an exception; the opposite removes one.
+    if (rule.allow !== this.defaultAllow) this.add(ex);
+    else this.remove(ex);
+  }
+
+  private add(ex: Exception): void {
+    const k = key(ex.type, ex.major, ex.minor);
+    const old = this.entries.get(k);
+    this.entries.set(k, { ...ex, access: (old?.access ?? 0) | ex.access });
+  }
+
+  private remove(ex: Exception): void {
+    // v1 removes access from the exact key only. Any other exception sharing a device and an access
+    // bit would survive and keep admitting (or denying) what this rule names: runc refuses the
+    // wildcard case ("cannot punch hole"); the narrower case is the same trap the other way round.
+    for (const other of this.entries.values()) {
+      if (other.type === ex.type && other.major === ex.major && other.minor === ex.minor) continue;
+      if (overlaps(other, ex) && other.access & ex.access) {
+        const kind = this.defaultAllow ? "deny" : "allow";
+        throw new DeviceRuleError(
+          `cannot be represented: it overlaps the ${kind} exception "${formatRule(other)}" and cgroup v1 only removes exact matches`,
+        );
+      }
+    }
+    const k = key(ex.type, ex.major, ex.minor);
+    const old = this.entries.get(k);
+    if (!old) return;
+    const access = old.access & ~ex.access;
+    if (access) this.entries.set(k, { ...old, access });
+    else this.entries.delete(k);
+  }
+
+  /**
+   * The v1 decision for one access to one device. Default deny: allowed when one exception matches
+   * and holds every requested bit. Default allow: denied when any matching exception holds any
+   * requested bit.
+   */
+  allows(type: "b" | "c", major: number, minor: number, access: number): boolean {
+    const dev = { type, major, minor };
+    if (this.defaultAllow) {
+      for (const ex of this.entries.values()) if (covers(ex, dev) && ex.access & access) return false;
+      return true;
+    }
+    for (const ex of this.entries.values()) if (covers(ex, dev) && (access & ~ex.access) === 0) return true;
+    return false;
+  }
+
+  /** Exceptions reduced to a minimal sorted list: empty ones and ones another exception subsumes go. */
+  reduced(): ReducedRules {
+    const all = [...this.entries.values()].filter((e) => e.access !== 0);
+    const exceptions = all
+      .filter((e) => !all.some((o) => o !== e && covers(o, e) && (e.access & ~o.access) === 0))
+      .sort(compareExceptions);
+    return { defaultAllow: this.defaultAllow, exceptions };
+  }
+
+  /** The reduced rules as an OCI list that rebuilds an equivalent emulator: `a` first, then the exceptions. */
+  rules(): DeviceRule[] {
+    const { defaultAllow, exceptions } = this.reduced();
+    return [
+      toOciRule({ allow: defaultAllow, type: "a", major: WILDCARD, minor: WILDCARD, access: Access.ALL }),
+      ...exceptions.map((e) => toOciRule({ allow: !defaultAllow, ...e })),
+    ];
+  }
+}
+
+function compareExceptions(a: Exception, b: Exception): number {
+  return a.type.localeCompare(b.type) || a.major - b.major || a.minor - b.minor;
+}
+
+/** The emulator state a reduced rule set stands for. */
+export function emulatorFromReduced(r: ReducedRules): Emulator {
+  const e = new Emulator();
+  e.apply({ allow: r.defaultAllow, type: "a", major: WILDCARD, minor: WILDCARD, access: Access.ALL });
+  for (const ex of r.exceptions) e.apply({ allow: !r.defaultAllow, ...ex });
+  return e;
+}

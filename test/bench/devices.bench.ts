@@ -1,0 +1,100 @@
+// Device filter per container: compile + load + attach of hookshim's program for runc's 11-rule
+// default list and for a 200-rule list, beside load + attach of a minimal 2-instruction cgroup
+// device program measured in the same run; and the instruction count beside runc's formula.
+import { mkdirSync, readFileSync, rmdirSync } from "node:fs";
+import { join } from "node:path";
+import { AttachFlag, AttachType, BpfProgram, ProgType, progAttach } from "../../lib/bpf/index.ts";
+import { assemble, Exit, Mov32Imm, R0 } from "../../lib/bpf/asm/index.ts";
+import {
+  Emulator, RUNC_ALLOWED_DEVICES, attachDeviceFilter, compileDeviceFilter, detachDeviceFilters, type DeviceRule,
+} from "../../lib/devices/index.ts";
+import { runcInstructionCount } from "../../bpf/devicefilter.ts";
+import { O, close, open } from "../../lib/sys/index.ts";
+import { median, ms, report, us } from "./util.ts";
+
+const ROUNDS = 60;
+
+function cgroup2Root(): string {
+  const line = readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .find((l) => l.split(" - ")[1]?.startsWith("cgroup2 "));
+  if (!line) throw new Error("no cgroup2 mount");
+  return line.split(" ")[4]!;
+}
+
+const parent = join(cgroup2Root(), `hookshim-devbench-${process.pid}`);
+mkdirSync(parent);
+let n = 0;
+
+/** Median of `f` run once per fresh cgroup; the cgroup is made and removed outside the timing. */
+function perContainer(f: (dir: string) => void): number {
+  const times: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    const dir = join(parent, `c${++n}`);
+    mkdirSync(dir);
+    try {
+      const t0 = Bun.nanoseconds();
+      f(dir);
+      times.push(Bun.nanoseconds() - t0);
+    } finally {
+      detachDeviceFilters(dir);
+      rmdirSync(dir);
+    }
+  }
+  return median(times);
+}
+
+const defaultList: DeviceRule[] = [{ allow: false, type: "a", access: "rwm" }, ...RUNC_ALLOWED_DEVICES];
+const accesses = ["rwm", "rw", "r", "m", "w"];
+const bigList: DeviceRule[] = [
+  { allow: false, type: "a", access: "rwm" },
+  ...Array.from({ length: 200 }, (_, i): DeviceRule => ({
+    allow: true,
+    type: i % 3 ? "c" : "b",
+    major: 1 + (i % 40),
+    minor: i % 7 === 0 ? null : 1000 + i,
+    access: accesses[i % accesses.length]!,
+  })),
+];
+
+try {
+  const minimal = assemble([Mov32Imm(R0, 1), Exit()]);
+  const baseline = perContainer((dir) => {
+    const prog = BpfProgram.load({ type: ProgType.CGROUP_DEVICE, instructions: minimal, name: "bench_min" });
+    const fd = open(dir, O.RDONLY | O.DIRECTORY);
+    try {
+      progAttach({ targetFd: fd, progFd: prog.fd, attachType: AttachType.CGROUP_DEVICE, flags: AttachFlag.ALLOW_MULTI });
+    } finally {
+      close(fd);
+      prog.close();
+    }
+  });
+
+  for (const [name, rules] of [["runc default list (11 rules)", defaultList], ["200-rule list", bigList]] as const) {
+    const compileTimes: number[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      const t0 = Bun.nanoseconds();
+      compileDeviceFilter(Emulator.fromRules(rules));
+      compileTimes.push(Bun.nanoseconds() - t0);
+    }
+    const whole = perContainer((dir) => attachDeviceFilter(dir, compileDeviceFilter(Emulator.fromRules(rules))));
+    const compiled = compileDeviceFilter(Emulator.fromRules(rules));
+    report(`device filter, ${name}`, [
+      ["baseline: load+attach 2-insn program", ms(baseline)],
+      ["compile (emulate, reduce, assemble)", us(median(compileTimes))],
+      ["compile+load+attach per container", ms(whole)],
+      ["  / baseline", `${(whole / baseline).toFixed(2)}x`],
+      ["instructions (hookshim)", String(compiled.instructions.length)],
+      ["instructions (runc: 6 + blocks + 2)", String(runcInstructionCount(compiled.reduced))],
+    ]);
+  }
+} finally {
+  for (let i = 1; i <= n; i++) {
+    try {
+      rmdirSync(join(parent, `c${i}`));
+    } catch {}
+  }
+  try {
+    rmdirSync(parent);
+  } catch {}
+}

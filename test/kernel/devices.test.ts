@@ -1,0 +1,442 @@
+// The device filter against the kernel: for many rule sets, a process in a v2 cgroup carrying the
+// program gets EPERM exactly where a process in a v1 devices cgroup with the same rules does, and
+// where the emulator says deny. Also: replacement under load, show/add/remove, runc's shape.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  Access, DEVICE_PROGRAM_NAME, Emulator, RUNC_ALLOWED_DEVICES, attachDeviceFilter, attachedDeviceProgramIds,
+  compileDeviceFilter, detachDeviceFilters, haveProgReplace, normalizeRules, readDeviceFilters, type DeviceRule,
+} from "../../lib/devices/index.ts";
+import { AttachFlag, AttachType, BpfProgram, ProgType, progAttach } from "../../lib/bpf/index.ts";
+import {
+  And32Imm, Exit, JumpImm, JumpOp, JumpReg, LoadMem, Mov32Imm, Mov32Reg, R0, R1, R2, R3, R4, R5, RSh32Imm, Word, assemble,
+} from "../../lib/bpf/asm/index.ts";
+import { O, S_IFBLK, S_IFCHR, close, makedev, mknod, open } from "../../lib/sys/index.ts";
+import { describeNeeds } from "../support/prereq.ts";
+import { PROBE_DEVICES, randomRuleSet, seededRandom, type ProbeDevice } from "../support/devicerules.ts";
+
+const MAIN = join(import.meta.dir, "../../lib/cli/main.ts");
+const FIXTURES = join(import.meta.dir, "../../../shared/fixtures/bundles");
+const V1_DEVICES = "/sys/fs/cgroup/devices";
+
+// One process: join the cgroups named before "--", then probe. `once` prints one line per device:
+// "c:1:3 R W RW M" with 1 where the access got past the cgroup check (anything but EPERM) and 0 on
+// EPERM. `loop` opens DENIED and ALLOWED read-only until STOP exists, then prints
+// "rounds admitted-denied denied-allowed".
+const PROBE_C = String.raw`
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+static void join(const char *procs) {
+  int fd = open(procs, O_WRONLY | O_CLOEXEC);
+  char buf[32];
+  int n = snprintf(buf, sizeof buf, "%d\n", getpid());
+  if (fd < 0 || write(fd, buf, n) != n) { perror(procs); exit(3); }
+  close(fd);
+}
+static int try_open(const char *path, int flags) {
+  int fd = open(path, flags | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd >= 0) { close(fd); return 1; }
+  return errno != EPERM;
+}
+static int try_mknod(const char *dir, char type, unsigned ma, unsigned mi) {
+  char p[4096];
+  snprintf(p, sizeof p, "%s/mk-%d-%c-%u-%u", dir, getpid(), type, ma, mi);
+  if (mknod(p, (type == 'b' ? S_IFBLK : S_IFCHR) | 0600, makedev(ma, mi)) == 0) { unlink(p); return 1; }
+  return errno != EPERM;
+}
+static void node(char *out, const char *dir, const char *spec) {
+  char type; unsigned ma, mi;
+  sscanf(spec, "%c:%u:%u", &type, &ma, &mi);
+  snprintf(out, 4096, "%s/%c-%u-%u", dir, type, ma, mi);
+}
+int main(int argc, char **argv) {
+  int i = 2;
+  for (; i < argc && strcmp(argv[i], "--"); i++) join(argv[i]);
+  const char *dir = argv[++i];
+  char p[4096], q[4096];
+  if (!strcmp(argv[1], "once")) {
+    for (i++; i < argc; i++) {
+      char type; unsigned ma, mi;
+      sscanf(argv[i], "%c:%u:%u", &type, &ma, &mi);
+      node(p, dir, argv[i]);
+      printf("%s %d %d %d %d\n", argv[i], try_open(p, O_RDONLY), try_open(p, O_WRONLY), try_open(p, O_RDWR), try_mknod(dir, type, ma, mi));
+    }
+    return 0;
+  }
+  const char *stop = argv[i + 1];
+  node(p, dir, argv[i + 2]);
+  node(q, dir, argv[i + 3]);
+  long rounds = 0, admitted = 0, refused = 0;
+  printf("ready\n");
+  fflush(stdout);
+  while (access(stop, F_OK) != 0) {
+    if (try_open(p, O_RDONLY)) admitted++;
+    if (!try_open(q, O_RDONLY)) refused++;
+    rounds++;
+  }
+  printf("%ld %ld %ld\n", rounds, admitted, refused);
+  return 0;
+}
+`;
+
+function cgroup2Root(): string {
+  const line = readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .find((l) => l.split(" - ")[1]?.startsWith("cgroup2 "));
+  if (!line) throw new Error("no cgroup2 mount in /proc/self/mountinfo");
+  return line.split(" ")[4]!;
+}
+
+const specOf = (d: ProbeDevice) => `${d.type}:${d.major}:${d.minor}`;
+/** The accesses the probe makes, in its column order. */
+const PROBE_ACCESSES = [Access.READ, Access.WRITE, Access.READ | Access.WRITE, Access.MKNOD];
+
+describeNeeds(["root", "cgroup2", "cgroup-v1-devices", "cc"], "device filter on the kernel", () => {
+  const tag = `hookshim-devtest-${process.pid}`;
+  let v2Parent = "";
+  const v1Parent = join(V1_DEVICES, tag);
+  let work = "";
+  let probe = "";
+  let counter = 0;
+  const v2Made: string[] = [];
+  const v1Made: string[] = [];
+
+  beforeAll(() => {
+    v2Parent = join(cgroup2Root(), tag);
+    mkdirSync(v2Parent);
+    mkdirSync(v1Parent);
+    work = mkdtempSync(join(tmpdir(), "hookshim-devices-"));
+    writeFileSync(join(work, "probe.c"), PROBE_C);
+    const cc = Bun.spawnSync(["cc", "-O1", "-o", join(work, "probe"), join(work, "probe.c")]);
+    if (cc.exitCode !== 0) throw new Error(`cc: ${cc.stderr.toString()}`);
+    probe = join(work, "probe");
+    for (const d of PROBE_DEVICES) {
+      const r = mknod(join(work, `${d.type}-${d.major}-${d.minor}`), (d.type === "b" ? S_IFBLK : S_IFCHR) | 0o600, makedev(d.major, d.minor));
+      if (r !== 0) throw new Error(`mknod ${d.name}: errno ${-r}`);
+    }
+  });
+
+  afterAll(() => {
+    for (const dir of v2Made.reverse()) {
+      try {
+        detachDeviceFilters(dir);
+      } catch {}
+      try {
+        rmdirSync(dir);
+      } catch {}
+    }
+    for (const dir of [...v1Made.reverse(), v1Parent, v2Parent]) {
+      try {
+        rmdirSync(dir);
+      } catch {}
+    }
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  function newV2(): string {
+    const dir = join(v2Parent, `c${++counter}`);
+    mkdirSync(dir);
+    v2Made.push(dir);
+    return dir;
+  }
+
+  function removeV2(dir: string): void {
+    detachDeviceFilters(dir);
+    rmdirSync(dir);
+    v2Made.splice(v2Made.indexOf(dir), 1);
+  }
+
+  /** A v1 devices cgroup holding `rules` written as runc's v1 manager would. */
+  function newV1(rules: DeviceRule[]): string {
+    const dir = join(v1Parent, `c${++counter}`);
+    mkdirSync(dir);
+    v1Made.push(dir);
+    writeFileSync(join(dir, "devices.deny"), "a");
+    for (const r of normalizeRules(rules)) {
+      const file = join(dir, r.allow ? "devices.allow" : "devices.deny");
+      if (r.type === "a") writeFileSync(file, "a");
+      else {
+        const n = (x: number) => (x < 0 ? "*" : String(x));
+        const acc = (r.access & Access.READ ? "r" : "") + (r.access & Access.WRITE ? "w" : "") + (r.access & Access.MKNOD ? "m" : "");
+        if (acc) writeFileSync(file, `${r.type} ${n(r.major)}:${n(r.minor)} ${acc}`);
+      }
+    }
+    return dir;
+  }
+
+  /** "c:1:3" -> [R, W, RW, M], true where allowed. */
+  function probeOnce(cgroupDirs: string[]): Map<string, boolean[]> {
+    const args = [probe, "once", ...cgroupDirs.map((d) => join(d, "cgroup.procs")), "--", work, ...PROBE_DEVICES.map(specOf)];
+    const r = Bun.spawnSync(args);
+    if (r.exitCode !== 0) throw new Error(`probe: ${r.stderr.toString()}`);
+    const out = new Map<string, boolean[]>();
+    for (const line of r.stdout.toString().trim().split("\n")) {
+      const [spec, ...bits] = line.split(" ");
+      out.set(spec!, bits.map((b) => b === "1"));
+    }
+    return out;
+  }
+
+  function expected(e: Emulator): Map<string, boolean[]> {
+    return new Map(PROBE_DEVICES.map((d) => [specOf(d), PROBE_ACCESSES.map((a) => e.allows(d.type, d.major, d.minor, a))]));
+  }
+
+  /** Attach the compiled rules to a fresh v2 cgroup and write them to a fresh v1 one; all three must agree. */
+  function compareWithV1(rules: DeviceRule[]): Map<string, boolean[]> {
+    const emu = Emulator.fromRules(rules);
+    const want = expected(emu);
+    const v2 = newV2();
+    const v1 = newV1(rules);
+    try {
+      attachDeviceFilter(v2, compileDeviceFilter(emu));
+      const got2 = probeOnce([v2]);
+      const got1 = probeOnce([v1]);
+      const ctx = JSON.stringify(rules);
+      expect({ rules: ctx, v1: Object.fromEntries(got1) }).toEqual({ rules: ctx, v1: Object.fromEntries(want) });
+      expect({ rules: ctx, v2: Object.fromEntries(got2) }).toEqual({ rules: ctx, v2: Object.fromEntries(want) });
+      return got2;
+    } finally {
+      removeV2(v2);
+      rmdirSync(v1);
+      v1Made.splice(v1Made.indexOf(v1), 1);
+    }
+  }
+
+  const fixtureDevices = (name: string): DeviceRule[] =>
+    JSON.parse(readFileSync(join(FIXTURES, name), "utf8")).linux.resources.devices;
+
+  function idsOf(dir: string): number[] {
+    const fd = open(dir, O.RDONLY | O.DIRECTORY);
+    try {
+      return attachedDeviceProgramIds(fd);
+    } finally {
+      close(fd);
+    }
+  }
+
+  test("the probe sees the kernel: no filter allows, a deny-all filter gives EPERM everywhere", () => {
+    const v2 = newV2();
+    try {
+      const open = probeOnce([v2]);
+      expect(open.get("c:1:3")).toEqual([true, true, true, true]);
+      attachDeviceFilter(v2, compileDeviceFilter(Emulator.fromRules([{ allow: false, type: "a" }])));
+      for (const bits of probeOnce([v2]).values()) expect(bits).toEqual([false, false, false, false]);
+    } finally {
+      removeV2(v2);
+    }
+  });
+
+  const named: [string, DeviceRule[]][] = [
+    ["OCI default list (runc AllowedDevices)", [{ allow: false, access: "rwm" }, ...RUNC_ALLOWED_DEVICES]],
+    ["podman 4.3 fixture", fixtureDevices("podman-4.3.json")],
+    ["containerd 1.6 fixture", fixtureDevices("containerd-1.6.json")],
+    ["runc spec fixture", fixtureDevices("runc-1.1-spec.json")],
+    ["privileged", [{ allow: true, type: "a", access: "rwm" }]],
+    ["deny all", [{ allow: false, type: "a", access: "rwm" }]],
+    ["wildcard majors", [{ allow: false, type: "a" }, { allow: true, type: "b", major: null, minor: 0, access: "rw" }, { allow: true, type: "c", major: 1, minor: null, access: "r" }]],
+    ["partial deny on allow-all (v1 denies O_RDWR)", [{ allow: true, type: "a" }, { allow: false, type: "c", major: 1, minor: 3, access: "w" }]],
+    ["partial access allow-list", [{ allow: false, type: "a" }, { allow: true, type: "c", major: 1, minor: 3, access: "r" }, { allow: true, type: "c", major: 1, minor: 5, access: "w" }, { allow: true, type: "b", major: 7, minor: 0, access: "m" }]],
+    ["partial wildcard denies", [{ allow: true, type: "a" }, { allow: false, type: "b", major: null, minor: null, access: "m" }, { allow: false, type: "c", major: 10, minor: null, access: "rw" }]],
+  ];
+  for (const [name, rules] of named) test(`v2 program = v1 controller = emulator: ${name}`, () => void compareWithV1(rules));
+
+  test("the partial deny case: O_RDWR on c 1:3 is denied (runc's program would allow it)", () => {
+    const got = compareWithV1([{ allow: true, type: "a" }, { allow: false, type: "c", major: 1, minor: 3, access: "w" }]);
+    expect(got.get("c:1:3")).toEqual([true, false, false, true]);
+  });
+
+  test("v2 program = v1 controller = emulator: 40 seeded random rule sets", () => {
+    const rand = seededRandom(20261121);
+    let compared = 0;
+    while (compared < 40) {
+      const rules = randomRuleSet(rand);
+      try {
+        Emulator.fromRules(rules);
+      } catch {
+        continue; // not representable: rejected before it reaches either kernel
+      }
+      compareWithV1(rules);
+      compared++;
+    }
+  });
+
+  test("replacement keeps one hookshim program and never admits a denied access (100 swaps under a probe loop)", async () => {
+    const v2 = newV2();
+    const stop = join(work, `stop-${counter}`);
+    // both deny c 1:5 and allow reading c 1:3; they differ elsewhere so every swap changes the program
+    const a = compileDeviceFilter(Emulator.fromRules([{ allow: false, type: "a" }, { allow: true, type: "c", major: 1, minor: 3, access: "rwm" }]));
+    const b = compileDeviceFilter(Emulator.fromRules([{ allow: false, type: "a" }, { allow: true, type: "c", major: 1, minor: 3, access: "r" }, { allow: true, type: "c", major: 10, minor: 200, access: "rwm" }]));
+    attachDeviceFilter(v2, a);
+    const loop = Bun.spawn([probe, "loop", join(v2, "cgroup.procs"), "--", work, stop, "c:1:5", "c:1:3"], { stdout: "pipe", stderr: "pipe" });
+    try {
+      const reader = loop.stdout.getReader();
+      const first = await reader.read();
+      expect(new TextDecoder().decode(first.value)).toStartWith("ready");
+      let atomic = 0;
+      for (let i = 0; i < 100; i++) {
+        const r = attachDeviceFilter(v2, i % 2 ? a : b);
+        if (r.atomic) atomic++;
+        expect(idsOf(v2)).toEqual([r.progId]);
+      }
+      expect(atomic).toBe(haveProgReplace() ? 100 : 0);
+      writeFileSync(stop, "");
+      let rest = "";
+      for (;;) {
+        const c = await reader.read();
+        if (c.done) break;
+        rest += new TextDecoder().decode(c.value);
+      }
+      await loop.exited;
+      const [rounds, admitted, refused] = rest.trim().split(" ").map(Number);
+      expect(rounds).toBeGreaterThan(0);
+      expect({ admitted, refused }).toEqual({ admitted: 0, refused: 0 });
+      const filters = readDeviceFilters(v2);
+      expect(filters.map((f) => f.name)).toEqual([DEVICE_PROGRAM_NAME]);
+    } finally {
+      loop.kill();
+      await loop.exited;
+      removeV2(v2);
+    }
+  });
+
+  test("with two programs attached, apply attaches first and detaches both after, under a probe loop", async () => {
+    const v2 = newV2();
+    const stop = join(work, `stop-${counter}`);
+    const rules: DeviceRule[] = [{ allow: false, type: "a" }, { allow: true, type: "c", major: 1, minor: 3, access: "r" }];
+    attachDeviceFilter(v2, compileDeviceFilter(Emulator.fromRules(rules)));
+    // a second, foreign program that allows everything
+    const extra = BpfProgram.load({ type: ProgType.CGROUP_DEVICE, instructions: assemble([Mov32Imm(R0, 1), Exit()]), name: "other_dev" });
+    const fd = open(v2, O.RDONLY | O.DIRECTORY);
+    progAttach({ targetFd: fd, progFd: extra.fd, attachType: AttachType.CGROUP_DEVICE, flags: AttachFlag.ALLOW_MULTI });
+    extra.close();
+    expect(attachedDeviceProgramIds(fd)).toHaveLength(2);
+    const loop = Bun.spawn([probe, "loop", join(v2, "cgroup.procs"), "--", work, stop, "c:1:5", "c:1:3"], { stdout: "pipe" });
+    try {
+      const reader = loop.stdout.getReader();
+      await reader.read();
+      const r = attachDeviceFilter(v2, compileDeviceFilter(Emulator.fromRules(rules)));
+      expect(r.atomic).toBe(false);
+      expect(r.replaced).toHaveLength(2);
+      expect(attachedDeviceProgramIds(fd)).toEqual([r.progId]);
+      writeFileSync(stop, "");
+      let rest = "";
+      for (let c = await reader.read(); !c.done; c = await reader.read()) rest += new TextDecoder().decode(c.value);
+      const [, admitted, refused] = rest.trim().split(" ").map(Number);
+      expect({ admitted, refused }).toEqual({ admitted: 0, refused: 0 });
+    } finally {
+      close(fd);
+      loop.kill();
+      await loop.exited;
+      removeV2(v2);
+    }
+  });
+
+  async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+    const p = Bun.spawn([process.execPath, MAIN, ...args], { stdout: "pipe", stderr: "pipe" });
+    const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
+    return { code: await p.exited, out, err };
+  }
+
+  test("CLI: apply, show, add, remove keep every other rule and change the kernel's decisions", async () => {
+    const v2 = newV2();
+    try {
+      const cfg = join(FIXTURES, "containerd-1.6.json");
+      const applied = await cli("devices", "apply", "--cgroup", v2, "--config", cfg);
+      expect(applied).toMatchObject({ code: 0 });
+      expect(applied.out).toContain("attached");
+      const shown = await cli("devices", "show", "--cgroup", v2);
+      expect(shown.code).toBe(0);
+      const lines = shown.out.trim().split("\n");
+      expect(lines[0]).toContain(`${DEVICE_PROGRAM_NAME} (hookshim)`);
+      expect(lines.slice(1).map((l) => l.trim())).toEqual([
+        "deny a *:* rwm", "allow c 1:3 rwm", "allow c 1:5 rwm", "allow c 1:7 rwm", "allow c 1:8 rwm", "allow c 1:9 rwm",
+        "allow c 5:0 rwm", "allow c 5:1 rwm", "allow c 5:2 rwm", "allow c 136:* rwm",
+      ]);
+      expect(probeOnce([v2]).get("c:10:200")).toEqual([false, false, false, false]);
+
+      const added = await cli("devices", "add", "--cgroup", v2, "c 10:200 rw");
+      expect(added.code).toBe(0);
+      expect(added.out).toContain("allow c 10:200 rw");
+      expect(probeOnce([v2]).get("c:10:200")).toEqual([true, true, true, false]);
+
+      const removed = await cli("devices", "remove", "--cgroup", v2, "c 1:3 w");
+      expect(removed.code).toBe(0);
+      expect(probeOnce([v2]).get("c:1:3")).toEqual([true, false, false, true]);
+
+      const json = JSON.parse((await cli("devices", "show", "--cgroup", v2, "--json")).out);
+      expect(json).toHaveLength(1);
+      expect(json[0].rules).toHaveLength(10);
+      expect(json[0].rules).toContainEqual({ allow: true, type: "c", major: 1, minor: 3, access: "rm", test: "subset", v1: true });
+
+      // a hole in c 136:* cannot be represented: exit 2, nothing changes
+      const before = idsOf(v2);
+      const hole = await cli("devices", "remove", "--cgroup", v2, "c 136:3 rwm");
+      expect(hole.code).toBe(2);
+      expect(hole.err).toMatch(/^hookshim: devices remove "c 136:3 rwm": cannot be represented.*"c 136:\* rwm"/);
+      expect(idsOf(v2)).toEqual(before);
+    } finally {
+      removeV2(v2);
+    }
+  });
+
+  test("CLI: a rule set runc rejects is rejected with exit 2 naming the index, and nothing is attached", async () => {
+    const v2 = newV2();
+    const rulesFile = join(work, "hole.json");
+    try {
+      writeFileSync(rulesFile, JSON.stringify([{ allow: false, type: "a" }, { allow: true, type: "c", access: "rwm" }, { allow: false, type: "c", major: 1, minor: 3, access: "r" }]));
+      const r = await cli("devices", "apply", "--cgroup", v2, "--rules", rulesFile);
+      expect(r.code).toBe(2);
+      expect(r.err.trim().split("\n")).toHaveLength(1);
+      expect(r.err).toContain("rules[2]");
+      expect(readDeviceFilters(v2)).toEqual([]);
+    } finally {
+      removeV2(v2);
+    }
+  });
+
+  test("show reads runc's program shape and flags where it differs from v1 (runc's subset test on a deny)", () => {
+    const v2 = newV2();
+    try {
+      // runc's DeviceFilter for [a allow, c 1:3 w deny], instruction for instruction
+      const insns = [
+        LoadMem(R2, R1, 0, Word), And32Imm(R2, 0xffff), LoadMem(R3, R1, 0, Word), RSh32Imm(R3, 16), LoadMem(R4, R1, 4, Word), LoadMem(R5, R1, 8, Word),
+        JumpImm(JumpOp.JNE, R2, 2, "block-1").withSymbol("block-0"),
+        Mov32Reg(R1, R3), And32Imm(R1, Access.WRITE), JumpReg(JumpOp.JNE, R1, R3, "block-1"),
+        JumpImm(JumpOp.JNE, R4, 1, "block-1"), JumpImm(JumpOp.JNE, R5, 3, "block-1"),
+        Mov32Imm(R0, 0), Exit(),
+        Mov32Imm(R0, 1).withSymbol("block-1"), Exit(),
+      ];
+      const prog = BpfProgram.load({ type: ProgType.CGROUP_DEVICE, instructions: assemble(insns), license: "Apache" });
+      const fd = open(v2, O.RDONLY | O.DIRECTORY);
+      try {
+        progAttach({ targetFd: fd, progFd: prog.fd, attachType: AttachType.CGROUP_DEVICE, flags: AttachFlag.ALLOW_MULTI });
+      } finally {
+        close(fd);
+        prog.close();
+      }
+      // the kernel confirms the issue: runc's shape lets O_RDWR through where v1 denies
+      expect(probeOnce([v2]).get("c:1:3")).toEqual([true, false, true, true]);
+      const [f] = readDeviceFilters(v2);
+      expect(f!.hookshim).toBe(false);
+      expect(f!.filter).toEqual({
+        defaultAllow: true,
+        blocks: [{ type: "c", major: 1, minor: 3, access: Access.WRITE, allow: false, test: "subset", v1: false }],
+      });
+      // rewriting it through hookshim gives the v1 decision
+      attachDeviceFilter(v2, compileDeviceFilter(Emulator.fromRules([{ allow: true, type: "a" }, { allow: false, type: "c", major: 1, minor: 3, access: "w" }])));
+      expect(probeOnce([v2]).get("c:1:3")).toEqual([true, false, false, true]);
+    } finally {
+      removeV2(v2);
+    }
+  });
+});

@@ -1,0 +1,237 @@
+// The device filter program without the kernel: runc-style golden disassembly, instruction counts
+// against runc's formula, decompilation round trips, and the devices CLI's offline commands.
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { assemble, decode, disassemble, Exit, Mov32Imm, R0 } from "../../lib/bpf/asm/index.ts";
+import { Emulator, RUNC_ALLOWED_DEVICES, compileDeviceFilter, emulatorFromFilter, type DeviceRule } from "../../lib/devices/index.ts";
+import { decompileDeviceFilter, deviceFilterInstructions, runcInstructionCount, NotADeviceFilterError } from "../../bpf/devicefilter.ts";
+import { PROBE_DEVICES, randomRuleSet, seededRandom } from "../support/devicerules.ts";
+
+const MAIN = join(import.meta.dir, "../../lib/cli/main.ts");
+const FIXTURES = join(import.meta.dir, "../../../shared/fixtures/bundles");
+
+/** runc's golden comparison: trimmed lines, blank and // comment lines dropped. */
+function normalize(s: string): string {
+  return s
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "" && !l.startsWith("//"))
+    .join("\n");
+}
+
+function disasm(rules: DeviceRule[]): string {
+  return normalize(disassemble(compileDeviceFilter(Emulator.fromRules(rules)).instructions));
+}
+
+const PROLOGUE = `
+// load parameters into registers
+0: LdXMemW dst: r2 src: r1 off: 0 imm: 0
+1: AndImm32 dst: r2 imm: 65535
+2: LdXMemW dst: r3 src: r1 off: 0 imm: 0
+3: RShImm32 dst: r3 imm: 16
+4: LdXMemW dst: r4 src: r1 off: 4 imm: 0
+5: LdXMemW dst: r5 src: r1 off: 8 imm: 0`;
+
+describe("golden programs (runc's devicefilter_test cases)", () => {
+  test("nil: deny everything", () => {
+    expect(disasm([])).toBe(normalize(`${PROLOGUE}
+block-0:
+6: MovImm32 dst: r0 imm: 0
+7: Exit`));
+  });
+
+  test("privileged: allow everything", () => {
+    expect(disasm([{ allow: true, type: "a", major: null, minor: null, access: "rwm" }])).toBe(normalize(`${PROLOGUE}
+block-0:
+6: MovImm32 dst: r0 imm: 1
+7: Exit`));
+  });
+
+  test("privileged except one device", () => {
+    expect(disasm([{ allow: true, type: "a", access: "rwm" }, { allow: false, type: "b", major: 8, minor: 0, access: "rwm" }])).toBe(normalize(`${PROLOGUE}
+block-0:
+6: JNEImm dst: r2 off: -1 imm: 1 <block-1>
+7: JNEImm dst: r4 off: -1 imm: 8 <block-1>
+8: JNEImm dst: r5 off: -1 imm: 0 <block-1>
+9: MovImm32 dst: r0 imm: 0
+10: Exit
+block-1:
+11: MovImm32 dst: r0 imm: 1
+12: Exit`));
+  });
+
+  test("weird: an a rule in the middle drops what came before", () => {
+    const rules: DeviceRule[] = [
+      { allow: false, type: "b", major: 8, minor: 1, access: "rwm" },
+      { allow: true, type: "a", access: "rwm" },
+      { allow: false, type: "b", major: 8, minor: 2, access: "rwm" },
+    ];
+    expect(disasm(rules)).toBe(normalize(`${PROLOGUE}
+block-0:
+6: JNEImm dst: r2 off: -1 imm: 1 <block-1>
+7: JNEImm dst: r4 off: -1 imm: 8 <block-1>
+8: JNEImm dst: r5 off: -1 imm: 2 <block-1>
+9: MovImm32 dst: r0 imm: 0
+10: Exit
+block-1:
+11: MovImm32 dst: r0 imm: 1
+12: Exit`));
+  });
+
+  test("runc's built-in allow list: sorted blocks, allow blocks test a subset, 64 instructions as runc", () => {
+    const text = disasm([{ allow: false, access: "rwm" }, ...RUNC_ALLOWED_DEVICES]);
+    const block = (n: number, pc: number, type: number, major: number, minor: number) =>
+      `block-${n}:
+${pc}: JNEImm dst: r2 off: -1 imm: ${type} <block-${n + 1}>
+${pc + 1}: JNEImm dst: r4 off: -1 imm: ${major} <block-${n + 1}>
+${pc + 2}: JNEImm dst: r5 off: -1 imm: ${minor} <block-${n + 1}>
+${pc + 3}: MovImm32 dst: r0 imm: 1
+${pc + 4}: Exit`;
+    expect(text).toBe(normalize(`${PROLOGUE}
+block-0:
+// (b, wildcard, wildcard, m, allow)
+6: JNEImm dst: r2 off: -1 imm: 1 <block-1>
+7: MovReg32 dst: r1 src: r3
+8: AndImm32 dst: r1 imm: 1
+9: JNEReg dst: r1 off: -1 src: r3 <block-1>
+10: MovImm32 dst: r0 imm: 1
+11: Exit
+block-1:
+12: JNEImm dst: r2 off: -1 imm: 2 <block-2>
+13: MovReg32 dst: r1 src: r3
+14: AndImm32 dst: r1 imm: 1
+15: JNEReg dst: r1 off: -1 src: r3 <block-2>
+16: MovImm32 dst: r0 imm: 1
+17: Exit
+${block(2, 18, 2, 1, 3)}
+${block(3, 23, 2, 1, 5)}
+${block(4, 28, 2, 1, 7)}
+${block(5, 33, 2, 1, 8)}
+${block(6, 38, 2, 1, 9)}
+${block(7, 43, 2, 5, 0)}
+${block(8, 48, 2, 5, 2)}
+${block(9, 53, 2, 10, 200)}
+block-10:
+// /dev/pts (c, 136, wildcard, rwm, allow)
+58: JNEImm dst: r2 off: -1 imm: 2 <block-11>
+59: JNEImm dst: r4 off: -1 imm: 136 <block-11>
+60: MovImm32 dst: r0 imm: 1
+61: Exit
+block-11:
+62: MovImm32 dst: r0 imm: 0
+63: Exit`));
+  });
+
+  test("a partial deny on allow-all tests overlap (JEqImm 0), not runc's subset", () => {
+    expect(disasm([{ allow: true, type: "a" }, { allow: false, type: "c", major: 1, minor: 3, access: "w" }])).toBe(normalize(`${PROLOGUE}
+block-0:
+6: JNEImm dst: r2 off: -1 imm: 2 <block-1>
+7: MovReg32 dst: r1 src: r3
+8: AndImm32 dst: r1 imm: 4
+9: JEqImm dst: r1 off: -1 imm: 0 <block-1>
+10: JNEImm dst: r4 off: -1 imm: 1 <block-1>
+11: JNEImm dst: r5 off: -1 imm: 3 <block-1>
+12: MovImm32 dst: r0 imm: 0
+13: Exit
+block-1:
+14: MovImm32 dst: r0 imm: 1
+15: Exit`));
+  });
+});
+
+describe("instruction counts and decompilation", () => {
+  test("seeded random rule sets: never more instructions than runc, decompiled rules decide the same", () => {
+    const rand = seededRandom(77);
+    let checked = 0;
+    for (let i = 0; i < 300; i++) {
+      let emu: Emulator;
+      try {
+        emu = Emulator.fromRules(randomRuleSet(rand));
+      } catch {
+        continue;
+      }
+      const compiled = compileDeviceFilter(emu);
+      expect(compiled.instructions.length).toBeLessThanOrEqual(runcInstructionCount(compiled.reduced));
+      const back = decompileDeviceFilter(decode(compiled.bytes));
+      expect(back.defaultAllow).toBe(compiled.reduced.defaultAllow);
+      expect(back.blocks.map(({ type, major, minor, access }) => ({ type, major, minor, access }))).toEqual(compiled.reduced.exceptions);
+      expect(back.blocks.every((b) => b.v1)).toBe(true);
+      const again = emulatorFromFilter(back);
+      for (const d of PROBE_DEVICES)
+        for (let a = 1; a <= 7; a++) expect(again.allows(d.type, d.major, d.minor, a)).toBe(emu.allows(d.type, d.major, d.minor, a));
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(100);
+  });
+
+  test("device numbers past 2^31 are compared in 32 bits and read back", () => {
+    const spec = { defaultAllow: false, exceptions: [{ type: "c" as const, major: 0x80000001, minor: 0xfffffffe, access: 7 }] };
+    const back = decompileDeviceFilter(decode(assemble(deviceFilterInstructions(spec))));
+    expect(back.blocks[0]).toMatchObject({ major: 0x80000001, minor: 0xfffffffe });
+  });
+
+  test("a program of another shape is not mistaken for a device filter", () => {
+    const insns = deviceFilterInstructions({ defaultAllow: false, exceptions: [] });
+    expect(() => decompileDeviceFilter(decode(assemble(insns.slice(1))))).toThrow(NotADeviceFilterError);
+    expect(() => decompileDeviceFilter(decode(assemble([...insns, Mov32Imm(R0, 0), Exit()])))).toThrow(/after the default verdict/);
+  });
+});
+
+describe("hookshim devices CLI (no kernel)", () => {
+  async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+    const p = Bun.spawn([process.execPath, MAIN, ...args], { stdout: "pipe", stderr: "pipe", env: { ...process.env, HOOKSHIM_CONFIG: "" } });
+    const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
+    return { code: await p.exited, out, err };
+  }
+  const dir = mkdtempSync(join(tmpdir(), "hookshim-devcli-"));
+  const file = (name: string, content: unknown) => {
+    const p = join(dir, name);
+    writeFileSync(p, JSON.stringify(content));
+    return p;
+  };
+
+  test("compile --rules prints the disassembly; --format json the instruction objects", async () => {
+    const rules = file("priv.json", [{ allow: true, type: "a", access: "rwm" }, { allow: false, type: "b", major: 8, minor: 0, access: "rwm" }]);
+    const asm = await cli("devices", "compile", "--rules", rules);
+    expect(asm.code).toBe(0);
+    expect(normalize(asm.out)).toContain("block-0:\n6: JNEImm dst: r2 off: -1 imm: 1 <block-1>");
+    const json = await cli("devices", "compile", "--rules", rules, "--format", "json");
+    expect(json.code).toBe(0);
+    const insns = JSON.parse(json.out);
+    expect(insns).toHaveLength(13);
+    expect(insns[6]).toMatchObject({ opcode: 0x55, dst: 2, constant: 1, symbol: "block-0", reference: "block-1" });
+  });
+
+  test("check answers from the emulator: allow or deny", async () => {
+    const cfg = join(FIXTURES, "containerd-1.6.json");
+    expect((await cli("devices", "check", "--config", cfg, "--device", "c 1:3", "--access", "rw")).out.trim()).toBe("allow");
+    expect((await cli("devices", "check", "--config", cfg, "--device", "c 10:229", "--access", "r")).out.trim()).toBe("deny");
+    const partial = file("partial.json", [{ allow: true, type: "a" }, { allow: false, type: "c", major: 1, minor: 3, access: "w" }]);
+    expect((await cli("devices", "check", "--rules", partial, "--device", "c 1:3", "--access", "rw")).out.trim()).toBe("deny");
+    expect((await cli("devices", "check", "--rules", partial, "--device", "c 1:3", "--access", "r")).out.trim()).toBe("allow");
+  });
+
+  test("bad input exits 2 with one line naming the file and the rule index", async () => {
+    const hole = file("hole.json", [{ allow: false, type: "a" }, { allow: true, type: "c", access: "rwm" }, { allow: false, type: "c", major: 1, minor: 3, access: "r" }]);
+    const r = await cli("devices", "compile", "--rules", hole);
+    expect(r.code).toBe(2);
+    expect(r.err.trim().split("\n")).toHaveLength(1);
+    expect(r.err).toMatch(new RegExp(`^hookshim: ${hole}: rules\\[2\\] \\(deny c 1:3 r\\): cannot be represented`));
+    const badType = file("type.json", [{ allow: true, type: "z" }]);
+    expect((await cli("devices", "check", "--rules", badType, "--device", "c 1:3", "--access", "r")).err).toContain("rules[0]: type");
+    expect((await cli("devices", "check", "--rules", hole, "--device", "c 1", "--access", "r")).code).toBe(2);
+    expect((await cli("devices", "compile")).code).toBe(2);
+    expect((await cli("devices", "compile", "--rules", join(dir, "missing.json"))).err).toContain("missing.json: cannot open");
+  });
+
+  test("a forbidden annotation request in --config is bad input naming the entry", async () => {
+    const cfg = file("config.json", { ociVersion: "1.0.2", root: { path: "rootfs" }, linux: { resources: { devices: [{ allow: false, access: "rwm" }] } }, annotations: { "io.hookshim.devices": "c 10:229 rwm" } });
+    const r = await cli("devices", "compile", "--config", cfg);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("io.hookshim.devices");
+  });
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+});
