@@ -1,0 +1,47 @@
+// hookshim events [--follow] [--json]: the store's event log, one event per line.
+import {
+  openExistingStore, openStore, StoreMissingError, DEFAULT_STORE, eventToJSON, eventLine, type Store,
+} from "../store/index.ts";
+import type { GlobalOptions } from "./context.ts";
+import { parseArgs, flag } from "./args.ts";
+import { UsageError } from "./errors.ts";
+
+export async function main(args: string[], g: GlobalOptions): Promise<number> {
+  const p = parseArgs(args, [{ name: "follow", short: "f" }, { name: "json" }], "hookshim events");
+  if (p.positionals.length) throw new UsageError(`hookshim events: unexpected argument "${p.positionals[0]}"`);
+  const name = g.store ?? DEFAULT_STORE;
+  const render = flag(p, "json") ? eventToJSON : eventLine;
+  const follow = flag(p, "follow");
+
+  let store: Store;
+  try {
+    // A follower may start before anything was recorded: it creates the store to wait on it.
+    store = follow ? openStore(name) : openExistingStore(name);
+  } catch (e) {
+    if (e instanceof StoreMissingError) return 0;
+    throw e;
+  }
+  try {
+    if (!follow) {
+      const { events } = store.readEvents();
+      if (events.length) process.stdout.write(events.map((e) => render(e.event)).join("\n") + "\n");
+      return 0;
+    }
+    const stop = new AbortController();
+    const onSignal = () => stop.abort();
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+    try {
+      const lostNote = (n: bigint) => console.error(`hookshim: ${n} events were evicted from store ${name} before they were read`);
+      for await (const { event } of store.follow({ signal: stop.signal, onLost: lostNote })) {
+        process.stdout.write(render(event) + "\n");
+      }
+    } finally {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+    }
+    return 0;
+  } finally {
+    store.close();
+  }
+}
