@@ -5,16 +5,9 @@ import { z } from "zod";
 import { readFileSync, existsSync } from "node:fs";
 import defaults from "../../config/defaults.json" with { type: "json" };
 import { InputError } from "../cli/errors.ts";
+import { DevicePolicySchema } from "../devices/sources.ts";
 
 export const SYSTEM_CONFIG = "/etc/hookshim/config.json";
-
-const DeviceRuleSchema = z.object({
-  allow: z.boolean(),
-  type: z.enum(["a", "b", "c"]).optional(),
-  major: z.number().int().nullable().optional(),
-  minor: z.number().int().nullable().optional(),
-  access: z.string().regex(/^[rwm]*$/, "access may only hold r, w and m").optional(),
-});
 
 export const ConfigSchema = z.object({
   /** pin directory name under bpffs */
@@ -25,12 +18,8 @@ export const ConfigSchema = z.object({
   /** closed: any hook error fails the container start; open: warn and let it start */
   failMode: z.enum(["closed", "open"]),
   logLevel: z.enum(["error", "warn", "info", "debug"]),
-  devices: z.object({
-    /** host policy, appended after the container's rules so a host deny wins */
-    rules: z.array(DeviceRuleSchema),
-    /** per-container requests through the io.hookshim.devices annotation */
-    requests: z.object({ allowed: z.boolean(), permitted: z.array(DeviceRuleSchema) }),
-  }),
+  /** host device policy: rules appended after the container's (a host deny wins), annotation requests */
+  devices: DevicePolicySchema,
   capacity: z.object({ containers: z.number().int().positive(), events: z.number().int().positive() }),
   /** hooks.d directories the runtime shim reads, lowest precedence first */
   hooksDirs: z.array(z.string().startsWith("/")),
@@ -43,7 +32,6 @@ export const ConfigSchema = z.object({
 });
 
 export type HookshimConfig = z.infer<typeof ConfigSchema>;
-export type ConfigDeviceRule = z.infer<typeof DeviceRuleSchema>;
 
 const DEFAULTS: HookshimConfig = ConfigSchema.parse(defaults);
 
