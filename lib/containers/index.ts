@@ -1,0 +1,24 @@
+export {
+  containerFromCgroupPath,
+  containerFromProcCgroup,
+  getContainerIdFromTaskDir,
+  type ContainerRuntime,
+  type CgroupPathMatch,
+} from "./cgroup-path.ts";
+export {
+  metadataFromAnnotations,
+  readBundleMetadata,
+  bundleFromStateFile,
+  findBundle,
+  defaultBundleSearch,
+  type ContainerMetadata,
+  type BundleSearch,
+} from "./bundle.ts";
+export {
+  Registry,
+  defaultHierarchy,
+  DEFAULT_GRACE_MS,
+  type CgroupInfo,
+  type CgroupFilterMap,
+  type RegistryOptions,
+} from "./registry.ts";
