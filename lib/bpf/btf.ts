@@ -1,13 +1,15 @@
-// Just enough BTF to find struct member offsets in the running kernel (/sys/kernel/btf/vmlinux), so
-// programs can read task_struct fields without CO-RE. A hook runs this on every start, so the type
-// section is scanned once into flat arrays (offset of each type record, its kind and name) and
-// structs are only looked at when asked for.
+// Just enough BTF to find struct member offsets in the running kernel (/sys/kernel/btf/vmlinux),
+// so programs can read task_struct fields without CO-RE relocations. A hook pays for this on every
+// container start, so records are indexed (type id -> where the record starts) only as far as a
+// question needs, names are compared as bytes in the string section, and nothing is decoded or
+// built for types nobody asks about.
 import { readFileSync } from "node:fs";
 
 export const BtfKind = {
   INT: 1, PTR: 2, ARRAY: 3, STRUCT: 4, UNION: 5, ENUM: 6, FWD: 7, TYPEDEF: 8, VOLATILE: 9, CONST: 10,
   RESTRICT: 11, FUNC: 12, FUNC_PROTO: 13, VAR: 14, DATASEC: 15, FLOAT: 16, DECL_TAG: 17, TYPE_TAG: 18, ENUM64: 19,
 } as const;
+export type BtfKind = (typeof BtfKind)[keyof typeof BtfKind];
 
 export class BtfError extends Error {
   constructor(message: string) {
@@ -16,45 +18,97 @@ export class BtfError extends Error {
   }
 }
 
-const MAGIC = 0xeb9f;
-// Functions, variables and enum constants make up most names in vmlinux and are never looked up.
-const INDEXED_KINDS = new Set<number>([BtfKind.STRUCT, BtfKind.UNION, BtfKind.TYPEDEF, BtfKind.INT, BtfKind.ENUM, BtfKind.ENUM64]);
-
-interface Member {
-  name: string;
-  type: number;
+/** Where a member lives inside the struct a path starts from. */
+export interface BtfMember {
+  /** type id of the member (before resolving typedefs and modifiers) */
+  typeId: number;
   bitOffset: number;
+  /** 0 unless the member is a bitfield */
   bitfieldSize: number;
 }
 
-export class Btf {
-  private readonly dv: DataView;
-  private readonly strOff: number;
-  private readonly strEnd: number;
-  /** byte offset of each type record, indexed by type id (0 = void) */
-  private readonly recordAt: Uint32Array;
-  private readonly count: number;
-  private byName?: Map<string, number[]>;
-  private readonly decoder = new TextDecoder();
+const MAGIC = 0xeb9f;
+const HEADER_LEN = 24;
+const KIND_NAMES = Object.fromEntries(Object.entries(BtfKind).map(([k, v]) => [v, k])) as Record<number, string>;
+const hostLittleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
-  constructor(private readonly data: Uint8Array, readonly source = "BTF") {
-    this.dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
-    if (data.byteLength < 24 || this.dv.getUint16(0, true) !== MAGIC)
-      throw new BtfError(`${source}: not BTF (bad magic)`);
-    const hdrLen = this.dv.getUint32(4, true);
-    const typeOff = hdrLen + this.dv.getUint32(8, true);
-    const typeLen = this.dv.getUint32(12, true);
-    this.strOff = hdrLen + this.dv.getUint32(16, true);
-    this.strEnd = this.strOff + this.dv.getUint32(20, true);
-    // Upper bound on the number of types: every record is at least 12 bytes.
-    const at = new Uint32Array(Math.floor(typeLen / 12) + 2);
-    let id = 1;
-    for (let p = typeOff, end = typeOff + typeLen; p < end; id++) {
-      at[id] = p;
-      p += 12 + this.extraSize(p);
+// Words a record carries after its 3-word header: FIXED_WORDS[kind] + VLEN_WORDS[kind] * vlen.
+// FIXED_WORDS is -1 for kinds this reader does not know (and so cannot skip).
+const FIXED_WORDS = new Int8Array(32).fill(-1);
+const VLEN_WORDS = new Uint8Array(32);
+for (const [kind, fixed, perVlen] of [
+  [BtfKind.INT, 1, 0], [BtfKind.PTR, 0, 0], [BtfKind.ARRAY, 3, 0], [BtfKind.STRUCT, 0, 3], [BtfKind.UNION, 0, 3],
+  [BtfKind.ENUM, 0, 2], [BtfKind.FWD, 0, 0], [BtfKind.TYPEDEF, 0, 0], [BtfKind.VOLATILE, 0, 0], [BtfKind.CONST, 0, 0],
+  [BtfKind.RESTRICT, 0, 0], [BtfKind.FUNC, 0, 0], [BtfKind.FUNC_PROTO, 0, 2], [BtfKind.VAR, 1, 0],
+  [BtfKind.DATASEC, 0, 3], [BtfKind.FLOAT, 0, 0], [BtfKind.DECL_TAG, 1, 0], [BtfKind.TYPE_TAG, 0, 0], [BtfKind.ENUM64, 0, 3],
+] as const) {
+  FIXED_WORDS[kind] = fixed;
+  VLEN_WORDS[kind] = perVlen;
+}
+
+export class Btf {
+  /** the type section as native-endian words (BTF is written in the byte order of its kernel) */
+  private readonly words: Uint32Array;
+  private readonly strings: Uint8Array;
+  /** word index of each type record in `words`, by type id, for ids below `indexed` (0 is void) */
+  private readonly recordAt: Uint32Array;
+  private indexed = 1;
+  /** where the record of type id `indexed` starts */
+  private scanPos = 0;
+  private readonly found = new Map<string, number>();
+
+  constructor(data: Uint8Array, readonly source = "BTF") {
+    const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    if (data.byteLength < HEADER_LEN) throw new BtfError(`${source}: not BTF (${data.byteLength} bytes)`);
+    const magic = dv.getUint16(0, hostLittleEndian);
+    if (magic !== MAGIC) {
+      throw new BtfError(
+        magic === 0x9feb ? `${source}: BTF of the other byte order` : `${source}: not BTF (magic 0x${magic.toString(16)})`,
+      );
     }
-    this.recordAt = at;
-    this.count = id;
+    const u32 = (at: number) => dv.getUint32(at, hostLittleEndian);
+    const hdrLen = u32(4);
+    const typeStart = hdrLen + u32(8), typeLen = u32(12);
+    const strStart = hdrLen + u32(16), strLen = u32(20);
+    if (typeStart + typeLen > data.byteLength || strStart + strLen > data.byteLength || typeLen % 4)
+      throw new BtfError(`${source}: sections run past the end of ${data.byteLength} bytes`);
+    const absolute = data.byteOffset + typeStart;
+    this.words = absolute % 4 === 0
+      ? new Uint32Array(data.buffer, absolute, typeLen / 4)
+      : new Uint32Array(data.slice(typeStart, typeStart + typeLen).buffer);
+    this.strings = data.subarray(strStart, strStart + strLen);
+    // every record is at least 3 words, which bounds the number of ids
+    this.recordAt = new Uint32Array(Math.floor(this.words.length / 3) + 1);
+  }
+
+  /**
+   * Index records up to and including `id`; false if there is no such type. Records are indexed in
+   * order only as far as a question needs: the structs hookshim asks about (task_struct is #114 on
+   * 6.18) come early, and a hook should not pay for 100k types it never looks at.
+   */
+  private reach(id: number): boolean {
+    const w = this.words, at = this.recordAt;
+    while (this.indexed <= id) {
+      const p = this.scanPos;
+      if (p >= w.length) return false;
+      if (p + 3 > w.length) throw new BtfError(`${this.source}: type ${this.indexed} runs past the end of the type section`);
+      const info = w[p + 1]!;
+      const kind = (info >>> 24) & 0x1f;
+      const fixed = FIXED_WORDS[kind]!;
+      if (fixed < 0) throw new BtfError(`${this.source}: type ${this.indexed} has unknown kind ${kind}`);
+      at[this.indexed++] = p;
+      this.scanPos = p + 3 + fixed + VLEN_WORDS[kind]! * (info & 0xffff);
+      if (this.scanPos > w.length) throw new BtfError(`${this.source}: type ${this.indexed - 1} runs past the end of the type section`);
+    }
+    return true;
+  }
+
+  /** Number of type ids, void included (indexes every record). */
+  get count(): number {
+    this.reach(Number.MAX_SAFE_INTEGER);
+    return this.indexed;
   }
 
   static loadKernel(path = "/sys/kernel/btf/vmlinux"): Btf {
@@ -67,188 +121,212 @@ export class Btf {
     return new Btf(data, path);
   }
 
-  private info(id: number): number {
-    return this.dv.getUint32(this.recordAt[id]! + 4, true);
+  private record(id: number): number {
+    if (!Number.isInteger(id) || id < 1 || !this.reach(id)) throw new BtfError(`${this.source}: no type id ${id}`);
+    return this.recordAt[id]!;
   }
 
-  kind(id: number): number {
-    return (this.info(id) >>> 24) & 0x1f;
+  kind(id: number): BtfKind {
+    return ((this.words[this.record(id) + 1]! >>> 24) & 0x1f) as BtfKind;
   }
 
   private vlen(id: number): number {
-    return this.info(id) & 0xffff;
+    return this.words[this.record(id) + 1]! & 0xffff;
   }
 
   private kindFlag(id: number): boolean {
-    return (this.info(id) >>> 31) === 1;
+    return this.words[this.record(id) + 1]! >>> 31 === 1;
   }
 
-  /** size (STRUCT, UNION, INT, ENUM...) or referenced type (PTR, TYPEDEF, ...) */
+  /** size for INT, ENUM, STRUCT, UNION, FLOAT, DATASEC; the referenced type for PTR, TYPEDEF and modifiers */
   private sizeOrType(id: number): number {
-    return this.dv.getUint32(this.recordAt[id]! + 8, true);
-  }
-
-  private extraSize(p: number): number {
-    const info = this.dv.getUint32(p + 4, true);
-    const vlen = info & 0xffff;
-    switch ((info >>> 24) & 0x1f) {
-      case BtfKind.INT: case BtfKind.VAR: case BtfKind.DECL_TAG: return 4;
-      case BtfKind.ARRAY: return 12;
-      case BtfKind.STRUCT: case BtfKind.UNION: case BtfKind.DATASEC: case BtfKind.ENUM64: return 12 * vlen;
-      case BtfKind.ENUM: case BtfKind.FUNC_PROTO: return 8 * vlen;
-      default: return 0;
-    }
+    return this.words[this.record(id) + 2]!;
   }
 
   private str(off: number): string {
-    let end = this.strOff + off;
-    while (end < this.strEnd && this.data[end] !== 0) end++;
-    return this.decoder.decode(this.data.subarray(this.strOff + off, end));
+    const end = this.strings.indexOf(0, off);
+    return decoder.decode(this.strings.subarray(off, end < 0 ? this.strings.length : end));
   }
 
+  private strEquals(off: number, name: Uint8Array): boolean {
+    const s = this.strings;
+    if (s[off + name.length] !== 0) return false;
+    for (let i = 0; i < name.length; i++) if (s[off + i] !== name[i]) return false;
+    return true;
+  }
+
+  /** The type's name; "" for anonymous types. */
   name(id: number): string {
-    return this.str(this.dv.getUint32(this.recordAt[id]!, true));
+    return this.str(this.words[this.record(id)]!);
   }
 
-  /** Type ids with this name, built on first use; only named struct/union/typedef/int types are indexed. */
-  private idsNamed(name: string): number[] {
-    if (!this.byName) {
-      this.byName = new Map();
-      for (let id = 1; id < this.count; id++) {
-        const nameOff = this.dv.getUint32(this.recordAt[id]!, true);
-        if (!nameOff || !INDEXED_KINDS.has(this.kind(id))) continue;
-        const n = this.str(nameOff);
-        const list = this.byName.get(n);
-        if (list) list.push(id);
-        else this.byName.set(n, [id]);
-      }
+  private describe(id: number): string {
+    return `${KIND_NAMES[this.kind(id)]?.toLowerCase() ?? "type"} ${this.name(id) || `#${id}`}`;
+  }
+
+  /** The id of the first type with this name (and kind, if given). */
+  findTypeId(name: string, kind?: BtfKind): number {
+    const id = this.lookup(name, kind);
+    if (id === undefined) {
+      throw new BtfError(`${this.source}: no ${kind === undefined ? "type" : KIND_NAMES[kind]!.toLowerCase()} named ${name}`);
     }
-    return this.byName.get(name) ?? [];
-  }
-
-  findTypeId(name: string, kind?: number): number {
-    const id =
-      kind !== undefined && !INDEXED_KINDS.has(kind)
-        ? this.scanNamed(name, kind)
-        : this.idsNamed(name).find((i) => kind === undefined || this.kind(i) === kind);
-    if (id === undefined) throw new BtfError(`${this.source}: no type named ${name}`);
     return id;
   }
 
-  private scanNamed(name: string, kind: number): number | undefined {
-    for (let id = 1; id < this.count; id++)
-      if (this.kind(id) === kind && this.name(id) === name) return id;
-    return undefined;
+  private lookup(name: string, kind?: BtfKind): number | undefined {
+    const key = `${kind ?? ""}:${name}`;
+    const cached = this.found.get(key);
+    if (cached !== undefined) return cached;
+    const bytes = encoder.encode(name);
+    const w = this.words, at = this.recordAt;
+    let id: number | undefined;
+    // a struct or union without members may be a stand-in: keep looking for the definition
+    let empty: number | undefined;
+    for (let i = 1; id === undefined && this.reach(i); i++) {
+      const p = at[i]!, info = w[p + 1]!, k = (info >>> 24) & 0x1f;
+      if (w[p] === 0 || (kind !== undefined && k !== kind) || !this.strEquals(w[p]!, bytes)) continue;
+      if ((k === BtfKind.STRUCT || k === BtfKind.UNION) && (info & 0xffff) === 0) empty ??= i;
+      else id = i;
+    }
+    id ??= empty;
+    if (id !== undefined) this.found.set(key, id);
+    return id;
   }
 
-  /** Follow typedef/const/volatile/restrict/type_tag to the underlying type. */
+  /** Follow typedefs and const/volatile/restrict/type_tag to the type underneath. */
   resolve(id: number): number {
-    for (;;) {
-      const k = this.kind(id);
-      if (k === BtfKind.TYPEDEF || k === BtfKind.CONST || k === BtfKind.VOLATILE || k === BtfKind.RESTRICT || k === BtfKind.TYPE_TAG)
-        id = this.sizeOrType(id);
-      else return id;
+    for (let hops = 0; hops < 64; hops++) {
+      switch (this.kind(id)) {
+        case BtfKind.TYPEDEF: case BtfKind.CONST: case BtfKind.VOLATILE: case BtfKind.RESTRICT: case BtfKind.TYPE_TAG:
+          id = this.sizeOrType(id);
+          if (id === 0) return 0;
+          break;
+        default:
+          return id;
+      }
     }
+    throw new BtfError(`${this.source}: typedef chain too long at type ${id}`);
   }
 
-  private members(id: number): Member[] {
-    const p = this.recordAt[id]! + 12;
+  /** The struct (or, failing that, union) with this name. */
+  private aggregate(name: string): number {
+    const id = this.lookup(name, BtfKind.STRUCT) ?? this.lookup(name, BtfKind.UNION);
+    if (id === undefined) throw new BtfError(`${this.source}: no struct or union named ${name}`);
+    return id;
+  }
+
+  /** A named member of a struct or union, looking through anonymous struct and union members. */
+  private findMember(id: number, name: Uint8Array): BtfMember | undefined {
+    const w = this.words;
     const flag = this.kindFlag(id);
-    const out: Member[] = [];
-    for (let i = 0; i < this.vlen(id); i++) {
-      const off = this.dv.getUint32(p + i * 12 + 8, true);
-      out.push({
-        name: this.str(this.dv.getUint32(p + i * 12, true)),
-        type: this.dv.getUint32(p + i * 12 + 4, true),
-        bitOffset: flag ? off & 0xffffff : off,
-        bitfieldSize: flag ? off >>> 24 : 0,
-      });
-    }
-    return out;
-  }
-
-  /** A named member of a struct/union, looking through anonymous struct/union members. */
-  private findMember(id: number, name: string): { type: number; bitOffset: number; bitfieldSize: number } | undefined {
-    for (const m of this.members(id)) {
-      if (m.name === name) return m;
-      if (m.name === "") {
-        const inner = this.resolve(m.type);
-        const k = this.kind(inner);
-        if (k === BtfKind.STRUCT || k === BtfKind.UNION) {
-          const found = this.findMember(inner, name);
-          if (found) return { ...found, bitOffset: m.bitOffset + found.bitOffset };
-        }
+    for (let i = 0, p = this.record(id) + 3, n = this.vlen(id); i < n; i++, p += 3) {
+      const nameOff = w[p]!, typeId = w[p + 1]!, off = w[p + 2]!;
+      const bitOffset = flag ? off & 0xffffff : off;
+      const bitfieldSize = flag ? off >>> 24 : 0;
+      if (nameOff === 0) {
+        const inner = this.resolve(typeId);
+        const k = inner && this.kind(inner);
+        if (k !== BtfKind.STRUCT && k !== BtfKind.UNION) continue;
+        const m = this.findMember(inner, name);
+        if (m) return { ...m, bitOffset: bitOffset + m.bitOffset };
+      } else if (this.strEquals(nameOff, name)) {
+        const legacy = flag ? undefined : this.intBitfield(typeId);
+        if (legacy) return { typeId, bitOffset: bitOffset + legacy.offset, bitfieldSize: legacy.bits };
+        return { typeId, bitOffset, bitfieldSize };
       }
     }
     return undefined;
   }
 
-  private memberInfo(structName: string, path: string): { type: number; bitOffset: number; bitfieldSize: number } {
-    let id = this.findStruct(structName);
+  /** BTF without kind_flag writes a bitfield as a member whose INT type is narrower than its size. */
+  private intBitfield(typeId: number): { bits: number; offset: number } | undefined {
+    const id = this.resolve(typeId);
+    if (!id || this.kind(id) !== BtfKind.INT) return undefined;
+    const encoding = this.words[this.record(id) + 3]!;
+    const bits = encoding & 0xff, offset = (encoding >>> 16) & 0xff;
+    return bits === this.sizeOrType(id) * 8 && offset === 0 ? undefined : { bits, offset };
+  }
+
+  /**
+   * Where `path` lives in `structName`: a member ("exit_code"), one inside an anonymous struct or
+   * union member (found by its own name), or a dotted path through embedded structs ("ns.inum" in
+   * pid_namespace). A path cannot cross a pointer ("signal.pids" in task_struct): read the pointer,
+   * then ask about the struct it points to.
+   */
+  member(structName: string, path: string): BtfMember {
+    let id = this.aggregate(structName);
     let bits = 0;
-    let last: { type: number; bitOffset: number; bitfieldSize: number } | undefined;
+    let walked = structName;
+    let last: BtfMember | undefined;
     for (const part of path.split(".")) {
       if (last) {
-        id = this.resolve(last.type);
-        const k = this.kind(id);
+        id = this.resolve(last.typeId);
+        const k = id && this.kind(id);
+        if (k === BtfKind.PTR) {
+          const to = this.resolve(this.sizeOrType(id));
+          throw new BtfError(
+            `${this.source}: ${walked} is a pointer${to ? ` to ${this.describe(to)}` : ""}: read it, then look up "${part}" there`,
+          );
+        }
         if (k !== BtfKind.STRUCT && k !== BtfKind.UNION)
-          throw new BtfError(`${this.source}: ${structName}.${path}: "${part}" is inside a non-struct member`);
+          throw new BtfError(`${this.source}: ${walked} is ${id ? `a ${this.describe(last.typeId)}` : "void"}, not a struct or union`);
       }
-      const m = this.findMember(id, part);
-      if (!m) throw new BtfError(`${this.source}: ${structName} has no member ${path}`);
+      const m = this.findMember(id, encoder.encode(part));
+      if (!m) throw new BtfError(`${this.source}: ${walked} (${this.describe(id)}) has no member ${part}`);
+      walked += `.${part}`;
       bits += m.bitOffset;
       last = m;
     }
-    return { type: last!.type, bitOffset: bits, bitfieldSize: last!.bitfieldSize };
+    return { typeId: last!.typeId, bitOffset: bits, bitfieldSize: last!.bitfieldSize };
   }
 
-  private findStruct(name: string): number {
-    const ids = this.idsNamed(name).filter((i) => {
-      const k = this.kind(i);
-      return k === BtfKind.STRUCT || k === BtfKind.UNION;
-    });
-    // Prefer a definition with members over an empty duplicate.
-    const id = ids.find((i) => this.vlen(i) > 0) ?? ids[0];
-    if (id === undefined) throw new BtfError(`${this.source}: no struct ${name}`);
-    return id;
-  }
-
-  /** Byte offset of `structName.path` (path may go through nested members: "signal.pids"). */
+  /** Byte offset of `structName.path`; a bitfield that is not whole bytes has none. */
   memberOffset(structName: string, path: string): number {
-    const m = this.memberInfo(structName, path);
-    if (m.bitfieldSize || m.bitOffset % 8)
-      throw new BtfError(`${this.source}: ${structName}.${path} is a bitfield (bit ${m.bitOffset}), not byte-addressable`);
+    const m = this.member(structName, path);
+    if (m.bitOffset % 8 || m.bitfieldSize % 8) {
+      throw new BtfError(
+        `${this.source}: ${structName}.${path} is a ${m.bitfieldSize}-bit bitfield at bit ${m.bitOffset}, not byte-addressable`,
+      );
+    }
     return m.bitOffset / 8;
   }
 
-  /** Byte size of a type. */
-  typeSize(id: number): number {
-    id = this.resolve(id);
-    switch (this.kind(id)) {
-      case BtfKind.PTR: return 8;
-      case BtfKind.ARRAY: {
-        const p = this.recordAt[id]! + 12;
-        return this.typeSize(this.dv.getUint32(p, true)) * this.dv.getUint32(p + 8, true);
-      }
-      case BtfKind.INT: case BtfKind.STRUCT: case BtfKind.UNION: case BtfKind.ENUM: case BtfKind.ENUM64: case BtfKind.FLOAT:
-        return this.sizeOrType(id);
-      default:
-        throw new BtfError(`${this.source}: type ${id} (${this.name(id) || "anonymous"}) has no size`);
-    }
-  }
-
-  /** Byte size of a member (for arrays: of the whole array). */
+  /** Byte size of a member (of the whole array, for arrays). */
   memberSize(structName: string, path: string): number {
-    return this.typeSize(this.memberInfo(structName, path).type);
+    const m = this.member(structName, path);
+    if (m.bitfieldSize) {
+      if (m.bitfieldSize % 8) throw new BtfError(`${this.source}: ${structName}.${path} is a ${m.bitfieldSize}-bit bitfield`);
+      return m.bitfieldSize / 8;
+    }
+    return this.typeSize(m.typeId);
   }
 
   structSize(name: string): number {
-    return this.typeSize(this.findStruct(name));
+    return this.typeSize(this.aggregate(name));
+  }
+
+  /** Byte size of a type (pointers are 8 bytes: hookshim only runs on 64-bit kernels). */
+  typeSize(id: number): number {
+    const t = this.resolve(id);
+    if (!t) throw new BtfError(`${this.source}: type ${id} is void and has no size`);
+    switch (this.kind(t)) {
+      case BtfKind.PTR:
+        return 8;
+      case BtfKind.ARRAY: {
+        const p = this.record(t) + 3;
+        return this.typeSize(this.words[p]!) * this.words[p + 2]!;
+      }
+      case BtfKind.INT: case BtfKind.STRUCT: case BtfKind.UNION: case BtfKind.ENUM: case BtfKind.ENUM64:
+      case BtfKind.FLOAT: case BtfKind.DATASEC:
+        return this.sizeOrType(t);
+      default:
+        throw new BtfError(`${this.source}: ${this.describe(t)} has no size`);
+    }
   }
 }
 
 let kernel: Btf | undefined;
-/** The running kernel's BTF, parsed once per process. */
+/** The running kernel's BTF, read and indexed once per process. */
 export function kernelBtf(): Btf {
   return (kernel ??= Btf.loadKernel());
 }

@@ -44,5 +44,4 @@ export const MapFlag = {
 /** file_flags for BPF_OBJ_GET / open_flags for *_GET_FD_BY_ID */
 export const FileFlag = { RDONLY: 0x8, WRONLY: 0x10 } as const;
 
-export const PSEUDO_MAP_FD = 1;
 export const OBJ_NAME_LEN = 16;

@@ -1,5 +1,9 @@
-// Tracepoint programs through perf events: perf_event_open(PERF_TYPE_TRACEPOINT) on each online CPU,
-// then BPF_LINK_CREATE with BPF_PERF_EVENT. The link holds the perf event; closing both detaches.
+// Tracepoint programs through perf events: perf_event_open(PERF_TYPE_TRACEPOINT), then BPF_LINK_CREATE
+// with BPF_PERF_EVENT. The link holds the perf event; closing both detaches.
+//
+// One perf event is enough, as libbpf does it: the program joins the tracepoint's own program array,
+// which runs on every CPU once it is non-empty. Attaching the same program through a second event
+// (another CPU) fails with EEXIST, because the array already holds it.
 import { Struct, syscall6, errno, SYS, SyscallError, close as closeFd, addressOf } from "../sys/index.ts";
 import { readFileSync } from "node:fs";
 import { AttachType } from "./constants.ts";
@@ -41,31 +45,27 @@ export function perfEventOpenTracepoint(tracepointId: number, cpu: number): numb
 
 function keepAlive(_: unknown): void {}
 
-/** A tracepoint program attached on every online CPU; close() detaches it everywhere. */
+/** A tracepoint program attached for every CPU; close() detaches it. */
 export class TracepointAttachment {
   private constructor(
-    private readonly perfFds: number[],
-    private readonly links: BpfLink[],
+    private perfFd: number,
+    private link?: BpfLink,
   ) {}
 
-  static attach(progFd: number, tracepointId: number, cpus: number[] = onlineCpus()): TracepointAttachment {
-    const perfFds: number[] = [];
-    const links: BpfLink[] = [];
+  static attach(progFd: number, tracepointId: number): TracepointAttachment {
+    const perfFd = perfEventOpenTracepoint(tracepointId, onlineCpus()[0] ?? 0);
     try {
-      for (const cpu of cpus) {
-        const pfd = perfEventOpenTracepoint(tracepointId, cpu);
-        perfFds.push(pfd);
-        links.push(linkCreate(progFd, pfd, AttachType.PERF_EVENT));
-      }
+      return new TracepointAttachment(perfFd, linkCreate(progFd, perfFd, AttachType.PERF_EVENT));
     } catch (e) {
-      new TracepointAttachment(perfFds, links).close();
+      closeFd(perfFd);
       throw e;
     }
-    return new TracepointAttachment(perfFds, links);
   }
 
   close(): void {
-    for (const l of this.links.splice(0)) l.close();
-    for (const fd of this.perfFds.splice(0)) closeFd(fd);
+    this.link?.close();
+    this.link = undefined;
+    if (this.perfFd >= 0) closeFd(this.perfFd);
+    this.perfFd = -1;
   }
 }

@@ -1,5 +1,5 @@
 // eBPF opcode bytes (include/uapi/linux/bpf_common.h, bpf.h) and their names in cilium/ebpf's
-// notation, so disassembly reads like runc's golden device-filter tests.
+// notation (OpCode.String), so disassembly reads like runc's golden device-filter tests.
 
 export const Class = { LD: 0x00, LDX: 0x01, ST: 0x02, STX: 0x03, ALU: 0x04, JMP: 0x05, JMP32: 0x06, ALU64: 0x07 } as const;
 export const Source = { K: 0x00, X: 0x08 } as const;
@@ -12,6 +12,8 @@ export const Word: Size = "W";
 export const DWord: Size = "DW";
 export const SIZE_BITS: Record<Size, number> = { W: 0x00, H: 0x08, B: 0x10, DW: 0x18 };
 const SIZE_BY_BITS: Record<number, Size> = { 0x00: "W", 0x08: "H", 0x10: "B", 0x18: "DW" };
+/** Bytes moved by a load or store of this size. */
+export const SIZE_BYTES: Record<Size, number> = { B: 1, H: 2, W: 4, DW: 8 };
 
 export const ALUOp = {
   Add: 0x00, Sub: 0x10, Mul: 0x20, Div: 0x30, Or: 0x40, And: 0x50, LSh: 0x60, RSh: 0x70, Neg: 0x80, Mod: 0x90,
@@ -25,8 +27,17 @@ export const JumpOp = {
 } as const;
 export type JumpOp = (typeof JumpOp)[keyof typeof JumpOp];
 
-const ALU_NAMES = Object.fromEntries(Object.entries(ALUOp).map(([k, v]) => [v, k])) as Record<number, string>;
-const JUMP_NAMES = Object.fromEntries(Object.entries(JumpOp).map(([k, v]) => [v, k])) as Record<number, string>;
+/** The operation of a BPF_ATOMIC store, carried in imm (BPF_FETCH = 0x01 asks for the old value). */
+export const AtomicOp = {
+  Add: 0x00, Or: 0x40, And: 0x50, Xor: 0xa0, FetchAdd: 0x01, FetchOr: 0x41, FetchAnd: 0x51, FetchXor: 0xa1,
+  Xchg: 0xe1, CmpXchg: 0xf1,
+} as const;
+export type AtomicOp = (typeof AtomicOp)[keyof typeof AtomicOp];
+
+const invert = (o: Record<string, number>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [v, k])) as Record<number, string>;
+const ALU_NAMES = invert(ALUOp);
+const JUMP_NAMES = invert(JumpOp);
+const ATOMIC_NAMES = invert(AtomicOp);
 const CLASS_NAMES: Record<number, string> = { 0: "Ld", 1: "LdX", 2: "St", 3: "StX" };
 const MODE_NAMES: Record<number, string> = { 0x00: "Imm", 0x20: "Abs", 0x40: "Ind", 0x60: "Mem", 0x80: "MemSX", 0xc0: "Atomic" };
 
@@ -43,20 +54,25 @@ export const jumpOp = (op: number) => op & 0xf0;
 /** LD_IMM64: the one instruction that takes two 8-byte slots. */
 export const LD_IMM64 = Class.LD | Mode.IMM | SIZE_BITS.DW;
 
-/** cilium/ebpf's OpCode.String(): LdXMemW, AndImm32, JNEReg, MovImm32, Exit ... */
-export function opcodeName(op: number): string {
+/**
+ * cilium/ebpf's OpCode.String(): LdXMemW, StXAtomicAddDW, AndImm32, NegImm, SwapLE, BSwap, JNEImm,
+ * JGT32Reg, Ja, Call, Exit. An atomic store is named by its imm, hence `constant`.
+ */
+export function opcodeName(op: number, constant = 0n): string {
   const cls = opClass(op);
+  const src = opSource(op) ? "Reg" : "Imm";
   if (isLoadOrStore(op)) {
-    const mode = MODE_NAMES[opMode(op)] ?? `Mode(${opMode(op)})`;
-    return `${CLASS_NAMES[cls]}${mode}${opSize(op)}`;
+    const mode = opMode(op);
+    let name = CLASS_NAMES[cls]! + (MODE_NAMES[mode] ?? `Mode(${mode})`);
+    if (mode === Mode.ATOMIC) name += ATOMIC_NAMES[Number(constant)] ?? `AtomicOp(${constant})`;
+    return name + opSize(op);
   }
   if (isALU(op)) {
-    const name = ALU_NAMES[aluOp(op)] ?? `ALUOp(${aluOp(op)})`;
-    if (aluOp(op) === ALUOp.Neg) return `${name}${cls === Class.ALU ? "32" : ""}`;
-    return `${name}${opSource(op) ? "Reg" : "Imm"}${cls === Class.ALU ? "32" : ""}`;
+    const a = aluOp(op);
+    if (a === ALUOp.Swap) return cls === Class.ALU64 ? "BSwap" : `Swap${opSource(op) ? "BE" : "LE"}`;
+    return (ALU_NAMES[a] ?? `ALUOp(${a})`) + src + (cls === Class.ALU ? "32" : "");
   }
   const j = jumpOp(op);
-  let name = (JUMP_NAMES[j] ?? `JumpOp(${j})`) + (cls === Class.JMP32 ? "32" : "");
-  if (j !== JumpOp.Exit && j !== JumpOp.Call && j !== JumpOp.Ja) name += opSource(op) ? "Reg" : "Imm";
-  return name;
+  const name = (JUMP_NAMES[j] ?? `JumpOp(${j})`) + (cls === Class.JMP32 ? "32" : "");
+  return j === JumpOp.Exit || j === JumpOp.Call || j === JumpOp.Ja ? name : name + src;
 }
