@@ -106,6 +106,6 @@ export async function run(argv: string[], argv0: string): Promise<number> {
 if (import.meta.main) {
   // Compiled, process.argv0 is the name we were called by (a symlink such as `runc`); under `bun
   // main.ts` it is "bun" and there is no implied command.
-  const code = await run(process.argv.slice(2), process.argv0);
-  process.exit(code);
+  // No top-level await: bytecode builds (--bytecode, for hook start-up time) reject it.
+  void run(process.argv.slice(2), process.argv0).then((code) => process.exit(code));
 }

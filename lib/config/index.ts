@@ -2,12 +2,13 @@
 // /etc/hookshim/config.json (or --config / $HOOKSHIM_CONFIG). Validated with zod; a bad file is an
 // InputError naming the file and the field.
 import { z } from "zod";
-import { readFileSync, existsSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import defaults from "../../config/defaults.json" with { type: "json" };
 import { InputError } from "../cli/errors.ts";
 import { DevicePolicySchema } from "../devices/sources.ts";
 
-export const SYSTEM_CONFIG = "/etc/hookshim/config.json";
+import { configFileInUse } from "./path.ts";
+export { SYSTEM_CONFIG, configFileInUse } from "./path.ts";
 
 export const ConfigSchema = z.object({
   /** pin directory name under bpffs */
@@ -63,7 +64,7 @@ export function parseConfig(raw: unknown, file: string): HookshimConfig {
  * when present, else the defaults.
  */
 export function loadConfig(explicitPath?: string): HookshimConfig {
-  const path = explicitPath ?? (existsSync(SYSTEM_CONFIG) ? SYSTEM_CONFIG : undefined);
+  const path = configFileInUse(explicitPath);
   if (!path) return DEFAULTS;
   let text: string;
   try {

@@ -1,0 +1,73 @@
+// The container's cgroup v2 group as the hooks see it. Runtimes normally put the init in a group of
+// its own (runc: cgroupsPath, podman: /libpod_parent/libpod-<id>); one that leaves it at the v2 root
+// gets a group from hookshim under the configured parent, which hookshim then also removes.
+import { posix } from "node:path";
+import { CgroupError, CgroupManager, isCgroupError, pidGroupPath, toResources, type OciLinuxResources } from "../cgroup/index.ts";
+
+export interface ContainerCgroup {
+  manager: CgroupManager;
+  /** hookshim made the group (and moved the init into it) */
+  created: boolean;
+  /** where the init was before, when hookshim moved it */
+  previousGroup?: string;
+}
+
+/** The group hookshim creates for a container left at the root. */
+export function hookshimGroupPath(parent: string, id: string): string {
+  return posix.join(parent, id);
+}
+
+/**
+ * The init's group, from /proc/PID/cgroup; at the root, a new group `parent/id` with the init moved
+ * into it.
+ */
+export function containerCgroup(pid: number, id: string, parent: string): ContainerCgroup {
+  const group = pidGroupPath(pid);
+  // the kernel marks the group of a task (a zombie) whose cgroup was removed
+  if (group.endsWith(" (deleted)")) throw new CgroupError("deleted", `cgroup ${group.slice(0, -10)} of pid ${pid} was removed`);
+  if (group !== "/") return { manager: CgroupManager.load(group), created: false };
+  const manager = CgroupManager.create(hookshimGroupPath(parent, id));
+  try {
+    manager.addProc(pid);
+  } catch (e) {
+    void manager.delete(0).catch(() => {});
+    throw e;
+  }
+  return { manager, created: true, previousGroup: group };
+}
+
+/** Undoes containerCgroup's creation: the init back where it was, the group removed. */
+export async function releaseCreatedCgroup(cg: ContainerCgroup): Promise<void> {
+  if (!cg.created) return;
+  try {
+    cg.manager.moveTo(CgroupManager.load(cg.previousGroup ?? "/"));
+  } catch (e) {
+    if (!isCgroupError(e, "deleted")) throw e;
+  }
+  await cg.manager.delete();
+}
+
+/**
+ * Applies the config's linux.resources that this hierarchy has controllers for; returns the
+ * controllers it had to skip. Devices are not here: they are the device filter's.
+ */
+export function applyResources(cg: ContainerCgroup, resources: OciLinuxResources | undefined): string[] {
+  if (!resources) return [];
+  return cg.manager.update(toResources(resources), { skipUnsupported: true }).skipped;
+}
+
+/** Waits until no task is left in the group (the runtime kills them; exits take a moment), then removes it with EBUSY retries. */
+export async function removeCgroup(manager: CgroupManager, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (!manager.populated()) break;
+    } catch (e) {
+      if (isCgroupError(e, "deleted")) return;
+      throw e;
+    }
+    if (Date.now() >= deadline) break; // delete names the tasks that remain
+    await Bun.sleep(5);
+  }
+  await manager.delete(Math.max(0, deadline - Date.now()) + 1_000);
+}

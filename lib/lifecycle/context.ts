@@ -1,0 +1,89 @@
+// What every hook stage shares: hookshim's configuration, a logger that only ever writes stderr (a
+// runtime may treat a hook's stdout as its own), the store to record into, and errors that say which
+// step failed.
+import type { HookshimConfig } from "../config/index.ts";
+import { exitCodeOf, oneLine } from "../cli/errors.ts";
+import type { Store } from "../store/index.ts";
+import type { HookStage } from "./state.ts";
+
+const LEVELS = { error: 0, warn: 1, info: 2, debug: 3 } as const;
+export type LogLevel = keyof typeof LEVELS;
+
+export class HookLogger {
+  constructor(
+    readonly level: LogLevel,
+    /** "prestart 3f2a…": who is speaking, on every line */
+    private prefix: string,
+    private readonly sink: (line: string) => void = (line) => process.stderr.write(line + "\n"),
+  ) {}
+
+  /** Names the container once the state has been read. */
+  setPrefix(prefix: string): void {
+    this.prefix = prefix;
+  }
+
+  enabled(level: LogLevel): boolean {
+    return LEVELS[level] <= LEVELS[this.level];
+  }
+
+  log(level: LogLevel, message: string): void {
+    if (this.enabled(level)) this.sink(`hookshim: ${this.prefix}: ${level === "error" ? "" : level + ": "}${message}`);
+  }
+
+  error(m: string) {
+    this.log("error", m);
+  }
+  warn(m: string) {
+    this.log("warn", m);
+  }
+  info(m: string) {
+    this.log("info", m);
+  }
+  debug(m: string) {
+    this.log("debug", m);
+  }
+}
+
+export interface HookContext {
+  stage: HookStage;
+  config: HookshimConfig;
+  /** store name: --store, else the config's */
+  storeName: string;
+  log: HookLogger;
+  /** opens the store (creating it and loading the exit program on first use) */
+  openStore: () => Promise<Store>;
+}
+
+/**
+ * A failure with the step it happened in ("attaching the device filter to /sys/fs/…: …"). Keeps the
+ * cause's exit code, so bad input still exits 2.
+ */
+export class StepError extends Error {
+  readonly exitCode: number;
+  constructor(readonly step: string, cause: unknown) {
+    super(`${step}: ${oneLine(cause)}`, { cause });
+    this.name = "StepError";
+    this.exitCode = exitCodeOf(cause);
+  }
+}
+
+/** Runs one step, labelling whatever it throws. */
+export function step<T>(what: string, fn: () => T): T {
+  try {
+    const r = fn();
+    if (r instanceof Promise) return r.catch((e) => Promise.reject(e instanceof StepError ? e : new StepError(what, e))) as T;
+    return r;
+  } catch (e) {
+    throw e instanceof StepError ? e : new StepError(what, e);
+  }
+}
+
+/** The store as the configuration describes it; $HOOKSHIM_BPFFS still wins, as it does for every store user. */
+export async function storeOpener(config: HookshimConfig, storeName: string): Promise<Store> {
+  const { openStore } = await import("../store/index.ts");
+  return openStore(storeName, {
+    bpffs: process.env.HOOKSHIM_BPFFS || config.bpffs,
+    maxContainers: config.capacity.containers,
+    maxEvents: config.capacity.events,
+  });
+}

@@ -1,0 +1,96 @@
+// prestart / createRuntime: runs in the runtime's namespaces after the container's init exists and
+// before the user program starts. Everything that can be checked without changing the host is
+// checked first (state, config.json, device rules), so bad input leaves the host and the store as
+// they were; a failure after hookshim created a cgroup gives the init back to its old group.
+import { readlinkSync } from "node:fs";
+import { basename } from "node:path";
+import { attachDeviceFilter, type AttachResult } from "../devices/index.ts";
+import { NAME_ANNOTATIONS } from "../notifier/container-info.ts";
+import { readConfig } from "../oci/bundle.ts";
+import type { State } from "../oci/state.ts";
+import { makeEvent, newContainerRecord, nsInode, type ContainerRecord } from "../store/index.ts";
+import { applyResources, containerCgroup, releaseCreatedCgroup, type ContainerCgroup } from "./cgroup.ts";
+import { step, type HookContext } from "./context.ts";
+import { containerDeviceFilter } from "./devices.ts";
+
+export interface PrestartResult {
+  record: ContainerRecord;
+  /** the group's directory */
+  cgroup: string;
+  created: boolean;
+  filter: AttachResult;
+  /** controllers whose resources this hierarchy could not apply */
+  skippedControllers: string[];
+}
+
+/** The container's name from the annotations the managers set; "" when none does. */
+export function containerName(annotations: Record<string, string> | undefined): string {
+  for (const key of NAME_ANNOTATIONS) {
+    const v = annotations?.[key];
+    if (v) return v;
+  }
+  return "";
+}
+
+/** Which runtime ran the hook: the parent's executable (runc, crun), or "" when it cannot be read. */
+export function callingRuntime(ppid = process.ppid): string {
+  try {
+    return basename(readlinkSync(`/proc/${ppid}/exe`)).replace(/ \(deleted\)$/, "");
+  } catch {
+    return "";
+  }
+}
+
+export async function prestart(state: State, ctx: HookContext): Promise<PrestartResult> {
+  const pid = state.pid!;
+  const { spec, raw } = step(`reading the bundle ${state.bundle}`, () => readConfig(state.bundle));
+  const filter = step("building the device filter", () => containerDeviceFilter(raw, ctx.config.devices));
+
+  const cg: ContainerCgroup = step(`finding the cgroup of pid ${pid}`, () => containerCgroup(pid, state.id, ctx.config.cgroupParent));
+  try {
+    const dir = cg.manager.path;
+    if (cg.created) ctx.log.info(`pid ${pid} was in the root cgroup: moved it to ${dir}`);
+    const attached = step(`attaching the device filter to ${dir}`, () => attachDeviceFilter(dir, filter));
+    ctx.log.debug(`device program ${attached.progId} on ${dir}${attached.replaced.length ? ` (replaced ${attached.replaced.join(", ")})` : ""}`);
+
+    let skipped: string[] = [];
+    if (cg.created) {
+      skipped = step(`applying resources to ${dir}`, () => applyResources(cg, spec.linux?.resources));
+      for (const c of skipped) ctx.log.warn(`controller ${c} is not available in the cgroup v2 hierarchy: its linux.resources are not applied`);
+    }
+
+    const cgroupId = step(`reading the id of ${dir}`, () => cg.manager.id());
+    const store = await step(`opening store ${ctx.storeName}`, () => ctx.openStore());
+    try {
+      const record = step(`recording container ${state.id} in store ${ctx.storeName}`, () => {
+        const runtime = callingRuntime();
+        const task = store.trace(pid);
+        try {
+          const rec = newContainerRecord({
+            id: state.id, name: containerName(state.annotations ?? spec.annotations), pid, pidnsIno: task.pidnsIno,
+            mntnsIno: nsInode(pid, "mnt"), cgroupId, cgroupPath: dir, bundle: state.bundle, runtime, state: "created",
+            cgroupCreated: cg.created, source: "hook", traceId: task.traceId,
+          });
+          for (const w of store.putContainer(rec)) ctx.log.warn(w);
+          const appended = store.append(makeEvent({
+            type: "created", id: rec.id, name: rec.name, pid, bundle: rec.bundle, runtime, cgroup: dir, source: "hook",
+          }));
+          for (const w of appended.warnings) ctx.log.warn(w);
+          return rec;
+        } catch (e) {
+          store.deleteContainer(state.id);
+          store.deleteTracingTask(pid);
+          throw e;
+        }
+      });
+      return { record, cgroup: dir, created: cg.created, filter: attached, skippedControllers: skipped };
+    } finally {
+      store.close();
+    }
+  } catch (e) {
+    if (cg.created) {
+      await releaseCreatedCgroup(cg).catch((undo) => ctx.log.warn(`could not undo the cgroup ${cg.manager.path}: ${(undo as Error).message}`));
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,66 @@
+// One hook invocation from the runtime's point of view: state on stdin, nothing on stdout, one line
+// on stderr when something failed (naming the stage, the container and the step), and an exit code
+// that follows the fail mode: closed fails the container's start, open warns and lets it start.
+import type { GlobalOptions } from "../cli/context.ts";
+import { exitCodeOf, oneLine, UsageError } from "../cli/errors.ts";
+import { loadConfig, type HookshimConfig } from "../config/index.ts";
+import type { State } from "../oci/state.ts";
+import { HookLogger, storeOpener, type HookContext } from "./context.ts";
+import { parseHookState, readInput, type HookStage } from "./state.ts";
+
+export type StageRunner = (state: State, ctx: HookContext) => Promise<unknown>;
+
+// createRuntime does prestart's work: both run in the runtime's namespaces once the init exists.
+const RUNNERS: Record<HookStage, () => Promise<StageRunner>> = {
+  prestart: async () => (await import("./prestart.ts")).prestart,
+  createRuntime: async () => (await import("./prestart.ts")).prestart,
+  poststop: async () => (await import("./poststop.ts")).poststop,
+};
+
+export interface RunOptions {
+  /** the state's text; default: all of fd 0 */
+  input?: () => string;
+  /** where log lines go; default stderr */
+  sink?: (line: string) => void;
+}
+
+/** Runs a hook stage ("auto": the one the state's status implies) and returns its exit code. */
+export async function runHook(requested: HookStage | "auto", args: string[], g: GlobalOptions, opts: RunOptions = {}): Promise<number> {
+  const bootLog = new HookLogger("warn", requested, opts.sink);
+  if (args.length) return report(bootLog, new UsageError(`unexpected arguments: ${args.join(" ")} (the state comes on stdin)`), "closed");
+
+  // Until the configuration is read, the fail mode is the safe one.
+  let config: HookshimConfig;
+  try {
+    config = loadConfig(g.configPath);
+  } catch (e) {
+    return report(bootLog, e, "closed");
+  }
+  const log = new HookLogger(config.logLevel, requested, opts.sink);
+  let state: State;
+  let stage: HookStage;
+  try {
+    ({ state, stage } = parseHookState(opts.input ? opts.input() : readInput(0), requested));
+  } catch (e) {
+    return report(log, e, config.failMode);
+  }
+  log.setPrefix(`${stage} ${state.id}`);
+  const storeName = g.store ?? config.store;
+  const ctx: HookContext = { stage, config, storeName, log, openStore: () => storeOpener(config, storeName) };
+  try {
+    await (await RUNNERS[stage]())(state, ctx);
+    return 0;
+  } catch (e) {
+    if (g.debug && e instanceof Error) log.error(e.stack ?? e.message);
+    return report(log, e, config.failMode);
+  }
+}
+
+function report(log: HookLogger, e: unknown, failMode: HookshimConfig["failMode"]): number {
+  if (failMode === "open") {
+    log.warn(`${oneLine(e)} (fail mode open: the container is not stopped)`);
+    return 0;
+  }
+  log.error(oneLine(e));
+  return exitCodeOf(e);
+}

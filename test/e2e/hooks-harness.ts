@@ -1,0 +1,113 @@
+// What the hook tests and the hook benchmark share: a busybox rootfs, runc bundles that run hookshim's
+// hooks, the hookshim executable the runtimes call (the compiled binary, else a wrapper script), a
+// per-test hookshim config, and runc under a private --root.
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+export const REPO = join(import.meta.dir, "../..");
+export const BUN = join(REPO, "node_modules/.bin/bun");
+export const CLI = join(REPO, "lib/cli/main.ts");
+export const RUNC = "/usr/sbin/runc";
+export const BUILD_FLAGS = ["build", "--compile", "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig"];
+
+/** busybox with the applets the tests run, under DIR/rootfs. */
+export function busyboxRootfs(dir: string): string {
+  const root = join(dir, "rootfs");
+  for (const d of ["bin", "proc", "dev", "sys", "tmp", "etc"]) mkdirSync(join(root, d), { recursive: true });
+  copyFileSync("/bin/busybox", join(root, "bin/busybox"));
+  chmodSync(join(root, "bin/busybox"), 0o755);
+  for (const a of ["sh", "head", "true", "sleep", "cat"]) symlinkSync("busybox", join(root, "bin", a));
+  return root;
+}
+
+export interface HookshimExecutable {
+  path: string;
+  compiled: boolean;
+  /** why the compiled build was not used */
+  buildError?: string;
+}
+
+/**
+ * The compiled hookshim (same flags as npm run build) in DIR; when the build fails, a wrapper script
+ * that runs the sources with bun, with the reason kept for the report.
+ */
+export function hookshimExecutable(dir: string): HookshimExecutable {
+  const out = join(dir, "hookshim");
+  const build = Bun.spawnSync([BUN, ...BUILD_FLAGS, "--outfile", out, CLI], { cwd: REPO, stdout: "pipe", stderr: "pipe" });
+  if (build.exitCode === 0) return { path: out, compiled: true };
+  const why = (build.stderr.toString() + build.stdout.toString()).split("\n").filter((l) => /error/i.test(l)).slice(0, 3).join(" | ");
+  const wrapper = join(dir, "hookshim-wrapper");
+  writeFileSync(wrapper, `#!/bin/sh\nexec ${BUN} ${CLI} "$@"\n`, { mode: 0o755 });
+  return { path: wrapper, compiled: false, buildError: why || `bun build exited ${build.exitCode}` };
+}
+
+export interface TestConfig {
+  store: string;
+  cgroupParent: string;
+  failMode?: "closed" | "open";
+  logLevel?: "error" | "warn" | "info" | "debug";
+  /** host policy rules */
+  rules?: unknown[];
+}
+
+/** A hookshim config file; the default policy denies reading and writing /dev/zero. */
+export function writeTestConfig(file: string, c: TestConfig): string {
+  writeFileSync(file, JSON.stringify({
+    store: c.store,
+    cgroupParent: c.cgroupParent,
+    failMode: c.failMode ?? "closed",
+    logLevel: c.logLevel ?? "warn",
+    devices: { rules: c.rules ?? [DENY_DEV_ZERO], requests: { allowed: false, permitted: [] } },
+  }));
+  return file;
+}
+
+// rw, not rwm: the emulator refuses a deny that overlaps runc's "c *:* m" allow (v1 removes only exact matches).
+export const DENY_DEV_ZERO = { allow: false, type: "c", major: 1, minor: 5, access: "rw" };
+
+/** `runc spec` in DIR/<id> with the busybox rootfs, `args`, no terminal and the cgroupsPath given. */
+export function runcBundle(dir: string, id: string, rootfs: string, args: string[], cgroupsPath: string): string {
+  const bundle = join(dir, id);
+  mkdirSync(bundle, { recursive: true });
+  const spec = Bun.spawnSync([RUNC, "spec", "--bundle", bundle]);
+  if (spec.exitCode !== 0) throw new Error(`runc spec: ${spec.stderr}`);
+  const cfg = JSON.parse(readFileSync(join(bundle, "config.json"), "utf8"));
+  cfg.root = { path: rootfs, readonly: true };
+  cfg.process.args = args;
+  cfg.process.terminal = false;
+  cfg.linux.cgroupsPath = cgroupsPath;
+  writeFileSync(join(bundle, "config.json"), JSON.stringify(cfg));
+  return bundle;
+}
+
+export interface Ran {
+  code: number;
+  out: string;
+  err: string;
+}
+
+export async function run(argv: string[], opts: { stdin?: string; cwd?: string } = {}): Promise<Ran> {
+  const p = Bun.spawn(argv, {
+    stdin: opts.stdin === undefined ? "ignore" : new TextEncoder().encode(opts.stdin),
+    stdout: "pipe",
+    stderr: "pipe",
+    cwd: opts.cwd,
+  });
+  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  return { code, out, err };
+}
+
+export function runc(root: string, ...args: string[]): Promise<Ran> {
+  return run([RUNC, "--root", root, ...args]);
+}
+
+/** `runc run --detach`: the container inherits runc's stdio, so nothing may be a pipe the test waits on. */
+export async function runcDetached(root: string, bundle: string, id: string): Promise<number> {
+  const p = Bun.spawn([RUNC, "--root", root, "run", "--detach", "--bundle", bundle, id], { stdio: ["ignore", "ignore", "ignore"] });
+  return p.exited;
+}
+
+/** hookshim's CLI from the sources. */
+export function hookshim(args: string[], stdin?: string): Promise<Ran> {
+  return run([BUN, CLI, ...args], { stdin });
+}

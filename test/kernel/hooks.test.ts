@@ -1,0 +1,174 @@
+// The hook CLI with states written by the test (no runtime): bad inputs under both fail modes, a
+// container the runtime left in the root cgroup, a cgroup removed under the hook, and poststop for a
+// container hookshim never saw.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { describeNeeds } from "../support/prereq.ts";
+import { CgroupManager, cgroupMount, pidGroupPath } from "../../lib/cgroup/index.ts";
+import { readDeviceFilters } from "../../lib/devices/index.ts";
+import { openStore, resetStore, type Store } from "../../lib/store/index.ts";
+import { hookshim, writeTestConfig } from "../e2e/hooks-harness.ts";
+
+const FIXTURES = join(import.meta.dir, "../../../shared/fixtures");
+let counter = 0;
+const uniq = (what: string) => `hkk-${what}-${process.pid}-${++counter}`;
+
+describeNeeds(["root", "cgroup2", "btf"], "hook CLI on this kernel", () => {
+  const tmp = mkdtempSync(join(tmpdir(), `hooks-kernel-${process.pid}-`));
+  const parent = `/hookshim-test-hookcli-${process.pid}`;
+  const store = uniq("store");
+  const closed = join(tmp, "closed.json");
+  const open = join(tmp, "open.json");
+  const procs: ReturnType<typeof Bun.spawn>[] = [];
+  let parentGroup: CgroupManager;
+  let s: Store;
+
+  /** A bundle holding one of the captured config.json files as it is. */
+  function fixtureBundle(fixture: string): string {
+    const dir = join(tmp, uniq("bundle"));
+    mkdirSync(dir);
+    copyFileSync(join(FIXTURES, "bundles", fixture), join(dir, "config.json"));
+    return dir;
+  }
+
+  function state(fields: Record<string, unknown>): string {
+    return JSON.stringify({ ociVersion: "1.0.2-dev", id: uniq("ctr"), status: "creating", bundle: fixtureBundle("runc-1.1-spec.json"), ...fields });
+  }
+
+  /** `sleep` in a group of its own under the test parent, or in the v2 root. */
+  function sleeper(where: "own" | "root"): number {
+    const p = Bun.spawn(["sleep", "1000"], { stdio: ["ignore", "ignore", "ignore"] });
+    procs.push(p);
+    const group = where === "root" ? CgroupManager.load("/") : parentGroup.newChild(uniq("g"));
+    group.addProc(p.pid);
+    return p.pid;
+  }
+
+  function snapshot() {
+    return { events: s.readEvents().last, containers: s.containers().length, tracing: s.tracingTasks().length };
+  }
+
+  beforeAll(() => {
+    writeTestConfig(closed, { store, cgroupParent: parent, failMode: "closed" });
+    writeTestConfig(open, { store, cgroupParent: parent, failMode: "open" });
+    parentGroup = CgroupManager.create(parent);
+    s = openStore(store);
+  });
+
+  afterAll(async () => {
+    for (const p of procs) p.kill(9);
+    await Promise.all(procs.map((p) => p.exited));
+    s.close();
+    await parentGroup.delete();
+    resetStore(store);
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  const badInputs: [string, () => string, RegExp][] = [
+    ["malformed state", () => `{"ociVersion": "1.0.2", "id": `, /^hookshim: prestart: stdin: not valid JSON/],
+    ["empty state", () => "", /^hookshim: prestart: stdin: empty/],
+    ["a running status", () => state({ status: "running", pid: process.pid }), /status "running" is not one a prestart hook is run with/],
+    ["no pid", () => state({}), /pid: required/],
+    ["an oversized state", () => state({ pid: process.pid, annotations: { big: "x".repeat(1100 * 1024) } }), /larger than 1048576 bytes/],
+    ["a missing bundle", () => state({ pid: sleeper("own"), bundle: join(tmp, "no-such-bundle") }), /reading the bundle .*no-such-bundle.*ENOENT/],
+    ["a config.json that fails the schema", () => {
+      const bundle = join(tmp, uniq("badcfg"));
+      mkdirSync(bundle);
+      writeFileSync(join(bundle, "config.json"), JSON.stringify({ ociVersion: 1, process: { cwd: "relative" } }));
+      return state({ pid: sleeper("own"), bundle });
+    }, /reading the bundle .*config\.json: ociVersion/],
+  ];
+
+  for (const [what, input, message] of badInputs) {
+    test(`${what}: one line, exit 2 when closed, 0 when open, store unchanged`, async () => {
+      const before = snapshot();
+      const text = input();
+      const c = await hookshim(["--config", closed, "hook", "prestart"], text);
+      expect(c.out).toBe("");
+      expect(c.err.trimEnd().split("\n")).toHaveLength(1);
+      expect(c.err).toMatch(message);
+      expect(c.code).toBe(2);
+      const o = await hookshim(["--config", open, "hook", "prestart"], text);
+      expect(o.out).toBe("");
+      expect(o.code).toBe(0);
+      expect(o.err).toContain("fail mode open");
+      expect(snapshot()).toEqual(before);
+    });
+  }
+
+  test("a bad hookshim config fails closed and names the file", async () => {
+    const bad = join(tmp, "bad-config.json");
+    writeFileSync(bad, JSON.stringify({ failMode: "sometimes" }));
+    const r = await hookshim(["--config", bad, "hook", "prestart"], state({ pid: process.pid }));
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`${bad}: failMode`);
+  });
+
+  test("a cgroup removed under the hook: exit 1 naming it, store unchanged", async () => {
+    // a zombie keeps naming the group it died in after the group is removed
+    const group = parentGroup.newChild(uniq("gone"));
+    const p = Bun.spawn(["sh", "-c", 'read x; sh -c "exit 0" & echo $!; exec sleep 1000'], { stdin: "pipe", stdout: "pipe", stderr: "ignore" });
+    procs.push(p);
+    group.addProc(p.pid);
+    p.stdin.write("\n");
+    await p.stdin.flush();
+    const reader = p.stdout.getReader();
+    const zombie = Number(new TextDecoder().decode((await reader.read()).value).trim());
+    reader.releaseLock();
+    parentGroup.addProc(p.pid);
+    await group.delete();
+    expect(pidGroupPath(zombie)).toEndWith("(deleted)");
+
+    const before = snapshot();
+    const r = await hookshim(["--config", closed, "hook", "prestart"], state({ pid: zombie }));
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(new RegExp(`finding the cgroup of pid ${zombie}: cgroup .*${group.group.split("/").pop()} of pid ${zombie} was removed`));
+    expect(snapshot()).toEqual(before);
+  });
+
+  test("a container left in the root cgroup gets hookshim's group, with the resources v2 can apply, removed at poststop", async () => {
+    const pid = sleeper("root");
+    const id = uniq("rooted");
+    const bundle = fixtureBundle("podman-4.3.json"); // memory, cpu and pids limits; devices deny-all + /dev/fuse
+    const pre = await hookshim(["--config", closed, "hook", "createRuntime"], JSON.stringify({ ociVersion: "1.0.2-dev", id, status: "creating", pid, bundle }));
+    expect(pre.out).toBe("");
+    expect(pre.code).toBe(0);
+    const dir = `${cgroupMount().mountpoint}${parent}/${id}`;
+    expect(pidGroupPath(pid)).toBe(`${parent}/${id}`);
+    expect(readDeviceFilters(dir).map((f) => f.hookshim)).toEqual([true]);
+    // this host's v2 hierarchy offers none of them: one warning per controller
+    for (const c of ["memory", "cpu", "pids"]) expect(pre.err.split("\n").filter((l) => l.includes(`controller ${c} `))).toHaveLength(1);
+    expect(s.getContainer(id)).toMatchObject({ state: "created", pid, cgroupPath: dir, cgroupCreated: true });
+
+    const proc = procs.find((p) => p.pid === pid)!;
+    proc.kill(9);
+    await proc.exited;
+    const post = await hookshim(["--config", closed, "hook", "poststop"], JSON.stringify({ ociVersion: "1.0.2-dev", id, status: "stopped", bundle }));
+    expect(post.err).toBe("");
+    expect(post.code).toBe(0);
+    expect(existsSync(dir)).toBe(false);
+    expect(s.getContainer(id)).toMatchObject({ state: "stopped", signal: 9, exitCode: null });
+    expect(s.getTracingTask(pid)).toBeUndefined();
+    const evs = s.readEvents().events.map((e) => e.event).filter((e) => e.id === id);
+    expect(evs.map((e) => [e.type, e.signal])).toEqual([["created", null], ["stopped", 9]]);
+  });
+
+  test("poststop of a container hookshim never saw records the stop and exits 0", async () => {
+    const id = uniq("unseen");
+    const text = await Bun.file(join(FIXTURES, "states/podman-4.3-poststop.json")).text();
+    const r = await hookshim(["--config", closed, "hook", "poststop"], text.replace(/"id": "[0-9a-f]+"/, `"id": "${id}"`));
+    expect(r.out).toBe("");
+    expect(r.code).toBe(0);
+    const evs = s.readEvents().events.map((e) => e.event).filter((e) => e.id === id);
+    expect(evs).toHaveLength(1);
+    expect(evs[0]).toMatchObject({ type: "stopped", exitCode: null, signal: null, pid: 0, source: "hook" });
+  });
+
+  test("hook auto picks the stage from the status", async () => {
+    const r = await hookshim(["--config", closed, "hook", "auto"], state({ status: "running", pid: process.pid }));
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`status "running" belongs to no hook stage`);
+  });
+});
