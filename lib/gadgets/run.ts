@@ -1,0 +1,143 @@
+// Running a gadget from a command line: parameters parsed and checked, rows filtered by container,
+// sorted, cut to --max-rows and printed as a table (people) or JSON lines (machines).
+import { UsageError } from "../cli/errors.ts";
+import {
+  formatTable, parseOutput, parseSort, rowToJSON, sortRows, tableHeader, tableRow, visibleColumns,
+  type Column, type OutputMode, type SortKey,
+} from "./columns.ts";
+import { commonParams, matchesFilter, type ContainerRow, type Gadget, type GadgetContext } from "./gadget.ts";
+import { parseParams, paramsHelp } from "./params.ts";
+
+export interface RunOptions {
+  store: string;
+  /** where rows go; default stdout */
+  write?: (text: string) => void;
+  /** where notes go; default stderr */
+  warn?: (text: string) => void;
+  /** stop from outside (tests); SIGINT and SIGTERM always stop a running gadget */
+  signal?: AbortSignal;
+  /** an interactive terminal: intervals redraw the screen instead of appending tables */
+  tty?: boolean;
+}
+
+export function gadgetHelp(gadget: Gadget<never>): string {
+  const cols = gadget.columns.map((c) => c.name + (c.hidden ? "*" : "")).join(", ");
+  return [
+    `usage: hookshim ${gadget.category} ${gadget.name} [OPTIONS]`,
+    gadget.description,
+    "options:",
+    paramsHelp([...gadget.params, ...commonParams(gadget)]),
+    `columns (* = shown only when named in --output columns=...): ${cols}`,
+  ].join("\n");
+}
+
+/** A printer for one output mode: header, single rows, whole tables. */
+class Printer<Row> {
+  private headerDone = false;
+  private tables = 0;
+  constructor(
+    private readonly mode: OutputMode,
+    private readonly all: Column<Row>[],
+    private readonly write: (text: string) => void,
+    private readonly tty: boolean,
+  ) {}
+
+  private get shown(): Column<Row>[] {
+    return visibleColumns(this.all, this.mode.kind === "columns" ? this.mode.columns : undefined);
+  }
+
+  header(): void {
+    if (this.mode.kind !== "columns" || this.headerDone) return;
+    this.headerDone = true;
+    this.write(tableHeader(this.shown) + "\n");
+  }
+
+  row(row: Row): void {
+    if (this.mode.kind === "json") this.write(rowToJSON(this.all, row) + "\n");
+    else {
+      this.header();
+      this.write(tableRow(this.shown, row) + "\n");
+    }
+  }
+
+  table(rows: Row[], repeating: boolean): void {
+    if (this.mode.kind === "json") {
+      if (rows.length) this.write(rows.map((r) => rowToJSON(this.all, r)).join("\n") + "\n");
+      return;
+    }
+    // top redraws in place on a terminal; piped, each refresh is its own table after a blank line
+    const lead = repeating && this.tty ? "\x1b[H\x1b[2J" : repeating && this.tables > 0 ? "\n" : "";
+    this.tables++;
+    this.write(lead + formatTable(this.shown, rows) + "\n");
+  }
+}
+
+/** Run `gadget` with command-line `argv` (after `hookshim <category> <name>`). Returns the exit code. */
+export async function runGadget<Row extends ContainerRow>(gadget: Gadget<Row>, argv: string[], opts: RunOptions): Promise<number> {
+  const cmd = `hookshim ${gadget.category} ${gadget.name}`;
+  const write = opts.write ?? ((t: string) => void process.stdout.write(t));
+  const warn = opts.warn ?? ((t: string) => console.error(`${cmd}: ${t}`));
+  const parsed = parseParams(argv, [...gadget.params, ...commonParams(gadget as Gadget<never>)], cmd);
+  if (parsed.help) {
+    write(gadgetHelp(gadget as Gadget<never>) + "\n");
+    return 0;
+  }
+  if (parsed.positionals.length) throw new UsageError(`${cmd}: unexpected argument ${JSON.stringify(parsed.positionals[0])}`);
+  const p = parsed.values;
+  const mode = parseOutput(p.str("output"), gadget.columns, cmd);
+  const sort: SortKey[] = p.has("sort") ? parseSort(p.str("sort"), gadget.columns, cmd) : [];
+  const maxRows = p.has("max-rows") ? p.int("max-rows") : 0;
+  const filter = { container: p.str("container"), runtimes: p.list("runtime") };
+  const printer = new Printer(mode, gadget.columns, write, opts.tty ?? false);
+
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  const onOuter = () => stop.abort();
+  opts.signal?.addEventListener("abort", onOuter, { once: true });
+  if (opts.signal?.aborted) stop.abort();
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  const timeoutMs = p.has("timeout") ? p.duration("timeout") : 0;
+  const timer = timeoutMs > 0 ? setTimeout(() => stop.abort(), timeoutMs) : undefined;
+
+  const ctx: GadgetContext<Row> = {
+    cmd,
+    params: p,
+    filter,
+    store: opts.store,
+    signal: stop.signal,
+    ready: () => printer.header(),
+    emit: (row) => {
+      if (matchesFilter(filter, row)) printer.row(row);
+    },
+    publish: (rows) => {
+      let shown = sortRows(rows.filter((r) => matchesFilter(filter, r)), sort, gadget.columns);
+      if (maxRows > 0) shown = shown.slice(0, maxRows);
+      printer.table(shown, gadget.type === "intervals");
+    },
+    warn,
+  };
+  try {
+    await gadget.run(ctx);
+    return 0;
+  } finally {
+    if (timer) clearTimeout(timer);
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    opts.signal?.removeEventListener("abort", onOuter);
+  }
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+export function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(t);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
