@@ -4,8 +4,8 @@
 //   ... --uninstall                                             the reverse of each
 // The hooks run the compiled binary: the one running this command, or --binary. With --prefix the
 // binary is first copied to PREFIX/bin/hookshim and the hooks point there.
-import { chmodSync, copyFileSync, existsSync, mkdirSync, renameSync, unlinkSync } from "node:fs";
-import { dirname, isAbsolute, join, resolve } from "node:path";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, renameSync, symlinkSync, unlinkSync } from "node:fs";
+import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import {
   DEFAULT_HOOKS_DIR, bundleHooks, compiledExecutable, injectIntoBundle, removeFromBundle, removeHooksFile, writeHooksFile,
   type HookCommand,
@@ -35,6 +35,20 @@ function installBinary(source: string, target: string): void {
     if (existsSync(tmp)) unlinkSync(tmp);
     throw new Error(`installing ${source} as ${target}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
+}
+
+/** The names the multi-call binary answers to (lib/cli/main.ts commandForArgv0). */
+const MULTICALL_NAMES = ["hookshim-runtime", "container-notifier"];
+
+/** hookshim-runtime and container-notifier beside the installed binary, as relative symlinks. */
+function linkAliases(binary: string): string[] {
+  return MULTICALL_NAMES.map((name) => {
+    const link = join(dirname(binary), name);
+    const tmp = `${link}.${process.pid}.tmp`;
+    symlinkSync(basename(binary), tmp);
+    renameSync(tmp, link);
+    return link;
+  });
 }
 
 function absolute(p: string): string {
@@ -93,8 +107,10 @@ export async function main(args: string[], g: GlobalOptions): Promise<number> {
   if (uninstall) {
     console.log(removeHooksFile(hooksDir) ? `removed ${join(hooksDir, "hookshim.json")}` : `no hookshim.json in ${hooksDir}`);
     if (prefix !== undefined && existsSync(binary.path)) {
+      for (const alias of MULTICALL_NAMES.map((n) => join(dirname(binary.path), n)))
+        if (existsSync(alias)) unlinkSync(alias);
       unlinkSync(binary.path);
-      console.log(`removed ${binary.path}`);
+      console.log(`removed ${binary.path} and its ${MULTICALL_NAMES.join(", ")} links`);
     }
     return 0;
   }
@@ -102,7 +118,8 @@ export async function main(args: string[], g: GlobalOptions): Promise<number> {
   if (binary.source) {
     installBinary(binary.source, binary.path);
     console.log(`installed ${binary.path}`);
-  } else if (!existsSync(binary.path)) {
+  }
+  if (prefix !== undefined) for (const alias of linkAliases(binary.path)) console.log(`linked ${alias} -> hookshim`); else if (!existsSync(binary.path)) {
     throw new UsageError(`${CMD}: ${binary.path} does not exist: build it (npm run build) or give --binary PATH`);
   }
   console.log(`wrote ${writeHooksFile(hooksDir, cmd)}`);
