@@ -45,7 +45,7 @@ describe("Registry", () => {
     ]);
     const docker = reg.getCgroupInfo(ino(join(mount, `system.slice/docker-${ID}.scope`)))!;
     expect(docker).toMatchObject({ containerRoot: true, dead: false, path: `/system.slice/docker-${ID}.scope` });
-    expect(docker.ctimeMs).toBe(statSync(join(mount, `system.slice/docker-${ID}.scope`)).ctimeMs);
+    expect(docker.ctimeMs).toBe(Number(statSync(join(mount, `system.slice/docker-${ID}.scope`), { bigint: true }).ctimeNs) / 1e6);
     expect(reg.getCgroupInfo(ino(join(mount, "libpod_parent/conmon")))).toMatchObject({ containerId: "", runtime: "unknown" });
     expect(reg.getCgroupInfo(ino(join(mount, `libpod_parent/libpod-${ID2}/nested`)))).toMatchObject({ containerId: ID2, containerRoot: false });
   });
@@ -65,7 +65,7 @@ describe("Registry", () => {
     const dir = join(mount, `kubepods/besteffort/pod7e44ee88-1e65-4a16-8cdf-9a90c819180e/${ID}`);
     const info = reg.cgroupMkdir(ino(dir), `/kubepods/besteffort/pod7e44ee88-1e65-4a16-8cdf-9a90c819180e/${ID}`);
     expect(info).toMatchObject({ runtime: "containerd", containerId: ID, podUid: "7e44ee88-1e65-4a16-8cdf-9a90c819180e", dead: false });
-    expect(info.ctimeMs).toBe(statSync(dir).ctimeMs);
+    expect(info.ctimeMs).toBe(Number(statSync(dir, { bigint: true }).ctimeNs) / 1e6);
     const gone = reg.cgroupMkdir(123456789n, `/system.slice/docker-${ID2}.scope`);
     expect(gone).toMatchObject({ containerId: ID2, dead: true, ctimeMs: clock.t, path: `/system.slice/docker-${ID2}.scope` });
     expect(reg.containers().map((c) => c.containerId)).toEqual([ID]);
