@@ -1,7 +1,7 @@
 // Device filter per container: compile + load + attach of hookshim's program for runc's 11-rule
 // default list and for a 200-rule list, beside load + attach of a minimal 2-instruction cgroup
 // device program measured in the same run; and the instruction count beside runc's formula.
-import { mkdirSync, readFileSync, rmdirSync } from "node:fs";
+import { mkdirSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
 import { AttachFlag, AttachType, BpfProgram, ProgType, progAttach } from "../../lib/bpf/index.ts";
 import { assemble, Exit, Mov32Imm, R0 } from "../../lib/bpf/asm/index.ts";
@@ -11,16 +11,11 @@ import {
 import { runcInstructionCount } from "../../bpf/devicefilter.ts";
 import { O, close, open } from "../../lib/sys/index.ts";
 import { median, ms, report, us } from "./util.ts";
+import { cgroupMount } from "../../lib/cgroup/index.ts";
 
 const ROUNDS = 60;
 
-function cgroup2Root(): string {
-  const line = readFileSync("/proc/self/mountinfo", "utf8")
-    .split("\n")
-    .find((l) => l.split(" - ")[1]?.startsWith("cgroup2 "));
-  if (!line) throw new Error("no cgroup2 mount");
-  return line.split(" ")[4]!;
-}
+const cgroup2Root = () => cgroupMount().mountpoint;
 
 const parent = join(cgroup2Root(), `hookshim-devbench-${process.pid}`);
 mkdirSync(parent);

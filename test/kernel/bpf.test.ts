@@ -1,6 +1,6 @@
 // lib/bpf against the real kernel: maps, programs, pins, cgroup attachment, links, bpffs.
 import { afterAll, describe, expect } from "bun:test";
-import { mkdirSync, mkdtempSync, rmdirSync, rmSync, existsSync, readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmdirSync, rmSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -11,6 +11,7 @@ import {
 import * as asm from "../../lib/bpf/asm/index.ts";
 import { SyscallError, open, close, O, umount } from "../../lib/sys/index.ts";
 import { needs } from "../support/prereq.ts";
+import { cgroupMount } from "../../lib/cgroup/index.ts";
 
 const root = needs("root");
 const BUN = process.execPath;
@@ -30,13 +31,7 @@ afterAll(() => {
   }
 });
 
-function cgroup2Root(): string {
-  const line = readFileSync("/proc/self/mountinfo", "utf8")
-    .split("\n")
-    .find((l) => l.split(" - ")[1]?.startsWith("cgroup2 "));
-  if (!line) throw new Error("no cgroup2 mount");
-  return line.split(" ")[4]!;
-}
+const cgroup2Root = () => cgroupMount().mountpoint;
 
 describe("maps", () => {
   root("hash map: update flags, lookup, delete, iteration, batch", () => {

@@ -16,6 +16,7 @@ import {
 import { O, S_IFBLK, S_IFCHR, close, makedev, mknod, open } from "../../lib/sys/index.ts";
 import { describeNeeds } from "../support/prereq.ts";
 import { PROBE_DEVICES, randomRuleSet, seededRandom, type ProbeDevice } from "../support/devicerules.ts";
+import { cgroupMount } from "../../lib/cgroup/index.ts";
 
 const MAIN = join(import.meta.dir, "../../lib/cli/main.ts");
 const FIXTURES = join(import.meta.dir, "../../../shared/fixtures/bundles");
@@ -89,13 +90,7 @@ int main(int argc, char **argv) {
 }
 `;
 
-function cgroup2Root(): string {
-  const line = readFileSync("/proc/self/mountinfo", "utf8")
-    .split("\n")
-    .find((l) => l.split(" - ")[1]?.startsWith("cgroup2 "));
-  if (!line) throw new Error("no cgroup2 mount in /proc/self/mountinfo");
-  return line.split(" ")[4]!;
-}
+const cgroup2Root = () => cgroupMount().mountpoint;
 
 const specOf = (d: ProbeDevice) => `${d.type}:${d.major}:${d.minor}`;
 /** The accesses the probe makes, in its column order. */
