@@ -21,6 +21,8 @@ const SPECS = [
   { name: "prefix", value: true },
   { name: "bundle", value: true },
   { name: "uninstall" },
+  { name: "containerd-config", value: true },
+  { name: "write" },
 ];
 
 /** Copies the binary into place atomically (a running hook keeps the old file), mode 0755. */
@@ -80,6 +82,11 @@ export async function main(args: string[], g: GlobalOptions): Promise<number> {
 
   // ---- containerd: `--containerd-config F` registers the runtime shim (lib/cli/install-runtime.ts);
   // it is dispatched here, before anything below touches hooks. ----
+  const containerdConfig = str(p, "containerd-config");
+  if (containerdConfig !== undefined) {
+    const { installRuntime } = await import("./install-runtime.ts");
+    return installRuntime({ containerdConfig, write: flag(p, "write"), binary: str(p, "binary") });
+  }
 
   // ---- OCI hooks: hooks.d file, or one bundle's config.json ----
   if (p.positionals.length) throw new UsageError(`${CMD}: unexpected argument ${p.positionals[0]}`);

@@ -75,9 +75,13 @@ export interface WriteOptions {
  * never a partial write. The original's permission bits and owner carry over.
  */
 export function writeConfigAtomic(path: string, obj: unknown, opts: WriteOptions = {}): void {
+  writeFileAtomic(path, stringifyJson(obj, opts.indent), opts);
+}
+
+/** writeConfigAtomic for text that is not JSON (a containerd config.toml). */
+export function writeFileAtomic(path: string, text: string, opts: Pick<WriteOptions, "mode"> = {}): void {
   const before = existing(path);
   const mode = before ? before.mode & 0o7777 : (opts.mode ?? 0o644);
-  const text = stringifyJson(obj, opts.indent);
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
   let fd: number | undefined;

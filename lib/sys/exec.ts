@@ -12,12 +12,19 @@ function pointerArray(strings: string[]): { table: BigUint64Array; keep: Uint8Ar
   return { table, keep };
 }
 
+// Bun ignores SIGPIPE (13) and SIGXFSZ (25). An ignored disposition survives execve, so without a
+// reset the new program (and whatever it starts) would begin with them ignored, unlike under its
+// real caller.
+const BUN_IGNORED_SIGNALS = [13, 25];
+
 /** Never returns on success. `env` is the complete environment of the new program. */
 export function execve(path: string, argv: string[], env: Record<string, string | undefined>): never {
   const a = pointerArray(argv);
   const e = pointerArray(Object.entries(env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`])));
+  for (const sig of BUN_IGNORED_SIGNALS) libc.signal(sig, null); // SIG_DFL
   libc.execve(Buffer.from(path + "\0"), a.table, e.table);
   const err = errno();
+  for (const sig of BUN_IGNORED_SIGNALS) libc.signal(sig, 1 as never); // SIG_IGN again: Bun goes on
   // keep the string buffers referenced across the call
   void a.keep.length;
   void e.keep.length;

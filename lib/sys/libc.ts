@@ -33,6 +33,7 @@ const symbols = {
   unshare: { args: ["i32"], returns: "i32" },
   mknod: { args: ["cstring", "u32", "u64"], returns: "i32" },
   execve: { args: ["cstring", "ptr", "ptr"], returns: "i32" },
+  signal: { args: ["i32", "ptr"], returns: "ptr" },
 } as const satisfies Record<string, FFIFunction>;
 
 const lib = dlopen("libc.so.6", symbols);

@@ -1,0 +1,46 @@
+// hookshim runtime RUNC-ARGS...: the runtime shim. containerd, docker and podman call it as their
+// runc; for create and run it injects the hooks hooks.d selects into the bundle's config.json, and
+// for every command it then execs the lower runtime with the argv it was given, untouched (same
+// pid, same fds: pid files, console sockets and --preserve-fds keep working).
+//
+// Exit codes: 2 bad input (missing bundle, invalid config.json, invalid hookshim config), 1 any
+// other failure; nothing is exec'd after an error, so a container never starts with half its hooks.
+// Errors go to stderr (lib/cli/main.ts prints them) and, as runc would log them, to --log.
+import type { GlobalOptions } from "../lib/cli/context.ts";
+import { oneLine } from "../lib/cli/errors.ts";
+import { parseRuncArgv, type RuncInvocation } from "../lib/oci/runtime-argv.ts";
+import { execve } from "../lib/sys/exec.ts";
+import { lowerRuntimeEnvironment } from "./environment.ts";
+import { findLowerRuntime, selfIdentity } from "./lower-runtime.ts";
+import { RuncLog } from "./runc-log.ts";
+import { configuredRuntimePath } from "./settings.ts";
+
+/** The commands that read a bundle's config.json and start its hooks. */
+export function injectsHooks(inv: RuncInvocation): boolean {
+  return inv.command === "create" || inv.command === "run";
+}
+
+/** Prepares the bundle when the command needs it; returns the lower runtime to exec. */
+async function prepare(inv: RuncInvocation, g: GlobalOptions, log: RuncLog): Promise<string> {
+  const self = selfIdentity();
+  if (!injectsHooks(inv)) return findLowerRuntime({ configured: configuredRuntimePath(g.configPath), self });
+  // the zod schemas load only here: pass-through commands stay cheap
+  const [{ loadConfig }, { injectConfiguredHooks }] = await Promise.all([import("../lib/config/index.ts"), import("./inject.ts")]);
+  const config = loadConfig(g.configPath);
+  // found before the bundle is touched: a refused runtime leaves config.json as it was
+  const lower = findLowerRuntime({ configured: config.runtime.path, self });
+  injectConfiguredHooks(inv, config, g.configPath, log);
+  return lower;
+}
+
+export async function main(args: string[], g: GlobalOptions): Promise<number> {
+  const inv = parseRuncArgv(args, process.cwd());
+  const log = RuncLog.of(inv.globals);
+  try {
+    const lower = await prepare(inv, g, log);
+    return execve(lower, [lower, ...args], lowerRuntimeEnvironment(process.env));
+  } catch (e) {
+    log.write("error", `hookshim: ${oneLine(e)}`);
+    throw e;
+  }
+}
