@@ -13,9 +13,10 @@ import { tmpdir } from "node:os";
 import { CgroupManager } from "../../lib/cgroup/index.ts";
 import { resetStore } from "../../lib/store/index.ts";
 import {
-  BUILD_FLAGS, BUN, REPO, busyboxRootfs, hookshim, hookshimExecutable, runc, runcBundle, writeTestConfig,
+  busyboxRootfs, hookshim, hookshimExecutable, runc, runcBundle, writeTestConfig,
 } from "../e2e/hooks-harness.ts";
 import { median, ms, report } from "./util.ts";
+import { compile } from "../support/build.ts";
 
 const ROUNDS = 30;
 const tmp = mkdtempSync(join(tmpdir(), `hooks-bench-${process.pid}-`));
@@ -27,8 +28,8 @@ function compileFloor(): string {
   const src = join(tmp, "floor.ts");
   writeFileSync(src, `import { readSync } from "node:fs";\nconst b = Buffer.alloc(65536);\nwhile (readSync(0, b, 0, b.length, null) > 0);\n`);
   const out = join(tmp, "floor");
-  const r = Bun.spawnSync([BUN, ...BUILD_FLAGS, "--outfile", out, src], { cwd: REPO, stdout: "pipe", stderr: "pipe" });
-  if (r.exitCode !== 0) throw new Error(`building the floor program: ${r.stderr}`);
+  const r = compile(out, src);
+  if (!r.ok) throw new Error(`building the floor program: ${r.error}`);
   return out;
 }
 

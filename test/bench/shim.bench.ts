@@ -9,6 +9,7 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { median, ms, percentile, report } from "./util.ts";
+import { compile } from "../support/build.ts";
 
 const BUN = join(import.meta.dir, "../../node_modules/.bin/bun");
 const CLI = join(import.meta.dir, "../../lib/cli/main.ts");
@@ -18,7 +19,7 @@ const tmp = mkdtempSync(join(tmpdir(), `shim-bench-${process.pid}-`));
 
 try {
   const compiled = join(tmp, "hookshim-runtime");
-  const built = Bun.spawnSync([BUN, "build", "--compile", "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig", "--outfile", compiled, CLI], { stdout: "ignore", stderr: "ignore" }).exitCode === 0;
+  const built = compile(compiled).ok;
   // named hookshim-runtime, the compiled binary is the shim by its name
   const shimArgv = built ? [compiled] : [BUN, CLI, "runtime"];
 

@@ -4,11 +4,10 @@
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-export const REPO = join(import.meta.dir, "../..");
-export const BUN = join(REPO, "node_modules/.bin/bun");
-export const CLI = join(REPO, "lib/cli/main.ts");
+import { BUN, CLI, REPO, compile } from "../support/build.ts";
+
+export { BUN, CLI, REPO };
 export const RUNC = "/usr/sbin/runc";
-export const BUILD_FLAGS = ["build", "--compile", "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig"];
 
 /** busybox with the applets the tests run, under DIR/rootfs. */
 export function busyboxRootfs(dir: string): string {
@@ -33,12 +32,11 @@ export interface HookshimExecutable {
  */
 export function hookshimExecutable(dir: string): HookshimExecutable {
   const out = join(dir, "hookshim");
-  const build = Bun.spawnSync([BUN, ...BUILD_FLAGS, "--outfile", out, CLI], { cwd: REPO, stdout: "pipe", stderr: "pipe" });
-  if (build.exitCode === 0) return { path: out, compiled: true };
-  const why = (build.stderr.toString() + build.stdout.toString()).split("\n").filter((l) => /error/i.test(l)).slice(0, 3).join(" | ");
+  const build = compile(out);
+  if (build.ok) return { path: out, compiled: true };
   const wrapper = join(dir, "hookshim-wrapper");
   writeFileSync(wrapper, `#!/bin/sh\nexec ${BUN} ${CLI} "$@"\n`, { mode: 0o755 });
-  return { path: wrapper, compiled: false, buildError: why || `bun build exited ${build.exitCode}` };
+  return { path: wrapper, compiled: false, buildError: build.error };
 }
 
 export interface TestConfig {

@@ -7,6 +7,7 @@ import { chmodSync, chownSync, closeSync, openSync, copyFileSync, existsSync, mk
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { describeNeeds, needs } from "../support/prereq.ts";
+import { compile } from "../support/build.ts";
 
 const BUN = join(import.meta.dir, "../../node_modules/.bin/bun");
 const CLI = join(import.meta.dir, "../../lib/cli/main.ts");
@@ -25,8 +26,7 @@ let compiled: string | undefined;
 function shimCommand(): string {
   if (compiled === undefined) {
     const out = join(tmp, "hookshim-runtime");
-    const r = Bun.spawnSync([BUN, "build", "--compile", "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig", "--outfile", out, CLI], { stdout: "ignore", stderr: "ignore" });
-    compiled = r.exitCode === 0 ? out : "";
+    compiled = compile(out).ok ? out : "";
   }
   return compiled ? `exec ${compiled} "$@"` : `exec ${BUN} ${CLI} runtime "$@"`;
 }

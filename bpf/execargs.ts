@@ -1,0 +1,196 @@
+// execargs: the argv of every execve, captured at sys_enter_execve before the exec happens, so the
+// notifier can read a runtime's arguments while fanotify holds its FAN_OPEN_EXEC_PERM event (by then
+// /proc/PID/cmdline still shows the old program). A BPF_PROG_TYPE_TRACEPOINT program:
+//
+//   rec = scratch[0]                     (per-CPU array: the record is too big for the 512-byte stack)
+//   rec.tid, rec.tgid, rec.ktimeNs = current
+//   rec.filename = probe_read_user_str(ctx->filename)
+//   unless basename(rec.filename) is a watched name: return   (only runtime execs take a slot)
+//   for i < MAX_ARGS: p = argv[i]; if p == NULL break; rec.args[i] = probe_read_user_str(p); argc++
+//   rec.flags |= TRUNCATED when argv[MAX_ARGS] != NULL
+//   records[tid] = rec                   (LRU hash: records nobody takes age out)
+//
+// Keyed by thread id: fanotify (FAN_REPORT_TID) reports the thread that opens the binary for exec,
+// which is the thread that entered execve. The field offsets of the tracepoint record come from
+// tracefs (events/syscalls/sys_enter_execve/format), not from constants.
+//
+// The basename filter compares the tail of the filename against each watched name with byte
+// immediates, found from the length probe_read_user_str returns: no loop over the path. An exec through
+// a link of another name is not recorded; the notifier then reads /proc (and counts the fallback).
+import {
+  R0, R1, R2, R3, R4, R6, R7, R8, R9, R10,
+  Mov64Reg, Mov64Imm, Add64Imm, ALU64Imm, ALUOp, LoadMem, StoreMem, StoreImm, LoadMapRef,
+  Add64Reg, Ja, JumpImm, JumpOp, Call, Helper, Exit, type Instruction,
+} from "../lib/bpf/asm/index.ts";
+
+export const EXECARGS_MAPS = { scratch: "execargs_scratch", records: "execargs_records" } as const;
+
+export const EXECARGS_MAX_ARGS = 20;
+export const EXECARGS_ARG_SIZE = 256;
+
+/** records: key u32 tid -> this value (also the layout of the scratch slot). */
+export const EXEC_RECORD = {
+  tid: 0,
+  tgid: 4,
+  argc: 8,
+  flags: 12,
+  ktimeNs: 16,
+  filename: 24,
+  args: 24 + EXECARGS_ARG_SIZE,
+  size: 24 + EXECARGS_ARG_SIZE * (1 + EXECARGS_MAX_ARGS),
+} as const;
+export const EXEC_RECORD_KEY_SIZE = 4;
+/** flags: argv had more than EXECARGS_MAX_ARGS arguments */
+export const EXEC_FLAG_TRUNCATED = 1;
+
+/** Byte offsets of the sys_enter_execve tracepoint record's pointer fields. */
+export interface ExecveTracepointOffsets {
+  filename: number;
+  argv: number;
+}
+
+const BPF_ANY = 0;
+const ZERO_KEY = -4; // u32 scratch index
+const TID_KEY = -8; // u32 records key
+const ARG_PTR = -16; // u64 argv[i]
+
+/**
+ * Instructions that go on at "record" when the filename in the record (R7) has one of `names` as its
+ * basename and jump to "out" otherwise. R9 holds probe_read_user_str's result: the length with the NUL.
+ */
+function basenameFilter(names: readonly string[]): Instruction[] {
+  const out: Instruction[] = [];
+  const encoder = new TextEncoder();
+  names.forEach((name, k) => {
+    const b = encoder.encode(name);
+    if (!b.length || b.length >= EXECARGS_ARG_SIZE - 1 || b.includes(0x2f))
+      throw new RangeError(`execargs: watched name ${JSON.stringify(name)} is not a file name shorter than ${EXECARGS_ARG_SIZE - 1} bytes`);
+    const next = `name_${k + 1}`;
+    // R1 = rec + length, so the name's last byte is at R1 + filename - 2; the bounds let the
+    // verifier prove every access stays inside the filename field.
+    const block: Instruction[] = [
+      JumpImm(JumpOp.JLT, R9, b.length + 1, next),
+      JumpImm(JumpOp.JGT, R9, EXECARGS_ARG_SIZE, next),
+      Mov64Reg(R1, R7),
+      Add64Reg(R1, R9),
+    ];
+    const tail = EXEC_RECORD.filename - 1 - b.length;
+    b.forEach((byte, j) => block.push(LoadMem(R2, R1, tail + j, "B"), JumpImm(JumpOp.JNE, R2, byte, next)));
+    block.push(
+      JumpImm(JumpOp.JEq, R9, b.length + 1, "record"), // the whole filename is the name
+      LoadMem(R2, R1, tail - 1, "B"),
+      JumpImm(JumpOp.JEq, R2, 0x2f, "record"), // "/" before it
+    );
+    block[0] = block[0]!.withSymbol(`name_${k}`);
+    out.push(...block);
+  });
+  out.push(Ja("out").withSymbol(`name_${names.length}`));
+  return out;
+}
+
+/**
+ * The program for a tracepoint record layout. `watchedNames`: basenames whose execs are recorded (the
+ * runtime binaries); empty records every exec.
+ */
+export function execargsInstructions(o: ExecveTracepointOffsets, watchedNames: readonly string[] = []): Instruction[] {
+  const readArgPointer = (i: number): Instruction[] => [
+    Mov64Reg(R1, R10),
+    Add64Imm(R1, ARG_PTR),
+    Mov64Imm(R2, 8),
+    Mov64Reg(R3, R9),
+    Add64Imm(R3, i * 8),
+    Call(Helper.ProbeReadUser),
+    JumpImm(JumpOp.JNE, R0, 0, "store"),
+    LoadMem(R3, R10, ARG_PTR, "DW"),
+    JumpImm(JumpOp.JEq, R3, 0, "store"),
+  ];
+  const args: Instruction[] = [];
+  for (let i = 0; i < EXECARGS_MAX_ARGS; i++) {
+    args.push(
+      ...readArgPointer(i),
+      Mov64Reg(R1, R7),
+      Add64Imm(R1, EXEC_RECORD.args + i * EXECARGS_ARG_SIZE),
+      Mov64Imm(R2, EXECARGS_ARG_SIZE),
+      Call(Helper.ProbeReadUserStr),
+      Add64Imm(R8, 1),
+    );
+  }
+
+  return [
+    Mov64Reg(R6, R1),
+    StoreImm(R10, ZERO_KEY, 0, "W"),
+    LoadMapRef(R1, EXECARGS_MAPS.scratch),
+    Mov64Reg(R2, R10),
+    Add64Imm(R2, ZERO_KEY),
+    Call(Helper.MapLookupElem),
+    JumpImm(JumpOp.JEq, R0, 0, "out"),
+    Mov64Reg(R7, R0),
+
+    Call(Helper.GetCurrentPidTgid),
+    StoreMem(R7, EXEC_RECORD.tid, R0, "W"),
+    StoreMem(R10, TID_KEY, R0, "W"),
+    ALU64Imm(ALUOp.RSh, R0, 32),
+    StoreMem(R7, EXEC_RECORD.tgid, R0, "W"),
+    StoreImm(R7, EXEC_RECORD.flags, 0, "W"),
+    Call(Helper.KtimeGetNs),
+    StoreMem(R7, EXEC_RECORD.ktimeNs, R0, "DW"),
+
+    Mov64Reg(R1, R7),
+    Add64Imm(R1, EXEC_RECORD.filename),
+    Mov64Imm(R2, EXECARGS_ARG_SIZE),
+    LoadMem(R3, R6, o.filename, "DW"),
+    Call(Helper.ProbeReadUserStr),
+    ...(watchedNames.length ? [Mov64Reg(R9, R0), ...basenameFilter(watchedNames)] : []),
+
+    LoadMem(R9, R6, o.argv, "DW").withSymbol("record"),
+    Mov64Imm(R8, 0), // argc
+    ...args,
+    // all MAX_ARGS taken: is there more?
+    ...readArgPointer(EXECARGS_MAX_ARGS),
+    StoreImm(R7, EXEC_RECORD.flags, EXEC_FLAG_TRUNCATED, "W"),
+
+    StoreMem(R7, EXEC_RECORD.argc, R8, "W").withSymbol("store"),
+    LoadMapRef(R1, EXECARGS_MAPS.records),
+    Mov64Reg(R2, R10),
+    Add64Imm(R2, TID_KEY),
+    Mov64Reg(R3, R7),
+    Mov64Imm(R4, BPF_ANY),
+    Call(Helper.MapUpdateElem),
+
+    Mov64Imm(R0, 0).withSymbol("out"),
+    Exit(),
+  ];
+}
+
+export interface ExecRecord {
+  tid: number;
+  tgid: number;
+  /** boot-relative monotonic ns (bpf_ktime_get_ns) at sys_enter_execve */
+  ktimeNs: bigint;
+  filename: string;
+  argv: string[];
+  /** argv had more arguments than the record holds */
+  truncated: boolean;
+}
+
+const decoder = new TextDecoder();
+function field(rec: Uint8Array, off: number, size: number): string {
+  const f = rec.subarray(off, off + size);
+  const end = f.indexOf(0);
+  return decoder.decode(end < 0 ? f : f.subarray(0, end));
+}
+
+export function decodeExecRecord(rec: Uint8Array): ExecRecord {
+  const dv = new DataView(rec.buffer, rec.byteOffset, rec.byteLength);
+  const argc = Math.min(dv.getUint32(EXEC_RECORD.argc, true), EXECARGS_MAX_ARGS);
+  const argv: string[] = [];
+  for (let i = 0; i < argc; i++) argv.push(field(rec, EXEC_RECORD.args + i * EXECARGS_ARG_SIZE, EXECARGS_ARG_SIZE));
+  return {
+    tid: dv.getUint32(EXEC_RECORD.tid, true),
+    tgid: dv.getUint32(EXEC_RECORD.tgid, true),
+    ktimeNs: dv.getBigUint64(EXEC_RECORD.ktimeNs, true),
+    filename: field(rec, EXEC_RECORD.filename, EXECARGS_ARG_SIZE),
+    argv,
+    truncated: (dv.getUint32(EXEC_RECORD.flags, true) & EXEC_FLAG_TRUNCATED) !== 0,
+  };
+}

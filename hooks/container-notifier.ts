@@ -1,0 +1,44 @@
+// `hookshim notifier` / `container-notifier`: parse the options, run lib/notifier until signalled.
+import { parseArgs, str, flag, list } from "../lib/cli/args.ts";
+import { UsageError } from "../lib/cli/errors.ts";
+import type { GlobalOptions } from "../lib/cli/context.ts";
+import { runNotifier, parseListenAddress } from "../lib/notifier/index.ts";
+
+const SPECS = [
+  { name: "json" },
+  { name: "table" },
+  { name: "runtime-path", value: true, repeat: true },
+  { name: "metrics-addr", value: true },
+  { name: "hold-bound-ms", value: true },
+  { name: "pid-wait-ms", value: true },
+];
+
+function positiveInt(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`hookshim notifier: --${name} must be a positive integer, not "${v}"`);
+  return n;
+}
+
+export async function main(args: string[], g: GlobalOptions): Promise<number> {
+  const p = parseArgs(args, SPECS, "hookshim notifier");
+  if (p.positionals.length) throw new UsageError(`hookshim notifier: unexpected argument "${p.positionals[0]}"`);
+  if (flag(p, "json") && flag(p, "table")) throw new UsageError("hookshim notifier: --json and --table exclude each other");
+  const metricsAddr = str(p, "metrics-addr");
+  if (metricsAddr !== undefined) {
+    try {
+      parseListenAddress(metricsAddr);
+    } catch (e) {
+      throw new UsageError(`hookshim notifier: --metrics-addr: ${(e as Error).message}`);
+    }
+  }
+  await runNotifier({
+    store: g.store,
+    runtimePaths: list(p, "runtime-path"),
+    json: flag(p, "json") || (!flag(p, "table") && !process.stdout.isTTY),
+    metricsAddr,
+    holdBoundMs: positiveInt(str(p, "hold-bound-ms"), "hold-bound-ms"),
+    pidWaitMs: positiveInt(str(p, "pid-wait-ms"), "pid-wait-ms"),
+  });
+  return 0;
+}

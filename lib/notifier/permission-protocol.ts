@@ -1,0 +1,116 @@
+// What the permission worker and the main thread share: the messages, and the watchdog slots in a
+// SharedArrayBuffer through which either thread can answer a held event exactly once.
+import type { ExecRecord } from "../../bpf/execargs.ts";
+
+export interface PermissionWorkerInit {
+  fanFd: number;
+  /** fd of the execargs records map, -1 without the BPF program */
+  recordsFd: number;
+  shared: SharedArrayBuffer;
+}
+
+export type ExecMessage = {
+  kind: "exec";
+  /** thread that opened the runtime binary for exec (FAN_REPORT_TID) */
+  tid: number;
+  /** from reading the event to answering it */
+  holdUs: number;
+  /** the watchdog had answered it already */
+  answeredByWatchdog: boolean;
+  /** argv captured at sys_enter_execve; undefined when the map had none */
+  record?: ExecRecord;
+  /** the binary being executed, when there was no record (for the /proc fallback) */
+  binary: string;
+  /**
+   * /proc/TID/cmdline before the exec, when there was no record: a forked runtime (runc's child
+   * re-executing /proc/self/exe) runs the binary already, so only a changed cmdline shows the exec.
+   */
+  cmdlineBefore?: string;
+};
+
+export type WorkerMessage = ExecMessage | { kind: "error"; message: string } | { kind: "stopped" };
+
+// Slot states. A slot goes FREE -> HELD (worker read the event) -> ANSWERING (worker) -> FREE, or
+// HELD -> WATCHDOG (main thread claimed it) -> WATCHDOG_DONE (main answered) -> FREE (worker saw it).
+const FREE = 0, HELD = 1, ANSWERING = 2, WATCHDOG = 3, WATCHDOG_DONE = 4;
+export const WATCHDOG_SLOTS = 256;
+
+/** Control word 0: stop flag. Then per slot: state, fd; and a Float64 start time (µs, CLOCK_MONOTONIC). */
+export class WatchdogSlots {
+  private readonly words: Int32Array;
+  private readonly starts: Float64Array;
+
+  constructor(readonly shared: SharedArrayBuffer = WatchdogSlots.allocate()) {
+    this.words = new Int32Array(shared, 0, 2 + 2 * WATCHDOG_SLOTS);
+    this.starts = new Float64Array(shared, 8 * (1 + WATCHDOG_SLOTS), WATCHDOG_SLOTS);
+  }
+
+  static allocate(): SharedArrayBuffer {
+    return new SharedArrayBuffer(8 * (1 + WATCHDOG_SLOTS) + 8 * WATCHDOG_SLOTS);
+  }
+
+  stop(): void {
+    Atomics.store(this.words, 0, 1);
+  }
+
+  stopping(): boolean {
+    return Atomics.load(this.words, 0) === 1;
+  }
+
+  private state(i: number): number {
+    return 2 + 2 * i;
+  }
+
+  /** Worker: put a read event under watch; -1 when every slot is taken (it is answered unwatched). */
+  hold(fd: number, startUs: number): number {
+    for (let i = 0; i < WATCHDOG_SLOTS; i++) {
+      if (Atomics.compareExchange(this.words, this.state(i), FREE, HELD + 8) !== FREE) continue;
+      this.words[this.state(i) + 1] = fd;
+      this.starts[i] = startUs;
+      Atomics.store(this.words, this.state(i), HELD); // published after fd and start are in place
+      return i;
+    }
+    return -1;
+  }
+
+  /**
+   * Worker: answer the event in slot i with `respond` unless the watchdog did. Returns false when the
+   * watchdog answered it (after waiting for its answer to finish, so the fd can be closed safely).
+   */
+  answer(i: number, respond: () => void): boolean {
+    if (i < 0) {
+      try {
+        respond();
+      } catch {}
+      return true;
+    }
+    const s = this.state(i);
+    if (Atomics.compareExchange(this.words, s, HELD, ANSWERING) === HELD) {
+      try {
+        respond();
+      } catch {}
+      Atomics.store(this.words, s, FREE);
+      return true;
+    }
+    while (Atomics.load(this.words, s) !== WATCHDOG_DONE) Atomics.wait(this.words, s, WATCHDOG, 5);
+    Atomics.store(this.words, s, FREE);
+    return false;
+  }
+
+  /** Main thread: answer, with `respond(fd)`, every event held since before `deadlineUs`; returns how many. */
+  expire(deadlineUs: number, respond: (fd: number) => void): number {
+    let n = 0;
+    for (let i = 0; i < WATCHDOG_SLOTS; i++) {
+      const s = this.state(i);
+      if (Atomics.load(this.words, s) !== HELD || this.starts[i]! > deadlineUs) continue;
+      if (Atomics.compareExchange(this.words, s, HELD, WATCHDOG) !== HELD) continue;
+      try {
+        respond(this.words[s + 1]!);
+      } catch {}
+      Atomics.store(this.words, s, WATCHDOG_DONE);
+      Atomics.notify(this.words, s);
+      n++;
+    }
+    return n;
+  }
+}

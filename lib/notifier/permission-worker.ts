@@ -1,0 +1,84 @@
+// The thread that answers fanotify permission events. It blocks in poll(2) on the fanotify fd (an FFI
+// call would block the main event loop), takes the exec's argv record out of the BPF map, answers
+// FAN_ALLOW at once and only then decodes and forwards what it learned. Every event it reads sits in a
+// watchdog slot until answered, so the main thread can allow it if this thread ever stalls.
+import { readFileSync, readlinkSync } from "node:fs";
+import { pollIn, read, close, parseFanotifyEvents, fanotifyRespond, FAN, clockNs, CLOCK } from "../sys/index.ts";
+import { BpfMap } from "../bpf/index.ts";
+import { decodeExecRecord, EXEC_RECORD, EXEC_RECORD_KEY_SIZE } from "../../bpf/execargs.ts";
+import { WatchdogSlots, type PermissionWorkerInit, type ExecMessage } from "./permission-protocol.ts";
+
+declare const self: Worker;
+
+function nowUs(): number {
+  return Number(clockNs(CLOCK.MONOTONIC)) / 1000;
+}
+
+function readCmdline(tid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${tid}/cmdline`, "latin1");
+  } catch {
+    return undefined;
+  }
+}
+
+function serve(init: PermissionWorkerInit): void {
+  const slots = new WatchdogSlots(init.shared);
+  const records = init.recordsFd >= 0 ? BpfMap.fromFd(init.recordsFd) : undefined;
+  const key = new Uint8Array(EXEC_RECORD_KEY_SIZE);
+  const keyView = new DataView(key.buffer);
+  const buf = new Uint8Array(4096);
+
+  while (!slots.stopping()) {
+    if (pollIn([init.fanFd], 100).length === 0) continue;
+    let n: number;
+    try {
+      n = read(init.fanFd, buf, "read(fanotify)");
+    } catch (e) {
+      self.postMessage({ kind: "error", message: String(e) });
+      continue;
+    }
+    if (n <= 0) continue;
+    const readUs = nowUs();
+    const events = parseFanotifyEvents(buf, n);
+    const held = events.map((ev) => (ev.fd >= 0 ? slots.hold(ev.fd, readUs) : -1));
+
+    events.forEach((ev, i) => {
+      if (ev.fd < 0) return; // queue overflow notice: nothing to answer
+      let raw: Uint8Array | undefined;
+      try {
+        if (records) {
+          keyView.setUint32(0, ev.pid, true);
+          raw = records.lookupAndDelete(key, new Uint8Array(EXEC_RECORD.size));
+        }
+      } catch {
+        raw = undefined;
+      }
+      const cmdlineBefore = raw ? undefined : readCmdline(ev.pid);
+      const answered = slots.answer(held[i]!, () => fanotifyRespond(init.fanFd, ev.fd, FAN.ALLOW));
+      const holdUs = nowUs() - readUs;
+      let binary = "";
+      if (!raw) {
+        try {
+          binary = readlinkSync(`/proc/self/fd/${ev.fd}`);
+        } catch {}
+      }
+      close(ev.fd);
+      const msg: ExecMessage = {
+        kind: "exec",
+        tid: ev.pid,
+        holdUs,
+        answeredByWatchdog: !answered,
+        record: raw ? decodeExecRecord(raw) : undefined,
+        binary,
+        cmdlineBefore,
+      };
+      self.postMessage(msg);
+    });
+  }
+  self.postMessage({ kind: "stopped" });
+}
+
+self.onmessage = (e: MessageEvent<PermissionWorkerInit>) => {
+  serve(e.data);
+};

@@ -1,0 +1,87 @@
+// The fanotify side of the notifier: one FAN_CLASS_CONTENT group with FAN_OPEN_EXEC_PERM marks on the
+// runtime binaries, answered by a worker thread (permission-worker.ts) and guarded by a watchdog on
+// this thread. Should this process die, the kernel closes the group and allows whatever was pending.
+import { fanotifyInit, fanotifyMark, fanotifyRespond, FAN, close, clockNs, CLOCK } from "../sys/index.ts";
+import { WatchdogSlots, type ExecMessage, type WorkerMessage } from "./permission-protocol.ts";
+import type { RuntimeBinary } from "./paths.ts";
+
+export interface PermissionWatcherOptions {
+  runtimes: RuntimeBinary[];
+  /** fd of the execargs records map; -1 to run without argv capture (everything falls back to /proc) */
+  recordsFd: number;
+  /** an event held longer than this is allowed by the watchdog */
+  holdBoundMs: number;
+  onExec: (m: ExecMessage) => void;
+  onWatchdogAllow: (n: number) => void;
+  onError: (message: string) => void;
+  /** the worker died: the group is closed already (nothing stays held), the watcher is useless */
+  onFatal: (message: string) => void;
+}
+
+export class PermissionWatcher {
+  private readonly slots = new WatchdogSlots();
+  private worker?: Worker;
+  private watchdog?: ReturnType<typeof setInterval>;
+  private stopped?: Promise<void>;
+  readonly fanFd: number;
+  private groupOpen = true;
+  readonly marked: string[] = [];
+
+  constructor(private readonly opts: PermissionWatcherOptions) {
+    this.fanFd = fanotifyInit(FAN.CLASS_CONTENT | FAN.CLOEXEC | FAN.NONBLOCK | FAN.REPORT_TID | FAN.UNLIMITED_QUEUE | FAN.UNLIMITED_MARKS);
+    try {
+      for (const r of opts.runtimes) {
+        fanotifyMark(this.fanFd, FAN.MARK_ADD, FAN.OPEN_EXEC_PERM, r.realPath);
+        this.marked.push(r.realPath);
+      }
+    } catch (e) {
+      close(this.fanFd);
+      throw e;
+    }
+  }
+
+  start(): void {
+    const worker = new Worker(new URL("./permission-worker.ts", import.meta.url).href);
+    this.worker = worker;
+    this.stopped = new Promise((resolve) => {
+      worker.onmessage = (e: MessageEvent<WorkerMessage>) => {
+        const m = e.data;
+        if (m.kind === "exec") this.opts.onExec(m);
+        else if (m.kind === "error") this.opts.onError(m.message);
+        else resolve();
+      };
+      worker.addEventListener("close", () => resolve());
+      worker.onerror = (e) => {
+        // Nobody reads the group any more: close it so the kernel allows what is pending and the
+        // runtimes never wait on a dead reader.
+        this.closeGroup();
+        this.opts.onFatal(`permission worker failed: ${e.message}`);
+        resolve();
+      };
+    });
+    worker.postMessage({ fanFd: this.fanFd, recordsFd: this.opts.recordsFd, shared: this.slots.shared });
+    const boundUs = this.opts.holdBoundMs * 1000;
+    this.watchdog = setInterval(() => {
+      const nowUs = Number(clockNs(CLOCK.MONOTONIC)) / 1000;
+      const n = this.slots.expire(nowUs - boundUs, (fd) => fanotifyRespond(this.fanFd, fd, FAN.ALLOW));
+      if (n) this.opts.onWatchdogAllow(n);
+    }, Math.max(1, Math.min(this.opts.holdBoundMs / 2, 20)));
+  }
+
+  /** Stops the worker, then closes the group (the kernel allows anything still pending). */
+  async close(): Promise<void> {
+    clearInterval(this.watchdog);
+    this.slots.stop();
+    if (this.worker && this.stopped) {
+      await Promise.race([this.stopped, Bun.sleep(1000)]);
+      this.worker.terminate();
+    }
+    this.closeGroup();
+  }
+
+  private closeGroup(): void {
+    clearInterval(this.watchdog);
+    if (this.groupOpen) close(this.fanFd);
+    this.groupOpen = false;
+  }
+}

@@ -1,0 +1,113 @@
+// Runs the notifier: the exit store, the argv capture, the fanotify watcher, the output and the
+// metrics endpoint, wired together; resolves when stopped (SIGINT/SIGTERM or the abort signal).
+import { openStore, eventToJSON, eventLine, type LifecycleEvent, type Store } from "../store/index.ts";
+import { raiseMemlock } from "../sys/index.ts";
+import { NotifierCore } from "./notifier.ts";
+import { NotifierMetrics, parseListenAddress } from "./metrics.ts";
+import { PermissionWatcher } from "./permission.ts";
+import { ExecArgsCapture } from "./execargs.ts";
+import { existingRuntimes, runtimeNames, RUNTIME_PATHS } from "./paths.ts";
+import { runningContainers } from "./survivors.ts";
+import { Registry } from "../containers/index.ts";
+
+export interface NotifierOptions {
+  store?: string;
+  /** replaces the default runtime path list */
+  runtimePaths?: string[];
+  json: boolean;
+  metricsAddr?: string;
+  holdBoundMs?: number;
+  pidWaitMs?: number;
+  signal?: AbortSignal;
+  out?: (line: string) => void;
+  err?: (line: string) => void;
+}
+
+export const DEFAULT_HOLD_BOUND_MS = 100;
+
+export async function runNotifier(o: NotifierOptions): Promise<void> {
+  const out = o.out ?? ((l: string) => process.stdout.write(l + "\n"));
+  const err = o.err ?? ((l: string) => process.stderr.write(l + "\n"));
+  const candidates = o.runtimePaths?.length ? o.runtimePaths : RUNTIME_PATHS;
+  const runtimes = existingRuntimes(candidates);
+  if (!runtimes.length) throw new Error(`no runtime binary to watch: none of ${candidates.join(", ")} exists (use --runtime-path)`);
+
+  raiseMemlock();
+  const store: Store = openStore(o.store);
+  const metrics = new NotifierMetrics();
+  const core = new NotifierCore({
+    store,
+    metrics,
+    pidWaitMs: o.pidWaitMs,
+    sink: {
+      event: (ev) => out(o.json ? eventToJSON(ev) : eventLine(ev)),
+      error: (ev, message) => err(o.json ? errorJSON(ev, message) : `hookshim notifier: ${message}`),
+    },
+  });
+
+  let capture: ExecArgsCapture | undefined;
+  try {
+    capture = ExecArgsCapture.start(runtimeNames(runtimes));
+  } catch (e) {
+    metrics.countError("bpf");
+    err(`hookshim notifier: argv capture unavailable, reading /proc after each exec instead: ${e instanceof Error ? e.message : e}`);
+  }
+  let fatal: (e: Error) => void = () => {};
+  const failed = new Promise<Error>((resolve) => (fatal = resolve));
+  const watcher = new PermissionWatcher({
+    runtimes,
+    recordsFd: capture?.records.fd ?? -1,
+    holdBoundMs: o.holdBoundMs ?? DEFAULT_HOLD_BOUND_MS,
+    onExec: (m) => core.onExec(m),
+    onWatchdogAllow: (n) => (metrics.watchdogAllows += n),
+    onError: (message) => {
+      metrics.countError("fanotify");
+      err(`hookshim notifier: ${message}`);
+    },
+    onFatal: (message) => fatal(new Error(message)),
+  });
+  watcher.start();
+
+  const server = o.metricsAddr
+    ? Bun.serve({
+        ...parseListenAddress(o.metricsAddr),
+        fetch: (req) =>
+          new URL(req.url).pathname === "/metrics"
+            ? new Response(metrics.render(), { headers: { "content-type": "text/plain; version=0.0.4" } })
+            : new Response("not found\n", { status: 404 }),
+      })
+    : undefined;
+
+  core.adoptRunning(runningContainers(store, containersRegistry(err)));
+  err(`hookshim notifier: watching ${watcher.marked.join(", ")}${server ? ` metrics on ${server.hostname}:${server.port}` : ""}`);
+
+  const failure = await Promise.race([
+    failed,
+    new Promise<undefined>((resolve) => {
+      const stop = () => resolve(undefined);
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+      o.signal?.addEventListener("abort", stop, { once: true });
+    }),
+  ]);
+  server?.stop(true);
+  await watcher.close();
+  capture?.close();
+  core.close();
+  store.close();
+  if (failure) throw failure;
+}
+
+/** The cgroup registry, or undefined (said on stderr) on a host where it cannot work. */
+function containersRegistry(err: (line: string) => void): Registry | undefined {
+  try {
+    return new Registry();
+  } catch (e) {
+    err(`hookshim notifier: containers that only the cgroup tree knows are not reported: ${e instanceof Error ? e.message : e}`);
+    return undefined;
+  }
+}
+
+function errorJSON(ev: LifecycleEvent, message: string): string {
+  return JSON.stringify({ ...JSON.parse(eventToJSON(ev)), error: message });
+}

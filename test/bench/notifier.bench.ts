@@ -1,0 +1,124 @@
+// How long the notifier holds a runtime exec, what that costs a runtime, and how soon a container's
+// exit becomes a `remove` event. Standalone: bun test/bench/notifier.bench.ts (root, runc, busybox).
+//   hold: median/p99 over 1000 `runc --version` execs, as the notifier measured them (its metrics)
+//   wall: `runc --version` with and without the notifier (baseline measured in the same run)
+//   remove: kill -9 of a container's init -> the remove event's timestamp
+import { mkdtempSync, mkdirSync, copyFileSync, symlinkSync, readFileSync, writeFileSync, rmSync, chmodSync } from "node:fs";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { resetStore } from "../../lib/store/index.ts";
+import { clockNs, CLOCK } from "../../lib/sys/index.ts";
+
+const BUN = join(import.meta.dir, "../../node_modules/.bin/bun");
+const CLI = join(import.meta.dir, "../../lib/cli/main.ts");
+const RUNC = "/usr/sbin/runc";
+const EXECS = 1000;
+const CONTAINERS = 20;
+const PORT = 19464 + (process.pid % 1000);
+const store = `ntf-bench-${process.pid}`;
+const tmp = mkdtempSync(join(tmpdir(), `notifier-bench-${process.pid}-`));
+
+function quantile(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+
+async function runcVersionWall(n: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = Bun.nanoseconds();
+    await Bun.spawn([RUNC, "--version"], { stdout: "ignore" }).exited;
+    out.push((Bun.nanoseconds() - t0) / 1e3);
+  }
+  return out.sort((a, b) => a - b);
+}
+
+async function metric(name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${PORT}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(name + " "));
+  if (!line) throw new Error(`no ${name} in /metrics`);
+  return Number(line.slice(name.length + 1));
+}
+
+const fmt = (us: number) => (us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us.toFixed(1)} µs`);
+
+// baseline first: no notifier
+const baseline = await runcVersionWall(EXECS);
+
+const events: { type: string; id: string; pid: number; time: string }[] = [];
+const notifier = Bun.spawn([BUN, CLI, "--store", store, "notifier", "--json", "--metrics-addr", `127.0.0.1:${PORT}`], { stdout: "pipe", stderr: "pipe" });
+let ready!: () => void;
+const isReady = new Promise<void>((r) => (ready = r));
+void (async () => {
+  const dec = new TextDecoder();
+  let buf = "";
+  for await (const c of notifier.stderr as ReadableStream<Uint8Array>) {
+    buf += dec.decode(c, { stream: true });
+    if (buf.includes("hookshim notifier: watching")) ready();
+  }
+})();
+void (async () => {
+  const dec = new TextDecoder();
+  let buf = "";
+  for await (const c of notifier.stdout as ReadableStream<Uint8Array>) {
+    buf += dec.decode(c, { stream: true });
+    let i: number;
+    while ((i = buf.indexOf("\n")) >= 0) {
+      events.push(JSON.parse(buf.slice(0, i)));
+      buf = buf.slice(i + 1);
+    }
+  }
+})();
+
+try {
+  await isReady;
+  const holdsBefore = await metric("hookshim_notifier_hold_seconds_count");
+  const watched = await runcVersionWall(EXECS);
+  const holds = (await metric("hookshim_notifier_hold_seconds_count")) - holdsBefore;
+  const median = (await metric('hookshim_notifier_recent_hold_seconds{quantile="0.5"}')) * 1e6;
+  const p99 = (await metric('hookshim_notifier_recent_hold_seconds{quantile="0.99"}')) * 1e6;
+
+  // exit -> remove
+  const rootfs = join(tmp, "rootfs");
+  for (const d of ["bin", "proc", "dev", "sys", "tmp"]) mkdirSync(join(rootfs, d), { recursive: true });
+  copyFileSync("/bin/busybox", join(rootfs, "bin/busybox"));
+  chmodSync(join(rootfs, "bin/busybox"), 0o755);
+  symlinkSync("busybox", join(rootfs, "bin/sleep"));
+  const root = join(tmp, "runc-root");
+  const latencies: number[] = [];
+  for (let i = 0; i < CONTAINERS; i++) {
+    const id = `ntf-bench-${process.pid}-${i}`;
+    const bundle = join(tmp, id);
+    mkdirSync(bundle);
+    Bun.spawnSync([RUNC, "spec", "--bundle", bundle]);
+    const cfg = JSON.parse(readFileSync(join(bundle, "config.json"), "utf8"));
+    cfg.root = { path: rootfs, readonly: true };
+    cfg.process.args = ["sleep", "1000"];
+    cfg.process.terminal = false;
+    cfg.linux.cgroupsPath = `/hookshim-bench-${process.pid}/${id}`;
+    writeFileSync(join(bundle, "config.json"), JSON.stringify(cfg));
+    await Bun.spawn([RUNC, "--root", root, "run", "-d", "--bundle", bundle, "--pid-file", join(tmp, `${id}.pid`), id]).exited;
+    while (!events.some((e) => e.id === id && e.type === "add")) await Bun.sleep(1);
+    const pid = events.find((e) => e.id === id && e.type === "add")!.pid;
+    const killedNs = clockNs(CLOCK.REALTIME);
+    process.kill(pid, "SIGKILL");
+    while (!events.some((e) => e.id === id && e.type === "remove")) await Bun.sleep(1);
+    const rm = events.find((e) => e.id === id && e.type === "remove")!;
+    const [sec, frac] = rm.time.slice(0, -1).split(".");
+    const removedNs = BigInt(Date.parse(sec + "Z")) * 1_000_000n + BigInt(frac!);
+    latencies.push(Number(removedNs - killedNs) / 1e3);
+    await Bun.spawn([RUNC, "--root", root, "delete", "--force", id]).exited;
+  }
+  latencies.sort((a, b) => a - b);
+  Bun.spawnSync(["/bin/sh", "-c", `find /sys/fs/cgroup -depth -type d -name 'hookshim-bench-${process.pid}*' -exec rmdir {} + 2>/dev/null; true`]);
+
+  console.log(`notifier bench (${EXECS} execs of runc --version, ${CONTAINERS} containers)`);
+  console.log(`  hold time (notifier's own measure, ${holds} events):  median ${fmt(median)}   p99 ${fmt(p99)}   (aim: median < 200 µs)`);
+  console.log(`  runc --version wall, baseline without notifier:      median ${fmt(quantile(baseline, 0.5))}   p99 ${fmt(quantile(baseline, 0.99))}`);
+  console.log(`  runc --version wall, with notifier:                  median ${fmt(quantile(watched, 0.5))}   p99 ${fmt(quantile(watched, 0.99))}`);
+  console.log(`  kill -9 -> remove event:                             median ${fmt(quantile(latencies, 0.5))}   max ${fmt(latencies[latencies.length - 1]!)}   (aim: < 10 ms)`);
+} finally {
+  notifier.kill();
+  await notifier.exited;
+  resetStore(store);
+  rmSync(tmp, { recursive: true, force: true });
+}

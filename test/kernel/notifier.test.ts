@@ -1,0 +1,159 @@
+// fanotify permission events and the execargs program on the real kernel. The marks are on private
+// copies of busybox, so other tests' execs never reach these watchers.
+import { expect, afterAll } from "bun:test";
+import { mkdtempSync, mkdirSync, copyFileSync, chmodSync, rmSync, realpathSync } from "node:fs";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { describeNeeds, needs } from "../support/prereq.ts";
+import { PermissionWatcher } from "../../lib/notifier/permission.ts";
+import { ExecArgsCapture } from "../../lib/notifier/execargs.ts";
+import { decodeExecRecord } from "../../bpf/execargs.ts";
+import type { ExecMessage } from "../../lib/notifier/permission-protocol.ts";
+
+let counter = 0;
+const tmp = mkdtempSync(join(tmpdir(), `notifier-kernel-${process.pid}-`));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** A private busybox (its own inode, so only this test's execs are marked). */
+function privateBinary(): string {
+  const dir = join(tmp, `bin${++counter}`);
+  mkdirSync(dir);
+  const p = join(dir, "busybox");
+  copyFileSync("/bin/busybox", p);
+  chmodSync(p, 0o755);
+  return realpathSync(p);
+}
+
+async function until<T>(get: () => T | undefined, what: string, ms = 5000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = get();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(5);
+  }
+}
+
+describeNeeds(["root", "fanotify", "busybox"], "permission watcher", () => {
+  needs("root")("every exec of a marked binary is allowed and reported with its thread id", async () => {
+    const bin = privateBinary();
+    const seen: ExecMessage[] = [];
+    const w = new PermissionWatcher({
+      runtimes: [{ path: bin, realPath: bin }], recordsFd: -1, holdBoundMs: 1000,
+      onExec: (m) => seen.push(m), onWatchdogAllow: () => {}, onError: (m) => { throw new Error(m); }, onFatal: (m) => { throw new Error(m); },
+    });
+    w.start();
+    try {
+      for (let i = 0; i < 5; i++) {
+        const p = Bun.spawn([bin, "true"]);
+        expect(await p.exited).toBe(0);
+      }
+      await until(() => (seen.length >= 5 ? true : undefined), "5 exec messages");
+      expect(seen.length).toBe(5);
+      for (const m of seen) {
+        expect(m.record).toBeUndefined(); // no BPF program in this test
+        expect(m.binary).toBe(bin);
+        expect(m.tid).toBeGreaterThan(0);
+        expect(m.answeredByWatchdog).toBe(false);
+      }
+    } finally {
+      await w.close();
+    }
+  });
+
+  needs("root")("closing the group releases an exec that was never answered", async () => {
+    // A group with no worker: nobody answers, so the exec waits until the group is closed.
+    const bin = privateBinary();
+    const w = new PermissionWatcher({
+      runtimes: [{ path: bin, realPath: bin }], recordsFd: -1, holdBoundMs: 1000,
+      onExec: () => {}, onWatchdogAllow: () => {}, onError: () => {}, onFatal: () => {},
+    });
+    // through sh: Bun.spawn itself returns only once the child has exec'd
+    const p = Bun.spawn(["/bin/sh", "-c", `exec ${bin} true`]);
+    await Bun.sleep(100);
+    expect(p.exitCode).toBeNull(); // held
+    await w.close();
+    expect(await p.exited).toBe(0);
+  });
+});
+
+describeNeeds(["root", "tracefs", "busybox"], "execargs program", () => {
+  needs("root")("records filename and argv of an exec, keyed by its thread id", async () => {
+    const bin = privateBinary();
+    const capture = ExecArgsCapture.start(["busybox"]);
+    try {
+      const args = ["--root", "/run/x", "create", "--bundle", "/b", "--pid-file", "/b/p", `id-${process.pid}`, "x".repeat(300)];
+      const p = Bun.spawn([bin, "true", ...args]);
+      await p.exited;
+      const rec = await until(() => {
+        for (const [, v] of capture.records.entries()) {
+          const r = decodeExecRecord(v);
+          if (r.filename === bin) return r;
+        }
+        return undefined;
+      }, "the record of our exec");
+      expect(rec.argv.slice(0, 10)).toEqual([bin, "true", ...args.slice(0, 8)]);
+      expect(rec.argv[10]).toBe("x".repeat(255)); // an argument is cut at 256 bytes with its NUL
+      expect(rec.tid).toBe(rec.tgid); // a single-threaded child
+      expect(rec.truncated).toBe(false);
+
+      const many = Array.from({ length: 30 }, (_, i) => `a${i}`);
+      await Bun.spawn([bin, "true", ...many]).exited;
+      const big = await until(() => {
+        for (const [, v] of capture.records.entries()) {
+          const r = decodeExecRecord(v);
+          if (r.filename === bin && r.argv.length === 20) return r;
+        }
+        return undefined;
+      }, "the record of a 32-argument exec");
+      expect(big.argv).toEqual([bin, "true", ...many.slice(0, 18)]);
+      expect(big.truncated).toBe(true);
+    } finally {
+      capture.close();
+    }
+  });
+
+  needs("root")("only execs of a watched name take a record", async () => {
+    const bin = privateBinary();
+    const other = join(tmp, `bin${++counter}`, `busybox-${process.pid}`); // "busybox" is only its tail
+    mkdirSync(join(other, ".."));
+    copyFileSync(bin, other);
+    chmodSync(other, 0o755);
+    const capture = ExecArgsCapture.start(["busybox"]);
+    try {
+      const marker = `marker-${process.pid}-${counter}`;
+      await Bun.spawn([other, "true", marker]).exited;
+      await Bun.spawn(["/bin/sh", "-c", `true ${marker}`]).exited;
+      await Bun.spawn([bin, "true", marker]).exited;
+      const ours = await until(() => {
+        const recs = [...capture.records.entries()].map(([, v]) => decodeExecRecord(v)).filter((r) => r.argv.includes(marker));
+        return recs.some((r) => r.filename === bin) ? recs : undefined;
+      }, "the record of the watched exec");
+      expect(ours.map((r) => r.filename)).toEqual([bin]);
+    } finally {
+      capture.close();
+    }
+  });
+
+  needs("root")("with the watcher, the exec's argv arrives with the permission event", async () => {
+    const bin = privateBinary();
+    const capture = ExecArgsCapture.start(["busybox"]);
+    const seen: ExecMessage[] = [];
+    const w = new PermissionWatcher({
+      runtimes: [{ path: bin, realPath: bin }], recordsFd: capture.records.fd, holdBoundMs: 1000,
+      onExec: (m) => seen.push(m), onWatchdogAllow: () => {}, onError: (m) => { throw new Error(m); }, onFatal: (m) => { throw new Error(m); },
+    });
+    w.start();
+    try {
+      const p = Bun.spawn([bin, "true", "create", "--bundle", "/x", `c-${process.pid}`]);
+      expect(await p.exited).toBe(0);
+      const m = await until(() => seen[0], "the exec message");
+      expect(m.record?.argv).toEqual([bin, "true", "create", "--bundle", "/x", `c-${process.pid}`]);
+      expect(m.record?.tid).toBe(m.tid);
+      expect(m.record?.tid).toBe(p.pid);
+    } finally {
+      await w.close();
+      capture.close();
+    }
+  });
+});

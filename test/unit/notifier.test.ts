@@ -1,0 +1,255 @@
+import { test, expect, describe, afterAll } from "bun:test";
+import { mkdtempSync, writeFileSync, mkdirSync, symlinkSync, rmSync, copyFileSync, chmodSync } from "node:fs";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { NotifierMetrics, RecentWindow, parseListenAddress } from "../../lib/notifier/metrics.ts";
+import { existingRuntimes, runtimeKind, runtimeNames, RUNTIME_PATHS } from "../../lib/notifier/paths.ts";
+import { parseTracepointFormat } from "../../lib/notifier/tracefs.ts";
+import { nameFromBundle, readPidFile, parsePid, readRuncStatePid, ContainerInfoError } from "../../lib/notifier/container-info.ts";
+import { WatchdogSlots } from "../../lib/notifier/permission-protocol.ts";
+import { parseCpuList } from "../../lib/bpf/perf.ts";
+import { decodeExecRecord, execargsInstructions, EXEC_RECORD, EXECARGS_ARG_SIZE, EXEC_FLAG_TRUNCATED } from "../../bpf/execargs.ts";
+import { assemble } from "../../lib/bpf/asm/index.ts";
+
+const fixtures = join(import.meta.dir, "../../../shared/fixtures");
+const tmp = mkdtempSync(join(tmpdir(), `notifier-unit-${process.pid}-`));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe("metrics", () => {
+  test("renders counters, labelled events and a cumulative hold histogram", () => {
+    const m = new NotifierMetrics();
+    m.countEvent("add");
+    m.countEvent("add");
+    m.countEvent("remove");
+    m.countError("pidfile");
+    m.observeHold(0.00003); // 30 µs -> le 5e-05
+    m.observeHold(0.0003); // 300 µs -> le 0.0005
+    m.observeHold(2); // beyond every bound -> only +Inf
+    m.argvFallbacks = 4;
+    m.watchdogAllows = 1;
+    const text = m.render();
+    expect(text).toContain('hookshim_notifier_events_total{type="add"} 2\n');
+    expect(text).toContain('hookshim_notifier_events_total{type="remove"} 1\n');
+    expect(text).toContain('hookshim_notifier_errors_total{kind="pidfile"} 1\n');
+    expect(text).toContain('hookshim_notifier_hold_seconds_bucket{le="0.000025"} 0\n');
+    expect(text).toContain('hookshim_notifier_hold_seconds_bucket{le="0.00005"} 1\n');
+    expect(text).toContain('hookshim_notifier_hold_seconds_bucket{le="0.0005"} 2\n');
+    expect(text).toContain('hookshim_notifier_hold_seconds_bucket{le="1"} 2\n');
+    expect(text).toContain('hookshim_notifier_hold_seconds_bucket{le="+Inf"} 3\n');
+    expect(text).toContain("hookshim_notifier_hold_seconds_count 3\n");
+    expect(text).toContain("hookshim_notifier_permission_events_total 3\n");
+    expect(text).toContain("hookshim_notifier_argv_fallbacks_total 4\n");
+    expect(text).toContain("hookshim_notifier_watchdog_allows_total 1\n");
+    expect(text).toContain("# TYPE hookshim_notifier_hold_seconds histogram\n");
+    // every sample line is "name{labels} value"
+    expect(text).toContain('hookshim_notifier_recent_hold_seconds{quantile="0.5"} 0.0003\n');
+    expect(text).toContain('hookshim_notifier_recent_hold_seconds{quantile="0.99"} 2\n');
+    for (const line of text.trimEnd().split("\n").filter((l) => !l.startsWith("#")))
+      expect(line).toMatch(/^[a-z_]+(\{[a-z]+="[^"]*"\})? ([0-9.e+-]+|NaN)$/);
+  });
+
+  test("recent window quantiles are nearest-rank over the last values only", () => {
+    const w = new RecentWindow(4);
+    expect(Number.isNaN(w.quantile(0.5))).toBe(true);
+    for (const v of [100, 1, 2, 3, 4]) w.observe(v); // 100 falls out of the window
+    expect(w.quantile(0.5)).toBe(2);
+    expect(w.quantile(0.99)).toBe(4);
+    expect(w.quantile(0)).toBe(1);
+  });
+
+  test("label values are escaped", () => {
+    const m = new NotifierMetrics();
+    m.countError('we"ird\\kind');
+    expect(m.render()).toContain('kind="we\\"ird\\\\kind"');
+  });
+
+  test("listen addresses", () => {
+    expect(parseListenAddress("127.0.0.1:9464")).toEqual({ hostname: "127.0.0.1", port: 9464 });
+    expect(parseListenAddress("[::1]:80")).toEqual({ hostname: "::1", port: 80 });
+    expect(parseListenAddress("9000")).toEqual({ hostname: "127.0.0.1", port: 9000 });
+    expect(() => parseListenAddress("127.0.0.1:http")).toThrow(/port must be/);
+    expect(() => parseListenAddress("127.0.0.1:70000")).toThrow(/port must be/);
+  });
+});
+
+describe("runtime paths", () => {
+  test("the default list covers the distributions IG and the issue name", () => {
+    for (const p of [
+      "/usr/bin/runc", "/usr/sbin/runc", "/usr/local/sbin/runc", "/usr/bin/crun", "/run/torcx/unpack/docker/bin/runc",
+      "/var/lib/rancher/k3s/data/current/bin/runc", "/var/lib/rancher/rke2/bin/runc", "/var/lib/k0s/bin/runc",
+      "/usr/libexec/crio/runc", "/usr/lib/cri-o-runc/sbin/runc", "/var/snap/microk8s/current/bin/runc",
+      "/snap/microk8s/current/bin/runc", "/usr/bin/conmon", "/usr/libexec/podman/conmon", "/usr/local/libexec/podman/conmon",
+    ])
+      expect(RUNTIME_PATHS).toContain(p);
+    expect(new Set(RUNTIME_PATHS).size).toBe(RUNTIME_PATHS.length);
+  });
+
+  test("existing runtimes: missing paths and directories are skipped, aliases collapse to one file", () => {
+    const dir = join(tmp, "bins");
+    mkdirSync(join(dir, "sbin"), { recursive: true });
+    mkdirSync(join(dir, "bin"), { recursive: true });
+    writeFileSync(join(dir, "sbin/runc"), "#!/bin/sh\n");
+    chmodSync(join(dir, "sbin/runc"), 0o755);
+    symlinkSync("../sbin/runc", join(dir, "bin/runc"));
+    copyFileSync(join(dir, "sbin/runc"), join(dir, "bin/conmon"));
+    const found = existingRuntimes([join(dir, "bin/runc"), join(dir, "sbin/runc"), join(dir, "nope/runc"), join(dir, "sbin"), join(dir, "bin/conmon")]);
+    expect(found).toEqual([
+      { path: join(dir, "bin/runc"), realPath: join(dir, "sbin/runc") },
+      { path: join(dir, "bin/conmon"), realPath: join(dir, "bin/conmon") },
+    ]);
+  });
+
+  test("kinds", () => {
+    expect(runtimeKind("/usr/libexec/podman/conmon")).toBe("conmon");
+    expect(runtimeKind("/usr/sbin/runc")).toBe("oci");
+    expect(runtimeKind("crun")).toBe("oci");
+  });
+});
+
+test("tracepoint format: offsets of sys_enter_execve's fields", () => {
+  const format = `name: sys_enter_execve
+ID: 862
+format:
+\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;
+\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;
+
+\tfield:int __syscall_nr;\toffset:8;\tsize:4;\tsigned:1;
+\tfield:const char * filename;\toffset:16;\tsize:8;\tsigned:0;
+\tfield:const char *const * argv;\toffset:24;\tsize:8;\tsigned:0;
+\tfield:char comm[16];\toffset:40;\tsize:16;\tsigned:0;
+`;
+  const f = parseTracepointFormat(format);
+  expect(f.get("filename")).toEqual({ name: "filename", offset: 16, size: 8 });
+  expect(f.get("argv")).toEqual({ name: "argv", offset: 24, size: 8 });
+  expect(f.get("comm")).toEqual({ name: "comm", offset: 40, size: 16 });
+  expect(f.get("common_pid")?.offset).toBe(4);
+});
+
+test("cpu lists", () => {
+  expect(parseCpuList("0-3,6\n")).toEqual([0, 1, 2, 3, 6]);
+  expect(parseCpuList("0")).toEqual([0]);
+});
+
+describe("container info", () => {
+  test("names from the fixture bundles: none carry a name annotation, so the id is used", () => {
+    for (const f of ["containerd-1.6.json", "podman-4.3.json", "runc-1.1-spec.json"]) {
+      const b = join(tmp, f);
+      mkdirSync(b);
+      copyFileSync(join(fixtures, "bundles", f), join(b, "config.json"));
+      expect(nameFromBundle(b)).toBeUndefined();
+    }
+  });
+
+  test("names from CRI annotations", () => {
+    const b = join(tmp, "cri");
+    mkdirSync(b);
+    writeFileSync(join(b, "config.json"), JSON.stringify({ ociVersion: "1.0.2", annotations: { "io.kubernetes.cri.container-name": "web" } }));
+    expect(nameFromBundle(b)).toBe("web");
+    writeFileSync(join(b, "config.json"), JSON.stringify({ annotations: { "io.kubernetes.container.name": "db" } }));
+    expect(nameFromBundle(b)).toBe("db");
+  });
+
+  test("an unreadable or broken bundle is a bundle error naming it", () => {
+    const missing = join(tmp, "no-bundle");
+    expect(() => nameFromBundle(missing)).toThrow(ContainerInfoError);
+    expect(() => nameFromBundle(missing)).toThrow(`bundle ${missing}: cannot read ${missing}/config.json: ENOENT`);
+    const b = join(tmp, "broken");
+    mkdirSync(b);
+    writeFileSync(join(b, "config.json"), "{nope");
+    expect(() => nameFromBundle(b)).toThrow(/not JSON/);
+  });
+
+  test("pid files: absent or empty means not yet, garbage is an error", () => {
+    const p = join(tmp, "init.pid");
+    expect(readPidFile(p)).toBeUndefined();
+    writeFileSync(p, "");
+    expect(readPidFile(p)).toBeUndefined();
+    writeFileSync(p, "4242");
+    expect(readPidFile(p)).toBe(4242);
+    writeFileSync(p, "4242\n");
+    expect(readPidFile(p)).toBe(4242);
+    writeFileSync(p, "garbage\x00");
+    expect(() => readPidFile(p)).toThrow(`pid file ${p}: not a pid: "garbage\\u0000"`);
+    expect(() => parsePid("-1", "x")).toThrow(/not a pid/);
+    expect(() => parsePid("0", "x")).toThrow(/not a pid/);
+    expect(() => parsePid("99999999999", "x")).toThrow(/not a pid/);
+  });
+
+  test("runc state.json", () => {
+    const p = join(tmp, "state.json");
+    expect(readRuncStatePid(p)).toBeUndefined();
+    writeFileSync(p, JSON.stringify({ id: "x", init_process_pid: 77 }));
+    expect(readRuncStatePid(p)).toBe(77);
+    writeFileSync(p, "{half");
+    expect(readRuncStatePid(p)).toBeUndefined();
+  });
+});
+
+test("exec records decode to filename and argv", () => {
+  const rec = new Uint8Array(EXEC_RECORD.size);
+  const dv = new DataView(rec.buffer);
+  const enc = new TextEncoder();
+  dv.setUint32(EXEC_RECORD.tid, 101, true);
+  dv.setUint32(EXEC_RECORD.tgid, 100, true);
+  dv.setUint32(EXEC_RECORD.argc, 3, true);
+  dv.setUint32(EXEC_RECORD.flags, EXEC_FLAG_TRUNCATED, true);
+  dv.setBigUint64(EXEC_RECORD.ktimeNs, 123n, true);
+  rec.set(enc.encode("/usr/sbin/runc"), EXEC_RECORD.filename);
+  ["runc", "create", "abc"].forEach((a, i) => rec.set(enc.encode(a), EXEC_RECORD.args + i * EXECARGS_ARG_SIZE));
+  rec.set(enc.encode("stale"), EXEC_RECORD.args + 3 * EXECARGS_ARG_SIZE); // beyond argc: ignored
+  expect(decodeExecRecord(rec)).toEqual({
+    tid: 101, tgid: 100, ktimeNs: 123n, filename: "/usr/sbin/runc", argv: ["runc", "create", "abc"], truncated: true,
+  });
+});
+
+describe("watchdog slots", () => {
+  test("the worker answers a held event once; the slot is reused", () => {
+    const s = new WatchdogSlots();
+    const i = s.hold(17, 1000);
+    expect(i).toBeGreaterThanOrEqual(0);
+    const answered: number[] = [];
+    expect(s.answer(i, () => answered.push(17))).toBe(true);
+    expect(s.expire(Infinity, (fd) => answered.push(-fd))).toBe(0);
+    expect(answered).toEqual([17]);
+    expect(s.hold(18, 2000)).toBe(i);
+  });
+
+  test("an event held past the deadline is answered by the watchdog, and not again by the worker", () => {
+    const s = new WatchdogSlots();
+    const old = s.hold(5, 100);
+    const fresh = s.hold(6, 900);
+    const answered: number[] = [];
+    expect(s.expire(500, (fd) => answered.push(fd))).toBe(1);
+    expect(answered).toEqual([5]);
+    expect(s.answer(old, () => answered.push(-5))).toBe(false);
+    expect(s.answer(fresh, () => answered.push(6))).toBe(true);
+    expect(answered).toEqual([5, 6]);
+  });
+
+  test("the stop flag is shared", () => {
+    const s = new WatchdogSlots();
+    const other = new WatchdogSlots(s.shared);
+    expect(other.stopping()).toBe(false);
+    s.stop();
+    expect(other.stopping()).toBe(true);
+  });
+});
+
+describe("execargs basename filter", () => {
+  const maps = { execargs_scratch: 3, execargs_records: 4 };
+  test("the names recorded: listed and real basenames, and exe for /proc/self/exe re-execs", () => {
+    expect(runtimeNames([{ path: "/usr/bin/runc", realPath: "/usr/sbin/runc" }, { path: "/usr/local/bin/docker-runc", realPath: "/opt/runc.amd64" }]))
+      .toEqual(["runc", "docker-runc", "runc.amd64", "exe"]);
+  });
+  test("each name adds one compare per byte; no names, no filter", () => {
+    const offsets = { filename: 16, argv: 24 };
+    const plain = assemble(execargsInstructions(offsets), { maps });
+    const filtered = assemble(execargsInstructions(offsets, ["runc", "conmon"]), { maps });
+    // per name: 2 bounds checks, 2 pointer moves, 2 insns per byte, 3 for the "/" or whole-name test; 1 final jump; 1 save of the length
+    expect((filtered.length - plain.length) / 8).toBe(1 + (4 + 2 * 4 + 3) + (4 + 2 * 6 + 3) + 1);
+  });
+  test("a name with a slash or too long is refused", () => {
+    expect(() => execargsInstructions({ filename: 16, argv: 24 }, ["bin/runc"])).toThrow(RangeError);
+    expect(() => execargsInstructions({ filename: 16, argv: 24 }, ["x".repeat(300)])).toThrow(RangeError);
+  });
+});
