@@ -1,11 +1,11 @@
 // The README's examples, run as written: each ```sh block after an `<!-- e2e: NAME -->` marker runs
 // in bash (-e, pipefail) as root, with the compiled hookshim (and its hookshim-runtime and
 // container-notifier names) first on PATH, in the order the README gives them.
-import { afterAll, beforeAll, describe, expect } from "bun:test";
+import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describeNeeds, needs } from "../support/prereq.ts";
+import { describeNeeds } from "../support/prereq.ts";
 import { hookshimExecutable, REPO } from "./hooks-harness.ts";
 
 const README = readFileSync(join(REPO, "README.md"), "utf8");
@@ -22,6 +22,8 @@ const examples = readmeExamples(README);
 let bin = "";
 let work = "";
 let storeExisted = true;
+const SYSTEM_HOOKS_FILE = "/etc/containers/oci/hooks.d/hookshim.json";
+let hooksFileExisted = true;
 
 function run(name: string, timeoutMs = 60_000): { code: number; out: string; err: string } {
   const script = examples.get(name);
@@ -53,12 +55,15 @@ function ok(name: string, timeoutMs?: number): string {
       if (!exe.compiled) throw new Error(`cannot build hookshim: ${exe.buildError}`);
       for (const name of ["hookshim", "hookshim-runtime", "container-notifier"]) symlinkSync(exe.path, join(bin, name));
       storeExisted = existsSync("/sys/fs/bpf/hookshim");
+      hooksFileExisted = existsSync(SYSTEM_HOOKS_FILE);
       ok("rootfs");
     }, 120_000);
 
     afterAll(() => {
       // the examples use the default store; leave a store that was there before alone
       if (!storeExisted && bin) Bun.spawnSync([join(bin, "hookshim"), "store", "reset"]);
+      // the containerd example installs the hooks.d file the shim reads; it points at our temporary binary
+      if (!hooksFileExisted) rmSync(SYSTEM_HOOKS_FILE, { force: true });
       rmSync("/tmp/hs-rootfs", { recursive: true, force: true });
       if (work) rmSync(work, { recursive: true, force: true });
     });
@@ -91,6 +96,9 @@ function ok(name: string, timeoutMs?: number): string {
       const out = ok("containerd", 120_000);
       expect(out).toContain("BinaryName");
       expect(out).toContain("container exited with 5");
+      // the shim injected the hooks.d hooks, so hookshim's poststop recorded the exit
+      const ev = JSON.parse(out.trim().split("\n").pop()!);
+      expect(ev).toMatchObject({ type: "stopped", id: "hs-ctr-demo", exitCode: 5, source: "hook" });
     });
 
     test("container-notifier: precreate, add and remove with the exit code", () => {
