@@ -7,6 +7,8 @@ import { describeNeeds } from "../support/prereq.ts";
 import { cgroupMount } from "../../lib/cgroup/index.ts";
 import { openExistingStore, resetStore, type LifecycleEvent } from "../../lib/store/index.ts";
 import { busyboxRootfs, hookshim, hookshimExecutable, run, writeTestConfig, type HookshimExecutable } from "./hooks-harness.ts";
+import { rememberRuntimeCgroups } from "../support/runtime-cgroups.ts";
+
 
 let counter = 0;
 const uniq = (what: string) => `hkp-${what}-${process.pid}-${++counter}`;
@@ -99,3 +101,7 @@ describeNeeds(["root", "podman", "runc", "busybox", "cgroup2", "btf"], "hooks un
     s.close();
   }, 30_000);
 });
+
+// podman and containerd leave /libpod_parent and /default behind in every hierarchy; registered last so
+// it runs after the file's own clean-up has removed its containers
+afterAll(rememberRuntimeCgroups(), 10_000);

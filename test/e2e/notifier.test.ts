@@ -6,6 +6,8 @@ import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { describeNeeds, needs } from "../support/prereq.ts";
 import { resetStore } from "../../lib/store/index.ts";
+import { rememberRuntimeCgroups } from "../support/runtime-cgroups.ts";
+
 
 const BUN = join(import.meta.dir, "../../node_modules/.bin/bun");
 const CLI = join(import.meta.dir, "../../lib/cli/main.ts");
@@ -288,3 +290,7 @@ describeNeeds(["root", "fanotify", "containerd", "ctr", "busybox"], "notifier wi
     expect(n.of(id, "remove")[0]).toMatchObject({ exitCode: 5, signal: null });
   }, 60_000);
 });
+
+// podman and containerd leave /libpod_parent and /default behind in every hierarchy; registered last so
+// it runs after the file's own clean-up has removed its containers
+afterAll(rememberRuntimeCgroups(), 10_000);

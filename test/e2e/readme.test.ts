@@ -7,6 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describeNeeds } from "../support/prereq.ts";
 import { hookshimExecutable, REPO } from "./hooks-harness.ts";
+import { rememberRuntimeCgroups } from "../support/runtime-cgroups.ts";
+
 
 const README = readFileSync(join(REPO, "README.md"), "utf8");
 
@@ -140,3 +142,7 @@ function ok(name: string, timeoutMs?: number): string {
     }, 60_000);
   });
 }
+
+// podman and containerd leave /libpod_parent and /default behind in every hierarchy; registered last so
+// it runs after the file's own clean-up has removed its containers
+afterAll(rememberRuntimeCgroups(), 10_000);

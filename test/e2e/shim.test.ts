@@ -8,6 +8,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { describeNeeds, needs } from "../support/prereq.ts";
 import { compile } from "../support/build.ts";
+import { rememberRuntimeCgroups } from "../support/runtime-cgroups.ts";
+
 
 const BUN = join(import.meta.dir, "../../node_modules/.bin/bun");
 const CLI = join(import.meta.dir, "../../lib/cli/main.ts");
@@ -437,3 +439,7 @@ describeNeeds(["root", "podman", "busybox", "runc"], "podman --runtime <shim>", 
     expect(commands).toEqual(expect.arrayContaining(["create", "start", "exec", "kill", "delete"]));
   }, 120_000);
 });
+
+// podman and containerd leave /libpod_parent and /default behind in every hierarchy; registered last so
+// it runs after the file's own clean-up has removed its containers
+afterAll(rememberRuntimeCgroups(), 10_000);

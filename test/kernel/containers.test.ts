@@ -7,6 +7,8 @@ import { randomBytes } from "node:crypto";
 import { describeNeeds, needs } from "../support/prereq.ts";
 import { Registry, getContainerIdFromTaskDir } from "../../lib/containers/index.ts";
 import { cgroupMount } from "../../lib/cgroup/index.ts";
+import { rememberRuntimeCgroups } from "../support/runtime-cgroups.ts";
+
 
 const tmp = mkdtempSync(join(tmpdir(), `containers-kernel-${process.pid}-`));
 const cleanups: (() => unknown)[] = [];
@@ -123,3 +125,7 @@ describeNeeds(["root", "cgroup2", "podman", "runc", "busybox"], "Registry with a
     expect(enriched.metadata).toMatchObject({ manager: "libpod" });
   }, 90_000);
 });
+
+// podman and containerd leave /libpod_parent and /default behind in every hierarchy; registered last so
+// it runs after the file's own clean-up has removed its containers
+afterAll(rememberRuntimeCgroups(), 10_000);
