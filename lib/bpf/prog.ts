@@ -36,6 +36,7 @@ export interface ProgramInfo {
 }
 
 const ENOSPC = 28;
+const EAGAIN = 11;
 const MIN_LOG = 64 * 1024;
 const MAX_LOG = 16 * 1024 * 1024 - 1; // kernel caps log_size at UINT_MAX >> 8
 
@@ -76,7 +77,9 @@ export class BpfProgram {
         .u32(68, spec.expectedAttachType ?? 0)
         .u32(108, spec.attachBtfId ?? 0);
       if (spec.name) attr.cstr(48, sanitizeName(spec.name), OBJ_NAME_LEN);
-      const fd = bpfRaw(Cmd.PROG_LOAD, attr);
+      let fd = bpfRaw(Cmd.PROG_LOAD, attr);
+      // A signal arriving while the verifier runs makes the load fail with EAGAIN; libbpf retries.
+      for (let i = 0; fd === -EAGAIN && i < 5; i++) fd = bpfRaw(Cmd.PROG_LOAD, attr);
       if (fd >= 0) return new BpfProgram(fd, spec.type, spec.name ?? "");
       const err = -fd;
       if (!log) {

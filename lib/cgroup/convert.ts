@@ -24,6 +24,23 @@ export interface OciLinuxResources {
   unified?: Record<string, string>;
   [k: string]: unknown;
 }
+/**
+ * An OCI resources object as lib/oci parses it (integers past 2^53 arrive as bigint) with every
+ * bigint made a number: cgroup limits that large mean "no limit" in practice, and the files take
+ * decimal text either way.
+ */
+export function ociResourcesOf(resources: unknown): OciLinuxResources {
+  const convert = (v: unknown): unknown =>
+    typeof v === "bigint"
+      ? Number(v)
+      : Array.isArray(v)
+        ? v.map(convert)
+        : v && typeof v === "object"
+          ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, convert(x)]))
+          : v;
+  return convert(resources) as OciLinuxResources;
+}
+
 export interface OciThrottle {
   major: number;
   minor: number;

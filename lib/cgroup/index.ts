@@ -2,7 +2,7 @@ export { CgroupManager, type ManagerOptions, type UpdateOptions, type UpdateResu
 export { CgroupError, isCgroupError, type CgroupErrorKind } from "./errors.ts";
 export { cgroupMount, discoverMount, type CgroupMount } from "./mount.ts";
 export { verifyGroupPath, pidGroupPath, nestedGroupPath, parseProcCgroup } from "./paths.ts";
-export { toResources, cpuSharesToWeight, memorySwapToV2, type OciLinuxResources, type OciThrottle } from "./convert.ts";
+export { toResources, ociResourcesOf, cpuSharesToWeight, memorySwapToV2, type OciLinuxResources, type OciThrottle } from "./convert.ts";
 export { resourceSettings, requiredControllers } from "./resources.ts";
 export { watchEvents, type CgroupEvent, type WatchOptions } from "./events.ts";
 export {

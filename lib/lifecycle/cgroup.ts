@@ -2,7 +2,7 @@
 // its own (runc: cgroupsPath, podman: /libpod_parent/libpod-<id>); one that leaves it at the v2 root
 // gets a group from hookshim under the configured parent, which hookshim then also removes.
 import { posix } from "node:path";
-import { CgroupError, CgroupManager, isCgroupError, pidGroupPath, toResources, type OciLinuxResources } from "../cgroup/index.ts";
+import { CgroupError, CgroupManager, isCgroupError, ociResourcesOf, pidGroupPath, toResources } from "../cgroup/index.ts";
 
 export interface ContainerCgroup {
   manager: CgroupManager;
@@ -51,9 +51,9 @@ export async function releaseCreatedCgroup(cg: ContainerCgroup): Promise<void> {
  * Applies the config's linux.resources that this hierarchy has controllers for; returns the
  * controllers it had to skip. Devices are not here: they are the device filter's.
  */
-export function applyResources(cg: ContainerCgroup, resources: OciLinuxResources | undefined): string[] {
+export function applyResources(cg: ContainerCgroup, resources: unknown): string[] {
   if (!resources) return [];
-  return cg.manager.update(toResources(resources), { skipUnsupported: true }).skipped;
+  return cg.manager.update(toResources(ociResourcesOf(resources)), { skipUnsupported: true }).skipped;
 }
 
 /** Waits until no task is left in the group (the runtime kills them; exits take a moment), then removes it with EBUSY retries. */

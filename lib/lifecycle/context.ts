@@ -1,20 +1,34 @@
 // What every hook stage shares: hookshim's configuration, a logger that only ever writes stderr (a
 // runtime may treat a hook's stdout as its own), the store to record into, and errors that say which
 // step failed.
+import { writeSync } from "node:fs";
 import type { HookshimConfig } from "../config/index.ts";
 import { exitCodeOf, oneLine } from "../cli/errors.ts";
 import type { Store } from "../store/index.ts";
 import type { HookStage } from "./state.ts";
+import type { PhaseTimer } from "./timing.ts";
 
 const LEVELS = { error: 0, warn: 1, info: 2, debug: 3 } as const;
 export type LogLevel = keyof typeof LEVELS;
+
+/**
+ * One line to fd 2, synchronously: process.stderr would load Node's stream machinery first, a few
+ * milliseconds a hook pays on every start it logs in. A stderr that is gone loses the line.
+ */
+function writeStderr(line: string): void {
+  try {
+    writeSync(2, line + "\n");
+  } catch {
+    // nowhere left to report it
+  }
+}
 
 export class HookLogger {
   constructor(
     readonly level: LogLevel,
     /** "prestart 3f2a…": who is speaking, on every line */
     private prefix: string,
-    private readonly sink: (line: string) => void = (line) => process.stderr.write(line + "\n"),
+    private readonly sink: (line: string) => void = writeStderr,
   ) {}
 
   /** Names the container once the state has been read. */
@@ -27,7 +41,12 @@ export class HookLogger {
   }
 
   log(level: LogLevel, message: string): void {
-    if (this.enabled(level)) this.sink(`hookshim: ${this.prefix}: ${level === "error" ? "" : level + ": "}${message}`);
+    if (this.enabled(level)) this.write(`${level === "error" ? "" : level + ": "}${message}`);
+  }
+
+  /** A line whatever the level (asked for explicitly, as HOOKSHIM_TRACE_TIMING's is). */
+  write(message: string): void {
+    this.sink(`hookshim: ${this.prefix}: ${message}`);
   }
 
   error(m: string) {
@@ -52,6 +71,8 @@ export interface HookContext {
   log: HookLogger;
   /** opens the store (creating it and loading the exit program on first use) */
   openStore: () => Promise<Store>;
+  /** the stage marks its phases here (HOOKSHIM_TRACE_TIMING) */
+  timing: PhaseTimer;
 }
 
 /**

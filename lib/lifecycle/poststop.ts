@@ -33,6 +33,7 @@ async function stoppedRecord(store: Store, rec: ContainerRecord, ctx: HookContex
 
 export async function poststop(state: State, ctx: HookContext): Promise<PoststopResult> {
   const store = await step(`opening store ${ctx.storeName}`, () => ctx.openStore());
+  ctx.timing.mark("store");
   try {
     const known = store.getContainer(state.id);
     if (!known) {
@@ -44,6 +45,7 @@ export async function poststop(state: State, ctx: HookContext): Promise<Poststop
     }
 
     const rec = await step(`collecting the exit status of ${state.id}`, () => stoppedRecord(store, known, ctx));
+    ctx.timing.mark("exit status");
     step(`recording the stop of ${state.id}`, () => {
       const r = store.append(makeEvent({
         type: "stopped", id: rec.id, name: rec.name, pid: rec.pid, bundle: rec.bundle, runtime: rec.runtime,
@@ -53,6 +55,7 @@ export async function poststop(state: State, ctx: HookContext): Promise<Poststop
     });
     // The exit program drops the entry when the init exits; this covers an init that never ran.
     if (rec.pid > 0) store.deleteTracingTask(rec.pid);
+    ctx.timing.mark("record");
 
     let removedCgroup: string | undefined;
     if (rec.cgroupCreated && rec.cgroupPath) {
@@ -61,6 +64,7 @@ export async function poststop(state: State, ctx: HookContext): Promise<Poststop
         if (mgr) await removeCgroup(mgr);
       });
       removedCgroup = rec.cgroupPath;
+      ctx.timing.mark("cgroup");
     }
     return { record: rec, exitCode: rec.exitCode, signal: rec.signal, removedCgroup };
   } finally {

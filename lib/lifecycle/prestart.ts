@@ -44,14 +44,18 @@ export function callingRuntime(ppid = process.ppid): string {
 export async function prestart(state: State, ctx: HookContext): Promise<PrestartResult> {
   const pid = state.pid!;
   const { spec, raw } = step(`reading the bundle ${state.bundle}`, () => readConfig(state.bundle));
+  ctx.timing.mark("bundle");
   const filter = step("building the device filter", () => containerDeviceFilter(raw, ctx.config.devices));
+  ctx.timing.mark("filter");
 
   const cg: ContainerCgroup = step(`finding the cgroup of pid ${pid}`, () => containerCgroup(pid, state.id, ctx.config.cgroupParent));
+  ctx.timing.mark("cgroup");
   try {
     const dir = cg.manager.path;
     if (cg.created) ctx.log.info(`pid ${pid} was in the root cgroup: moved it to ${dir}`);
     const attached = step(`attaching the device filter to ${dir}`, () => attachDeviceFilter(dir, filter));
     ctx.log.debug(`device program ${attached.progId} on ${dir}${attached.replaced.length ? ` (replaced ${attached.replaced.join(", ")})` : ""}`);
+    ctx.timing.mark("attach");
 
     let skipped: string[] = [];
     if (cg.created) {
@@ -60,7 +64,9 @@ export async function prestart(state: State, ctx: HookContext): Promise<Prestart
     }
 
     const cgroupId = step(`reading the id of ${dir}`, () => cg.manager.id());
+    ctx.timing.mark("resources");
     const store = await step(`opening store ${ctx.storeName}`, () => ctx.openStore());
+    ctx.timing.mark("store");
     try {
       const record = step(`recording container ${state.id} in store ${ctx.storeName}`, () => {
         const runtime = callingRuntime();
@@ -86,6 +92,7 @@ export async function prestart(state: State, ctx: HookContext): Promise<Prestart
       return { record, cgroup: dir, created: cg.created, filter: attached, skippedControllers: skipped };
     } finally {
       store.close();
+      ctx.timing.mark("record");
     }
   } catch (e) {
     if (cg.created) {

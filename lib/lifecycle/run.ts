@@ -7,6 +7,7 @@ import { loadConfig, type HookshimConfig } from "../config/index.ts";
 import type { State } from "../oci/state.ts";
 import { HookLogger, storeOpener, type HookContext } from "./context.ts";
 import { parseHookState, readInput, type HookStage } from "./state.ts";
+import { PhaseTimer } from "./timing.ts";
 
 export type StageRunner = (state: State, ctx: HookContext) => Promise<unknown>;
 
@@ -26,33 +27,43 @@ export interface RunOptions {
 
 /** Runs a hook stage ("auto": the one the state's status implies) and returns its exit code. */
 export async function runHook(requested: HookStage | "auto", args: string[], g: GlobalOptions, opts: RunOptions = {}): Promise<number> {
-  const bootLog = new HookLogger("warn", requested, opts.sink);
-  if (args.length) return report(bootLog, new UsageError(`unexpected arguments: ${args.join(" ")} (the state comes on stdin)`), "closed");
-
+  const timing = new PhaseTimer();
+  timing.mark("boot");
   // Until the configuration is read, the fail mode is the safe one.
-  let config: HookshimConfig;
+  let log = new HookLogger("warn", requested, opts.sink);
   try {
-    config = loadConfig(g.configPath);
-  } catch (e) {
-    return report(bootLog, e, "closed");
-  }
-  const log = new HookLogger(config.logLevel, requested, opts.sink);
-  let state: State;
-  let stage: HookStage;
-  try {
-    ({ state, stage } = parseHookState(opts.input ? opts.input() : readInput(0), requested));
-  } catch (e) {
-    return report(log, e, config.failMode);
-  }
-  log.setPrefix(`${stage} ${state.id}`);
-  const storeName = g.store ?? config.store;
-  const ctx: HookContext = { stage, config, storeName, log, openStore: () => storeOpener(config, storeName) };
-  try {
-    await (await RUNNERS[stage]())(state, ctx);
-    return 0;
-  } catch (e) {
-    if (g.debug && e instanceof Error) log.error(e.stack ?? e.message);
-    return report(log, e, config.failMode);
+    if (args.length) return report(log, new UsageError(`unexpected arguments: ${args.join(" ")} (the state comes on stdin)`), "closed");
+
+    let config: HookshimConfig;
+    try {
+      config = loadConfig(g.configPath);
+    } catch (e) {
+      return report(log, e, "closed");
+    }
+    timing.mark("config");
+    log = new HookLogger(config.logLevel, requested, opts.sink);
+    let state: State;
+    let stage: HookStage;
+    try {
+      ({ state, stage } = parseHookState(opts.input ? opts.input() : readInput(0), requested));
+    } catch (e) {
+      return report(log, e, config.failMode);
+    }
+    timing.mark("state");
+    log.setPrefix(`${stage} ${state.id}`);
+    const storeName = g.store ?? config.store;
+    const ctx: HookContext = { stage, config, storeName, log, openStore: () => storeOpener(config, storeName), timing };
+    try {
+      const runner = await RUNNERS[stage]();
+      timing.mark(`load ${stage}`);
+      await runner(state, ctx);
+      return 0;
+    } catch (e) {
+      if (g.debug && e instanceof Error) log.error(e.stack ?? e.message);
+      return report(log, e, config.failMode);
+    }
+  } finally {
+    if (timing.enabled) log.write(`timing: ${timing.summary()}`);
   }
 }
 

@@ -23,9 +23,11 @@ function integer(name: string, min: bigint, max: bigint) {
   );
 }
 
-export const int32 = integer("int32", -(2n ** 31n), 2n ** 31n - 1n);
-export const uint16 = integer("uint16", 0n, 2n ** 16n - 1n);
-export const uint32 = integer("uint32", 0n, 2n ** 32n - 1n);
+/** Types whose whole range is exact in a double: values are always numbers (json.ts makes bigints only past 2^53). */
+const smallInteger = (name: string, min: bigint, max: bigint) => integer(name, min, max) as unknown as z.ZodType<number>;
+export const int32 = smallInteger("int32", -(2n ** 31n), 2n ** 31n - 1n);
+export const uint16 = smallInteger("uint16", 0n, 2n ** 16n - 1n);
+export const uint32 = smallInteger("uint32", 0n, 2n ** 32n - 1n);
 export const int64 = integer("int64", -(2n ** 63n), 2n ** 63n - 1n);
 export const uint64 = integer("uint64", 0n, 2n ** 64n - 1n);
 
@@ -67,6 +69,9 @@ export const stringList = listOf(z.array(z.string()), isString);
 /** seccomp syscall names: at least one, none empty */
 export const syscallNames = listOf(z.array(z.string().min(1)).min(1), isNonEmptyString, 1);
 export const stringMap = z.record(z.string(), z.string());
+
+/** A config's and a state's `annotations` (here, not in spec.ts, so the state does not need the whole spec). */
+export const AnnotationsSchema = z.record(nonEmptyString, z.string());
 
 /** A string made only of the given characters, e.g. cgroup device access `rwm`. */
 export function charsOf(allowed: string) {

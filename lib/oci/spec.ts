@@ -3,6 +3,7 @@
 // runtime extensions) pass validation and are written back untouched.
 import { z } from "zod";
 import {
+  AnnotationsSchema,
   absolutePath,
   charsOf,
   int32,
@@ -17,6 +18,8 @@ import {
   uint32,
   uint64,
 } from "./primitives.ts";
+
+export { AnnotationsSchema } from "./primitives.ts";
 
 // ---- hooks -------------------------------------------------------------------------------------
 
@@ -295,8 +298,6 @@ export const LinuxSchema = z.looseObject({
 });
 
 // ---- the whole config --------------------------------------------------------------------------
-
-export const AnnotationsSchema = z.record(nonEmptyString, z.string());
 
 export const SpecSchema = z.looseObject({
   ociVersion: semver,

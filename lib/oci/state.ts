@@ -3,8 +3,7 @@ import { z } from "zod";
 import { InputError } from "../cli/errors.ts";
 import { check } from "./issues.ts";
 import { parseJson } from "./json.ts";
-import { absolutePath, int32, nonEmptyString, semver } from "./primitives.ts";
-import { AnnotationsSchema } from "./spec.ts";
+import { AnnotationsSchema, absolutePath, int32, nonEmptyString, semver } from "./primitives.ts";
 
 export const STATUSES = ["creating", "created", "running", "stopped"] as const;
 export type Status = (typeof STATUSES)[number];

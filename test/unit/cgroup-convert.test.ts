@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { cpuSharesToWeight, memorySwapToV2, toResources, resourceSettings, MAX, type Resources } from "../../lib/cgroup/index.ts";
+import { cpuSharesToWeight, memorySwapToV2, ociResourcesOf, toResources, resourceSettings, MAX, type Resources } from "../../lib/cgroup/index.ts";
 
 const fixture = (name: string) => JSON.parse(readFileSync(`${import.meta.dir}/../../../shared/fixtures/bundles/${name}`, "utf8"));
 
@@ -157,5 +157,19 @@ describe("resources -> (file, value) writes", () => {
   });
   test("a unified key that is a path is refused", () => {
     expect(() => resourceSettings({ unified: { "../x": "1" } })).toThrow("is not an interface file name");
+  });
+});
+
+describe("ociResourcesOf", () => {
+  test("integers lib/oci read as bigint (past 2^53) become numbers, deep inside arrays too", () => {
+    const r = ociResourcesOf({
+      memory: { limit: 9223372036854775807n, swap: -1 },
+      blockIO: { throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 18446744073709551615n }] },
+      unified: { "memory.high": "max" },
+    });
+    expect(r.memory!.limit).toBe(9223372036854775807);
+    expect(r.blockIO!.throttleReadBpsDevice![0]!.rate).toBe(18446744073709551615);
+    expect(r.unified).toEqual({ "memory.high": "max" });
+    expect(toResources(r).memory!.max).toBe(9223372036854775807);
   });
 });

@@ -11,6 +11,7 @@ import { parseHookState, readInput, stageForStatus } from "../../lib/lifecycle/s
 import { HookLogger, StepError, step } from "../../lib/lifecycle/context.ts";
 import { containerName } from "../../lib/lifecycle/prestart.ts";
 import { runHook } from "../../lib/lifecycle/run.ts";
+import { PhaseTimer, TIMING_ENV } from "../../lib/lifecycle/timing.ts";
 import { parseHookDefinition } from "../../lib/oci/index.ts";
 import { InputError } from "../../lib/cli/errors.ts";
 
@@ -185,6 +186,24 @@ describe("logging, steps and fail mode", () => {
     expect(openLines[0]).toContain("fail mode open");
     const extra = await runHook("poststop", ["x"], { debug: false }, { input: () => "", sink: () => {} });
     expect(extra).toBe(2);
+  });
+
+  test("HOOKSHIM_TRACE_TIMING=1: one timing line naming the phases, also when the hook fails", async () => {
+    const before = process.env[TIMING_ENV];
+    process.env[TIMING_ENV] = "1";
+    try {
+      const config = join(tmp, "timing.json");
+      writeFileSync(config, JSON.stringify({ store: "unit-never-opened" }));
+      const lines: string[] = [];
+      const code = await runHook("poststop", [], { debug: false, configPath: config }, { input: () => "{", sink: (l) => lines.push(l) });
+      expect(code).toBe(2);
+      expect(lines).toHaveLength(2);
+      expect(lines[1]).toMatch(/^hookshim: poststop: timing: [\d.]+ ms = boot [\d.]+ \+ config [\d.]+$/);
+    } finally {
+      if (before === undefined) delete process.env[TIMING_ENV];
+      else process.env[TIMING_ENV] = before;
+    }
+    expect(new PhaseTimer(false).summary()).toBe("");
   });
 
   test("container names come from the managers' annotations", () => {
