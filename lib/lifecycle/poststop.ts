@@ -55,6 +55,7 @@ export async function poststop(state: State, ctx: HookContext): Promise<Poststop
     });
     // The exit program drops the entry when the init exits; this covers an init that never ran.
     if (rec.pid > 0) store.deleteTracingTask(rec.pid);
+    if (rec.cgroupId) store.unfilterCgroup(rec.cgroupId);
     ctx.timing.mark("record");
 
     let removedCgroup: string | undefined;

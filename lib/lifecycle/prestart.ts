@@ -78,6 +78,7 @@ export async function prestart(state: State, ctx: HookContext): Promise<Prestart
             cgroupCreated: cg.created, source: "hook", traceId: task.traceId,
           });
           for (const w of store.putContainer(rec)) ctx.log.warn(w);
+          store.filterCgroup(cgroupId);
           const appended = store.append(makeEvent({
             type: "created", id: rec.id, name: rec.name, pid, bundle: rec.bundle, runtime, cgroup: dir, source: "hook",
           }));
@@ -86,6 +87,7 @@ export async function prestart(state: State, ctx: HookContext): Promise<Prestart
         } catch (e) {
           store.deleteContainer(state.id);
           store.deleteTracingTask(pid);
+          store.unfilterCgroup(cgroupId);
           throw e;
         }
       });

@@ -26,6 +26,8 @@ export function runningContainers(store: Store, registry?: Registry): RunningCon
   if (!registry) return out;
   try {
     registry.populate();
+    // the store's kernel-side filter gets every container cgroup on the host, not only hooked ones
+    registry.populateBpfMap(store.cgroupFilter);
   } catch {
     return out; // the hierarchy could not be walked: the store's containers are all there is
   }

@@ -28,5 +28,6 @@ export const PIN = {
   events: "events",
   tracing: "tracing_tasks",
   exited: "exited_events",
+  cgroups: "cgroup_filter",
   exitLink: "exitsnoop_link",
 } as const;

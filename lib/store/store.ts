@@ -2,7 +2,7 @@
 // share, plus the exit program that fills exited_events from the kernel.
 import { existsSync, mkdirSync, readdirSync, rmSync, rmdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { BpfMap, MapFlag, MapType, UpdateFlag, ensureBpffs, isBpffs, type MapSpec } from "../bpf/index.ts";
+import { BpfMap, MapFlag, MapType, UpdateFlag, ensureBpffs, isBpffs, u32, u64, type MapSpec } from "../bpf/index.ts";
 import { bootTimeWallNs, isErrno, kill } from "../sys/index.ts";
 import { EXITED_KEY_SIZE, EXIT_STATUS, TASK_INFO, TRACING_KEY_SIZE } from "../../bpf/exitsnoop.ts";
 import { DirLock } from "./lock.ts";
@@ -30,11 +30,11 @@ export interface StoreOptions {
 
 export const DEFAULT_CAPACITY = { maxContainers: 4096, maxEvents: 16384, maxTracing: 4096 } as const;
 
-type MapRole = "meta" | "containers" | "events" | "tracing" | "exited";
+type MapRole = "meta" | "containers" | "events" | "tracing" | "exited" | "cgroups";
 type StoreMaps = Record<MapRole, BpfMap>;
 
 // meta first: its version decides whether the other maps may be read at all.
-const ROLES: MapRole[] = ["meta", "containers", "events", "tracing", "exited"];
+const ROLES: MapRole[] = ["meta", "containers", "events", "tracing", "exited", "cgroups"];
 
 function mapSpecs(o: StoreOptions): Record<MapRole, MapSpec> {
   const cap = { ...DEFAULT_CAPACITY, ...o };
@@ -56,6 +56,10 @@ function mapSpecs(o: StoreOptions): Record<MapRole, MapSpec> {
     exited: {
       type: MapType.HASH, keySize: EXITED_KEY_SIZE, valueSize: EXIT_STATUS.size,
       maxEntries: cap.maxTracing, name: objName("exited"),
+    },
+    // tracee's PopulateBpfMap target: cgroup ids of containers, for kernel-side filtering
+    cgroups: {
+      type: MapType.HASH, keySize: 8, valueSize: 4, maxEntries: cap.maxContainers, name: objName("cgroups"),
     },
   };
 }
@@ -228,6 +232,22 @@ export class Store {
       maxEvents: this.maps.events.maxEntries,
       maxTracing: this.maps.tracing.maxEntries,
     };
+  }
+
+  /**
+   * The pinned cgroup-id filter map (u64 cgroup id -> u32 1): the hooks keep their containers in it,
+   * Registry.populateBpfMap fills it from the hierarchy, programs filter on bpf_get_current_cgroup_id().
+   */
+  get cgroupFilter(): BpfMap {
+    return this.maps.cgroups;
+  }
+
+  filterCgroup(cgroupId: bigint): void {
+    this.maps.cgroups.update(u64.encode(cgroupId), u32.encode(1));
+  }
+
+  unfilterCgroup(cgroupId: bigint): boolean {
+    return this.maps.cgroups.delete(u64.encode(cgroupId));
   }
 
   /** The pinned exit program, when it is alive and bound to this store's maps. */

@@ -12,6 +12,7 @@ import { openExistingStore, resetStore, type LifecycleEvent } from "../../lib/st
 import {
   busyboxRootfs, hookshim, hookshimExecutable, runc, runcBundle, runcDetached, writeTestConfig, type HookshimExecutable,
 } from "./hooks-harness.ts";
+import { u64 } from "../../lib/bpf/index.ts";
 
 let counter = 0;
 const uniq = (what: string) => `hk-${what}-${process.pid}-${++counter}`;
@@ -115,6 +116,8 @@ describeNeeds(["root", "runc", "busybox", "cgroup2", "btf"], "hooks under runc",
     const rec = s.getContainer(id)!;
     expect(rec).toMatchObject({ state: "created", cgroupPath: dir, cgroupCreated: false });
     expect(s.getTracingTask(rec.pid)?.traceId).toBe(rec.traceId);
+    // the container's cgroup is in the store's kernel-side filter while it runs
+    expect(s.cgroupFilter.lookup(u64.encode(rec.cgroupId))).toBeDefined();
     s.close();
 
     expect((await runc(runcRoot, "kill", id, "KILL")).code).toBe(0);
@@ -127,6 +130,7 @@ describeNeeds(["root", "runc", "busybox", "cgroup2", "btf"], "hooks under runc",
     expect(existsSync(dir)).toBe(false);
     const after = openExistingStore(store);
     expect(after.getTracingTask(rec.pid)).toBeUndefined();
+    expect(after.cgroupFilter.lookup(u64.encode(rec.cgroupId))).toBeUndefined();
     expect(after.getContainer(id)).toMatchObject({ state: "stopped", signal: 9 });
     after.close();
     // the kernel frees a detached program once its last reference (the cgroup's) is gone

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BpfLink, BpfMap, ensureBpffs, progFdById, progInfoByFd, programIds } from "../../lib/bpf/index.ts";
+import { BpfLink, BpfMap, ensureBpffs, progFdById, progInfoByFd, programIds, u32, u64 } from "../../lib/bpf/index.ts";
 import { close, isErrno, umount } from "../../lib/sys/index.ts";
 import {
   PIN, StoreFullError, StoreVersionError, ensureRunning, exitedEventFromWaitStatus, makeEvent, newContainerRecord,
@@ -437,5 +437,25 @@ describeNeeds(["root", "btf"], "lifecycle store", () => {
       const empty = await cli("--store", store.name, "ps", "--json");
       expect(empty).toEqual({ rc: 0, out: "", err: "" });
     });
+  });
+});
+
+describeNeeds(["root"], "cgroup-id filter map", () => {
+  test("pinned with the store; filter/unfilter; the registry fills it", async () => {
+    const s = open();
+    s.filterCgroup(4242n);
+    const pinned = BpfMap.fromPin(join(s.dir, PIN.cgroups));
+    try {
+      expect(u32.decode(pinned.lookup(u64.encode(4242n))!)).toBe(1);
+      expect(s.unfilterCgroup(4242n)).toBe(true);
+      expect(s.unfilterCgroup(4242n)).toBe(false);
+      expect(pinned.lookup(u64.encode(4242n))).toBeUndefined();
+      // tracee's PopulateBpfMap into it: keys are u64 cgroup ids, values u32 1
+      const fake = { update: (k: Uint8Array, v: Uint8Array) => s.cgroupFilter.update(k, v) };
+      fake.update(u64.encode(7n), u32.encode(1));
+      expect([...pinned.keys()].map((k) => u64.decode(k))).toEqual([7n]);
+    } finally {
+      pinned.close();
+    }
   });
 });
