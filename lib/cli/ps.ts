@@ -1,31 +1,68 @@
-// hookshim ps [--json]: the containers the store knows, a table for people or JSON lines for machines.
+// hookshim ps [--json]: the containers the store and the cgroup registry know, a table for people or
+// JSON lines for machines. Store records come first, as recorded (stopped ones too); then the running
+// containers the registry finds in the cgroup hierarchy that the store has no record of (containers
+// started without hookshim, or before it was installed), with source "registry". The join is
+// lib/gadgets' ContainerDirectory, the same the `snapshot containers` gadget uses.
+import { statSync } from "node:fs";
 import { constants } from "node:os";
-import { openExistingStore, StoreMissingError, DEFAULT_STORE, formatTime, type ContainerRecord } from "../store/index.ts";
+import { DEFAULT_STORE, formatTime, type ContainerRecord, type EventSource } from "../store/index.ts";
+import { ContainerDirectory, type ContainerView } from "../gadgets/containers.ts";
 import type { GlobalOptions } from "./context.ts";
 import { parseArgs, flag } from "./args.ts";
 import { UsageError } from "./errors.ts";
 
 const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([name, n]) => [n, name]));
 
-/** Records from the store; none when the store has not been created yet. */
-export function storeContainers(store: string): ContainerRecord[] {
-  let s;
+/** A row of ps: a store record, or a running container only the registry knows (source "registry"). */
+export type PsRow = Omit<ContainerRecord, "source"> & { source: EventSource | "registry" };
+
+function nsIno(pid: number, kind: "pid" | "mnt"): number {
+  if (!pid) return 0;
   try {
-    s = openExistingStore(store);
-  } catch (e) {
-    if (e instanceof StoreMissingError) return [];
-    throw e;
+    return Number(statSync(`/proc/${pid}/ns/${kind}`).ino);
+  } catch {
+    return 0; // gone, or not ours to see
   }
-  try {
-    return s.containers();
-  } finally {
-    s.close();
-  }
+}
+
+/** A registry-only container in the store record's shape: what the registry cannot know is empty. */
+export function registryRow(v: ContainerView): PsRow {
+  return {
+    id: v.containerId,
+    name: v.containerName,
+    pid: v.pid,
+    pidnsIno: nsIno(v.pid, "pid"),
+    mntnsIno: nsIno(v.pid, "mnt"),
+    cgroupId: v.cgroupId ?? 0n,
+    cgroupPath: v.cgroupPath,
+    bundle: v.bundle,
+    // the store's convention for "not known" is "", not the registry's "unknown"
+    runtime: v.runtime === "unknown" ? "" : v.runtime,
+    state: "running",
+    createdNs: v.createdNs,
+    startedNs: 0n,
+    stoppedNs: 0n,
+    exitCode: null,
+    signal: null,
+    coreDumped: false,
+    cgroupCreated: false,
+    source: "registry",
+    traceId: 0n,
+  };
+}
+
+/** The rows of ps from a refreshed directory: store records, then registry-only containers by creation. */
+export function psRows(dir: ContainerDirectory): PsRow[] {
+  const unrecorded = dir
+    .unrecorded()
+    .map(registryRow)
+    .sort((a, b) => (a.createdNs < b.createdNs ? -1 : a.createdNs > b.createdNs ? 1 : a.id.localeCompare(b.id)));
+  return [...dir.storeRecords(), ...unrecorded];
 }
 
 const time = (ns: bigint) => (ns ? formatTime(ns) : null);
 
-export function containerToJSON(c: ContainerRecord): string {
+export function containerToJSON(c: PsRow): string {
   return JSON.stringify({
     id: c.id,
     name: c.name,
@@ -48,13 +85,13 @@ export function containerToJSON(c: ContainerRecord): string {
   });
 }
 
-function exitColumn(c: ContainerRecord): string {
+function exitColumn(c: PsRow): string {
   if (c.signal !== null) return (SIGNAL_NAMES.get(c.signal) ?? `signal ${c.signal}`) + (c.coreDumped ? " (core)" : "");
   if (c.exitCode !== null) return String(c.exitCode);
   return "-";
 }
 
-export function containerTable(rows: ContainerRecord[]): string {
+export function containerTable(rows: PsRow[]): string {
   const header = ["ID", "NAME", "PID", "STATE", "EXIT", "RUNTIME", "CREATED"];
   const cells = rows.map((c) => [
     c.id.slice(0, 12),
@@ -72,7 +109,10 @@ export function containerTable(rows: ContainerRecord[]): string {
 export async function main(args: string[], g: GlobalOptions): Promise<number> {
   const p = parseArgs(args, [{ name: "json" }], "hookshim ps");
   if (p.positionals.length) throw new UsageError(`hookshim ps: unexpected argument "${p.positionals[0]}"`);
-  const rows = storeContainers(g.store ?? DEFAULT_STORE);
+  // a missing store is empty (never created here); one that cannot be read fails ps, as it always did
+  const dir = new ContainerDirectory({ store: g.store ?? DEFAULT_STORE, strictStore: true });
+  dir.refresh();
+  const rows = psRows(dir);
   if (flag(p, "json")) {
     if (rows.length) process.stdout.write(rows.map(containerToJSON).join("\n") + "\n");
   } else {

@@ -2,10 +2,13 @@
 // joined with the lifecycle store (what the hooks, the shim and the notifier recorded: names, pids,
 // states). Either may know a container the other does not: a container started without hookshim
 // has no record; one whose cgroup lives only in a v1 hierarchy is not in the registry.
-import { existsSync } from "node:fs";
+//
+// One reader of both for everything that lists containers: the gadgets and `hookshim ps`.
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Registry, defaultBundleSearch, type CgroupInfo } from "../containers/index.ts";
 import { openExistingStore, StoreMissingError, type ContainerRecord } from "../store/index.ts";
+import { cgroupPids } from "./filtermap.ts";
 import type { ContainerRow } from "./gadget.ts";
 
 export interface ContainerView extends ContainerRow {
@@ -15,7 +18,7 @@ export interface ContainerView extends ContainerRow {
   cgroupPath: string;
   /** created, running, stopped... from the store; "running" for a live cgroup the store lacks */
   state: string;
-  /** host pid of the container's init, 0 when unknown */
+  /** host pid of the container's init (the store's, else found in its cgroup), 0 when unknown */
   pid: number;
   bundle: string;
   image: string;
@@ -34,6 +37,8 @@ export interface DirectoryOptions {
   registry?: Registry;
   /** a store that cannot be read (not root, no bpffs) is noted here and treated as empty */
   warn?: (message: string) => void;
+  /** a store that exists but cannot be read fails refresh() instead (a missing store is always empty) */
+  strictStore?: boolean;
 }
 
 /** The OCI runtime whose state root holds `id`: runc keeps <root>/<id>/state.json, crun <root>/<id>/status. */
@@ -45,11 +50,35 @@ export function ociRuntimeOf(id: string, roots: string[]): "runc" | "crun" | und
   return undefined;
 }
 
+/** /proc/PID/status NSpid: the pid in each pid namespace it is in, outermost first. */
+function nsPids(pid: number): string[] | undefined {
+  try {
+    return /^NSpid:\s*(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]?.trim().split(/\s+/);
+  } catch {
+    return undefined; // gone meanwhile
+  }
+}
+
+/**
+ * The init of the container whose cgroup directory is `dir`, from cgroup.procs (its own, then the
+ * nested cgroups'): the process that is pid 1 in a pid namespace of its own, else the first listed
+ * (a container sharing the host's pid namespace); 0 when the cgroup has no process.
+ */
+export function cgroupInitPid(dir: string): number {
+  const pids = cgroupPids(dir);
+  for (const pid of pids) {
+    const ns = nsPids(pid);
+    if (ns && ns.length > 1 && ns[ns.length - 1] === "1") return pid;
+  }
+  return pids[0] ?? 0;
+}
+
 export class ContainerDirectory {
   readonly registry: Registry;
   private readonly storeName: string;
   private readonly runtimeRoots: string[];
   private readonly warn: (message: string) => void;
+  private readonly strictStore: boolean;
   private records = new Map<string, ContainerRecord>();
   private storeWarned = false;
 
@@ -59,6 +88,7 @@ export class ContainerDirectory {
     this.registry = opts.registry ?? new Registry({ bundleSearch: { runtimeRoots: this.runtimeRoots, bundleParents: stock.bundleParents } });
     this.storeName = opts.store;
     this.warn = opts.warn ?? (() => {});
+    this.strictStore = opts.strictStore ?? false;
   }
 
   /** Walk the cgroup hierarchy again and reread the store. */
@@ -77,6 +107,7 @@ export class ContainerDirectory {
       store = openExistingStore(this.storeName);
     } catch (e) {
       if (e instanceof StoreMissingError) return [];
+      if (this.strictStore) throw e;
       if (!this.storeWarned) this.warn(`store ${this.storeName} not read: ${(e as Error).message}`);
       this.storeWarned = true;
       return [];
@@ -86,6 +117,19 @@ export class ContainerDirectory {
     } finally {
       store.close();
     }
+  }
+
+  /** Every store record as of the last refresh(), stopped ones too, in the store's order (oldest first). */
+  storeRecords(): ContainerRecord[] {
+    return [...this.records.values()];
+  }
+
+  /** Live containers the registry found that the store has no record of. */
+  unrecorded(): ContainerView[] {
+    return this.registry
+      .containers()
+      .filter((info) => !this.records.has(info.containerId))
+      .map((info) => this.fromCgroup(this.registry.enrich(info.cgroupId) ?? info));
   }
 
   /** Live containers (their own cgroups), then store records of containers not in the registry. */
@@ -107,7 +151,8 @@ export class ContainerDirectory {
   byCgroupId(cgroupId: bigint): ContainerView | undefined {
     const info = this.registry.getCgroupInfo(cgroupId);
     if (!info?.containerId) return undefined;
-    return this.fromCgroup(this.registry.enrich(cgroupId) ?? info);
+    // no pid lookup here: this runs for every event, and trace rows carry their own pids
+    return this.fromCgroup(this.registry.enrich(cgroupId) ?? info, false);
   }
 
   /** Absolute directory of a cgroup path in the registry's hierarchy. */
@@ -120,7 +165,8 @@ export class ContainerDirectory {
     return rec?.runtime || ociRuntimeOf(id, this.runtimeRoots) || "unknown";
   }
 
-  private fromCgroup(info: CgroupInfo): ContainerView {
+  /** `findPid`: without a recorded pid, look for the init in the cgroup (cgroup.procs, /proc/PID/status). */
+  private fromCgroup(info: CgroupInfo, findPid = true): ContainerView {
     const rec = this.records.get(info.containerId);
     const meta = info.metadata ?? {};
     return {
@@ -130,7 +176,7 @@ export class ContainerDirectory {
       cgroupId: info.cgroupId,
       cgroupPath: info.path,
       state: rec && rec.state !== "stopped" ? rec.state : "running",
-      pid: rec?.pid ?? 0,
+      pid: rec?.pid || (findPid && !info.dead ? cgroupInitPid(this.cgroupDir(info.path)) : 0),
       bundle: rec?.bundle || info.bundle || "",
       image: meta.image ?? "",
       podName: meta.podName ?? "",

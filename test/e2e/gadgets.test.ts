@@ -82,6 +82,7 @@ describeNeeds(["root", "cgroup2", "runc", "busybox"], "gadgets with runc", () =>
     expect(typeof row.cgroupId).toBe("number");
     expect(row.mntns).not.toBeNull();
     expect(state.pid).toBeGreaterThan(0);
+    expect(row.pid).toBe(state.pid); // unrecorded: the init found in the container's cgroup
 
     // the filters: by id prefix, by runtime
     const byId = Bun.spawnSync([BUN, CLI, "snapshot", "containers", "-o", "columns=container,runtime", "-c", id.slice(0, 10), "--runtime-root", runcRoot()], {

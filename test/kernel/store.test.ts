@@ -403,8 +403,11 @@ describeNeeds(["root", "btf"], "lifecycle store", () => {
       const ps = await cli("--store", store.name, "ps");
       expect(ps.rc).toBe(0);
       expect(ps.out.split("\n")[1]).toMatch(/^web1\s+web\s+-\s+stopped\s+3\s+runc\s+/);
+      // store records come first; running containers on this host only the registry knows may follow
       const psJson = await cli("--store", store.name, "ps", "--json");
-      expect(JSON.parse(psJson.out)).toMatchObject({ id: "web1", state: "stopped", exitCode: 3, signal: null });
+      const psRows = psJson.out.split("\n").filter(Boolean).map((l) => JSON.parse(l));
+      expect(psRows[0]).toMatchObject({ id: "web1", state: "stopped", exitCode: 3, signal: null, source: "hook" });
+      expect(psRows.slice(1).every((r) => r.source === "registry" && r.state === "running")).toBe(true);
 
       const ev = await cli("--store", store.name, "events", "--json");
       expect(ev.out).toBe(
@@ -435,27 +438,29 @@ describeNeeds(["root", "btf"], "lifecycle store", () => {
       expect(reset.out).toBe(`store ${store.name}: removed\n`);
       expect(existsSync(store.dir)).toBe(false);
       const empty = await cli("--store", store.name, "ps", "--json");
-      expect(empty).toEqual({ rc: 0, out: "", err: "" });
+      expect({ ...empty, out: "" }).toEqual({ rc: 0, out: "", err: "" });
+      expect(empty.out.split("\n").filter(Boolean).map((l) => JSON.parse(l).source).filter((x) => x !== "registry")).toEqual([]);
+      expect(existsSync(store.dir)).toBe(false); // ps does not create the store
     });
   });
-});
 
-describeNeeds(["root"], "cgroup-id filter map", () => {
-  test("pinned with the store; filter/unfilter; the registry fills it", async () => {
-    const s = open();
-    s.filterCgroup(4242n);
-    const pinned = BpfMap.fromPin(join(s.dir, PIN.cgroups));
-    try {
-      expect(u32.decode(pinned.lookup(u64.encode(4242n))!)).toBe(1);
-      expect(s.unfilterCgroup(4242n)).toBe(true);
-      expect(s.unfilterCgroup(4242n)).toBe(false);
-      expect(pinned.lookup(u64.encode(4242n))).toBeUndefined();
-      // tracee's PopulateBpfMap into it: keys are u64 cgroup ids, values u32 1
-      const fake = { update: (k: Uint8Array, v: Uint8Array) => s.cgroupFilter.update(k, v) };
-      fake.update(u64.encode(7n), u32.encode(1));
-      expect([...pinned.keys()].map((k) => u64.decode(k))).toEqual([7n]);
-    } finally {
-      pinned.close();
-    }
+  describe("cgroup-id filter map", () => {
+    test("pinned with the store; filter/unfilter; the registry fills it", async () => {
+      const s = open();
+      s.filterCgroup(4242n);
+      const pinned = BpfMap.fromPin(join(s.dir, PIN.cgroups));
+      try {
+        expect(u32.decode(pinned.lookup(u64.encode(4242n))!)).toBe(1);
+        expect(s.unfilterCgroup(4242n)).toBe(true);
+        expect(s.unfilterCgroup(4242n)).toBe(false);
+        expect(pinned.lookup(u64.encode(4242n))).toBeUndefined();
+        // tracee's PopulateBpfMap into it: keys are u64 cgroup ids, values u32 1
+        const fake = { update: (k: Uint8Array, v: Uint8Array) => s.cgroupFilter.update(k, v) };
+        fake.update(u64.encode(7n), u32.encode(1));
+        expect([...pinned.keys()].map((k) => u64.decode(k))).toEqual([7n]);
+      } finally {
+        pinned.close();
+      }
+    });
   });
 });

@@ -1,5 +1,8 @@
 // Store layouts, wait statuses and event rendering: pure code, no privileges.
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { exitedEventFromWaitStatus, waitStatusOf } from "../../lib/store/waitstatus.ts";
 import { eventToJSON, eventLine, formatTime, makeEvent, type LifecycleEvent } from "../../lib/store/event.ts";
 import {
@@ -10,7 +13,9 @@ import {
 import { FieldTooLongError, FieldValueError, StoreVersionError } from "../../lib/store/errors.ts";
 import { checkStoreName, storeDir } from "../../lib/store/paths.ts";
 import { parseDuration } from "../../lib/cli/store.ts";
-import { containerTable, containerToJSON } from "../../lib/cli/ps.ts";
+import { containerTable, containerToJSON, psRows } from "../../lib/cli/ps.ts";
+import { ContainerDirectory } from "../../lib/gadgets/containers.ts";
+import { Registry } from "../../lib/containers/index.ts";
 
 describe("exitedEventFromWaitStatus", () => {
   test("normal exits give the exit code", () => {
@@ -199,5 +204,93 @@ describe("CLI helpers", () => {
     expect(lines[2]).toMatch(/^x\s+db\s+12\s+running\s+-\s+/);
     const j = JSON.parse(containerToJSON(rec));
     expect(j).toMatchObject({ id: rec.id, state: "stopped", exitCode: null, signal: 9, created: "2026-11-21T23:05:01.123456789Z", stopped: null });
+  });
+});
+
+describe("ps joins the store with the cgroup registry", () => {
+  // a directory tree standing in for the cgroup hierarchy, and a bpffs root with no store in it
+  const tmp = mkdtempSync(join(tmpdir(), "hookshim-ps-unit-"));
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+  const RUNNING = "4f797c539e6c745de61a93ca3ff892358ecbcaccd8414d5db545c38428142970";
+  const EMPTY = "9ec39b91f3d70e1beff50a308f77067065ea6be0d91a3378375056cd4422cf3d";
+
+  /** runs `fn` with $HOOKSHIM_BPFFS pointing at `root` (the store reader's only way to a bpffs) */
+  function withBpffs<T>(root: string, fn: () => T): T {
+    const saved = process.env.HOOKSHIM_BPFFS;
+    process.env.HOOKSHIM_BPFFS = root;
+    try {
+      return fn();
+    } finally {
+      if (saved === undefined) delete process.env.HOOKSHIM_BPFFS;
+      else process.env.HOOKSHIM_BPFFS = saved;
+    }
+  }
+
+  function fixture() {
+    const mount = join(tmp, "cgroup");
+    mkdirSync(join(mount, "hookshim-test-ps", RUNNING), { recursive: true });
+    mkdirSync(join(mount, "hookshim-test-ps", EMPTY), { recursive: true });
+    mkdirSync(join(mount, "other.slice"), { recursive: true });
+    writeFileSync(join(mount, "hookshim-test-ps", RUNNING, "cgroup.procs"), `${process.pid}\n`);
+    writeFileSync(join(mount, "hookshim-test-ps", EMPTY, "cgroup.procs"), "");
+    // runc's state dir names the bundle; the bundle's annotations name the container
+    const root = join(tmp, "runc-root");
+    const bundle = join(tmp, "bundle");
+    mkdirSync(join(root, RUNNING), { recursive: true });
+    mkdirSync(bundle, { recursive: true });
+    writeFileSync(join(root, RUNNING, "state.json"), JSON.stringify({ id: RUNNING, config: { labels: [`bundle=${bundle}`] } }));
+    writeFileSync(join(bundle, "config.json"), JSON.stringify({ annotations: { "io.kubernetes.cri.container-name": "web" } }));
+    const registry = new Registry({ mountpoint: mount, bundleSearch: { runtimeRoots: [root], bundleParents: [] } });
+    return { mount, root, bundle, registry };
+  }
+
+  test("no store: registry rows only, source registry, pid from cgroup.procs, nothing created", () => {
+    const { mount, root, bundle, registry } = fixture();
+    const bpffs = join(tmp, "bpffs");
+    mkdirSync(bpffs, { recursive: true });
+    const rows = withBpffs(bpffs, () => {
+      const dir = new ContainerDirectory({ store: "hookshim-test-ps-unit", registry, runtimeRoots: [root], strictStore: true });
+      dir.refresh();
+      return psRows(dir);
+    });
+    expect(rows.map((r) => r.id).sort()).toEqual([RUNNING, EMPTY].sort());
+    const running = rows.find((r) => r.id === RUNNING)!;
+    expect(running).toMatchObject({
+      name: "web", pid: process.pid, state: "running", runtime: "runc", bundle, source: "registry",
+      cgroupPath: `/hookshim-test-ps/${RUNNING}`, cgroupId: statSync(join(mount, "hookshim-test-ps", RUNNING), { bigint: true }).ino,
+      exitCode: null, signal: null, coreDumped: false, cgroupCreated: false,
+    });
+    expect(running.pidnsIno).toBe(Number(statSync(`/proc/${process.pid}/ns/pid`).ino));
+    expect(rows.find((r) => r.id === EMPTY)).toMatchObject({ pid: 0, runtime: "", name: "", bundle: "", source: "registry", pidnsIno: 0 });
+
+    const j = JSON.parse(containerToJSON(running));
+    expect(Object.keys(j)).toEqual([
+      "id", "name", "pid", "state", "exitCode", "signal", "coreDumped", "runtime", "bundle", "cgroup", "cgroupId",
+      "cgroupCreated", "pidns", "mntns", "created", "started", "stopped", "source",
+    ]);
+    expect(j).toMatchObject({ id: RUNNING, source: "registry", state: "running", cgroup: `/hookshim-test-ps/${RUNNING}`, started: null, stopped: null });
+    expect(typeof j.created).toBe("string");
+    const table = containerTable(rows).split("\n");
+    expect(table.find((l) => l.startsWith(RUNNING.slice(0, 12)))).toMatch(new RegExp(`^${RUNNING.slice(0, 12)}\\s+web\\s+${process.pid}\\s+running\\s+-\\s+runc\\s+`));
+    expect(table.find((l) => l.startsWith(EMPTY.slice(0, 12)))).toMatch(/\s+-\s+running\s+-\s+-\s+/);
+    // the reader never makes the store
+    expect(statSync(bpffs).isDirectory()).toBe(true);
+    expect(() => statSync(join(bpffs, "hookshim-test-ps-unit"))).toThrow();
+  });
+
+  test("a store that exists but cannot be read fails ps; the gadgets only warn", () => {
+    const { root, registry } = fixture();
+    const bpffs = join(tmp, "bad-bpffs");
+    mkdirSync(join(bpffs, "hookshim-test-ps-bad"), { recursive: true }); // a directory without the pinned maps
+    withBpffs(bpffs, () => {
+      const strict = new ContainerDirectory({ store: "hookshim-test-ps-bad", registry, runtimeRoots: [root], strictStore: true });
+      expect(() => strict.refresh()).toThrow();
+      const warnings: string[] = [];
+      const lenient = new ContainerDirectory({ store: "hookshim-test-ps-bad", registry, runtimeRoots: [root], warn: (m) => warnings.push(m) });
+      lenient.refresh();
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toStartWith("store hookshim-test-ps-bad not read:");
+      expect(psRows(lenient).map((r) => r.source)).toEqual(["registry", "registry"]);
+    });
   });
 });
