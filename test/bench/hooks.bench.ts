@@ -17,6 +17,7 @@ import {
 } from "../e2e/hooks-harness.ts";
 import { median, ms, report } from "./util.ts";
 import { compile } from "../support/build.ts";
+import { removeGroupEverywhere } from "../support/runtime-cgroups.ts";
 
 const ROUNDS = 30;
 const tmp = mkdtempSync(join(tmpdir(), `hooks-bench-${process.pid}-`));
@@ -102,6 +103,7 @@ try {
   try {
     await CgroupManager.load(parent).delete();
   } catch {}
+  removeGroupEverywhere(parent); // runc made it in every v1 hierarchy too
   resetStore(store);
   rmSync(tmp, { recursive: true, force: true });
 }

@@ -13,6 +13,7 @@ import {
   busyboxRootfs, hookshim, hookshimExecutable, runc, runcBundle, runcDetached, writeTestConfig, type HookshimExecutable,
 } from "./hooks-harness.ts";
 import { u64 } from "../../lib/bpf/index.ts";
+import { removeGroupEverywhere } from "../support/runtime-cgroups.ts";
 
 let counter = 0;
 const uniq = (what: string) => `hk-${what}-${process.pid}-${++counter}`;
@@ -39,6 +40,7 @@ describeNeeds(["root", "runc", "busybox", "cgroup2", "btf"], "hooks under runc",
     try {
       await CgroupManager.load(parent).delete();
     } catch {}
+    removeGroupEverywhere(parent); // runc made it in every v1 hierarchy too
     resetStore(store);
     rmSync(tmp, { recursive: true, force: true });
   });

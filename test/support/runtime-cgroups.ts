@@ -44,3 +44,15 @@ export function rememberRuntimeCgroups(): () => Promise<void> {
     }
   };
 }
+
+/**
+ * Removes a test's parent group (e.g. "/hookshim-test-hooks-123") from the v2 hierarchy and from every
+ * v1 hierarchy: on hybrid hosts runc creates a container's cgroupsPath in all of them and removes
+ * only the container's own group on delete, never the parent.
+ */
+export function removeGroupEverywhere(group: string): void {
+  for (const h of hierarchies()) {
+    const dir = join(h, group);
+    if (existsSync(dir)) removeTree(dir);
+  }
+}
