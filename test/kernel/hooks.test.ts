@@ -2,7 +2,7 @@
 // container the runtime left in the root cgroup, a cgroup removed under the hook, and poststop for a
 // container hookshim never saw.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { describeNeeds } from "../support/prereq.ts";
@@ -117,6 +117,10 @@ describeNeeds(["root", "cgroup2", "btf"], "hook CLI on this kernel", () => {
     const reader = p.stdout.getReader();
     const zombie = Number(new TextDecoder().decode((await reader.read()).value).trim());
     reader.releaseLock();
+    // only a zombie leaves the group deletable: wait for the child to have exited
+    const state = () => readFileSync(`/proc/${zombie}/stat`, "utf8").split(") ")[1]?.[0];
+    for (let i = 0; i < 500 && state() !== "Z"; i++) await Bun.sleep(10);
+    expect(state()).toBe("Z");
     parentGroup.addProc(p.pid);
     await group.delete();
     expect(pidGroupPath(zombie)).toEndWith("(deleted)");
