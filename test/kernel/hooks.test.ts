@@ -118,9 +118,9 @@ describeNeeds(["root", "cgroup2", "btf"], "hook CLI on this kernel", () => {
     const zombie = Number(new TextDecoder().decode((await reader.read()).value).trim());
     reader.releaseLock();
     // only a zombie leaves the group deletable: wait for the child to have exited
-    const state = () => readFileSync(`/proc/${zombie}/stat`, "utf8").split(") ")[1]?.[0];
-    for (let i = 0; i < 500 && state() !== "Z"; i++) await Bun.sleep(10);
-    expect(state()).toBe("Z");
+    const procState = () => readFileSync(`/proc/${zombie}/stat`, "utf8").split(") ")[1]?.[0];
+    for (let i = 0; i < 500 && procState() !== "Z"; i++) await Bun.sleep(10);
+    expect(procState()).toBe("Z");
     parentGroup.addProc(p.pid);
     await group.delete();
     expect(pidGroupPath(zombie)).toEndWith("(deleted)");
