@@ -2,12 +2,13 @@
 // detached with a runc root of the test's own and a cgroupsPath under the test's own parent, named
 // with a 64-hex id so the registry recognises it. Cleaned up with runc delete -f.
 import { afterAll, afterEach, beforeAll, expect } from "bun:test";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { cgroupMount } from "../../lib/cgroup/index.ts";
 import { describeNeeds, needs, which } from "../support/prereq.ts";
+import { busyboxRootfs, runcBundle } from "../support/bundle.ts";
 
 const BUN = process.execPath;
 const CLI = join(import.meta.dir, "../../lib/cli/main.ts");
@@ -24,20 +25,7 @@ function runc(...args: string[]) {
 }
 
 function busyboxBundle(id: string, cgroupsPath: string): string {
-  const bundle = join(tmp, id.slice(0, 12));
-  const rootfs = join(bundle, "rootfs");
-  mkdirSync(join(rootfs, "bin"), { recursive: true });
-  copyFileSync("/bin/busybox", join(rootfs, "bin/busybox"));
-  chmodSync(join(rootfs, "bin/busybox"), 0o755);
-  for (const a of ["sh", "sleep"]) symlinkSync("busybox", join(rootfs, "bin", a));
-  const spec = Bun.spawnSync([which("runc")!, "spec", "--bundle", bundle]);
-  if (spec.exitCode !== 0) throw new Error(`runc spec: ${spec.stderr}`);
-  const cfg = JSON.parse(readFileSync(join(bundle, "config.json"), "utf8"));
-  cfg.process.args = ["sleep", "1000"];
-  cfg.process.terminal = false;
-  cfg.linux.cgroupsPath = cgroupsPath;
-  writeFileSync(join(bundle, "config.json"), JSON.stringify(cfg));
-  return bundle;
+  return runcBundle(tmp, id.slice(0, 12), busyboxRootfs(join(tmp, id.slice(0, 12))), ["sleep", "1000"], cgroupsPath);
 }
 
 describeNeeds(["root", "cgroup2", "runc", "busybox"], "gadgets with runc", () => {

@@ -7,17 +7,9 @@ import { join } from "node:path";
 import { BUN, CLI, REPO, compile } from "../support/build.ts";
 
 export { BUN, CLI, REPO };
-export const RUNC = "/usr/sbin/runc";
+export { busyboxRootfs, runcBundle, RUNC } from "../support/bundle.ts";
+import { RUNC } from "../support/bundle.ts";
 
-/** busybox with the applets the tests run, under DIR/rootfs. */
-export function busyboxRootfs(dir: string): string {
-  const root = join(dir, "rootfs");
-  for (const d of ["bin", "proc", "dev", "sys", "tmp", "etc"]) mkdirSync(join(root, d), { recursive: true });
-  copyFileSync("/bin/busybox", join(root, "bin/busybox"));
-  chmodSync(join(root, "bin/busybox"), 0o755);
-  for (const a of ["sh", "head", "true", "sleep", "cat"]) symlinkSync("busybox", join(root, "bin", a));
-  return root;
-}
 
 export interface HookshimExecutable {
   path: string;
@@ -63,20 +55,6 @@ export function writeTestConfig(file: string, c: TestConfig): string {
 // rw, not rwm: the emulator refuses a deny that overlaps runc's "c *:* m" allow (v1 removes only exact matches).
 export const DENY_DEV_ZERO = { allow: false, type: "c", major: 1, minor: 5, access: "rw" };
 
-/** `runc spec` in DIR/<id> with the busybox rootfs, `args`, no terminal and the cgroupsPath given. */
-export function runcBundle(dir: string, id: string, rootfs: string, args: string[], cgroupsPath: string): string {
-  const bundle = join(dir, id);
-  mkdirSync(bundle, { recursive: true });
-  const spec = Bun.spawnSync([RUNC, "spec", "--bundle", bundle]);
-  if (spec.exitCode !== 0) throw new Error(`runc spec: ${spec.stderr}`);
-  const cfg = JSON.parse(readFileSync(join(bundle, "config.json"), "utf8"));
-  cfg.root = { path: rootfs, readonly: true };
-  cfg.process.args = args;
-  cfg.process.terminal = false;
-  cfg.linux.cgroupsPath = cgroupsPath;
-  writeFileSync(join(bundle, "config.json"), JSON.stringify(cfg));
-  return bundle;
-}
 
 export interface Ran {
   code: number;

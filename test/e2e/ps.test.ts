@@ -4,7 +4,7 @@
 // until the store has a record of it. The store is the test's own, in a bpffs mounted for this file.
 // Cleaned up with runc delete -f, rmdir of the parent cgroups and store reset.
 import { afterAll, afterEach, beforeAll, expect } from "bun:test";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -13,6 +13,7 @@ import { ensureBpffs } from "../../lib/bpf/index.ts";
 import { umount } from "../../lib/sys/index.ts";
 import { newContainerRecord, openStore, resetStore, storeDir, type Store } from "../../lib/store/index.ts";
 import { describeNeeds, needs, which } from "../support/prereq.ts";
+import { busyboxRootfs, runcBundle } from "../support/bundle.ts";
 
 const BUN = process.execPath;
 const CLI = join(import.meta.dir, "../../lib/cli/main.ts");
@@ -33,20 +34,7 @@ function runc(...args: string[]) {
 }
 
 function busyboxBundle(id: string, cgroupsPath: string): string {
-  const bundle = join(tmp, id.slice(0, 12));
-  const rootfs = join(bundle, "rootfs");
-  mkdirSync(join(rootfs, "bin"), { recursive: true });
-  copyFileSync("/bin/busybox", join(rootfs, "bin/busybox"));
-  chmodSync(join(rootfs, "bin/busybox"), 0o755);
-  for (const a of ["sh", "sleep"]) symlinkSync("busybox", join(rootfs, "bin", a));
-  const spec = Bun.spawnSync([which("runc")!, "spec", "--bundle", bundle]);
-  if (spec.exitCode !== 0) throw new Error(`runc spec: ${spec.stderr}`);
-  const cfg = JSON.parse(readFileSync(join(bundle, "config.json"), "utf8"));
-  cfg.process.args = ["sleep", "60"];
-  cfg.process.terminal = false;
-  cfg.linux.cgroupsPath = cgroupsPath;
-  writeFileSync(join(bundle, "config.json"), JSON.stringify(cfg));
-  return bundle;
+  return runcBundle(tmp, id.slice(0, 12), busyboxRootfs(join(tmp, id.slice(0, 12))), ["sleep", "60"], cgroupsPath);
 }
 
 function newStoreName(): string {
