@@ -6,8 +6,11 @@ import { join } from "node:path";
 import { injectHooks, readConfig, writeConfigAtomic, type Hook, type HookDefinition, type Spec } from "../oci/index.ts";
 
 export const HOOKS_FILE_NAME = "hookshim.json";
-/** The administrator's hooks.d directory (podman and CRI-O read it after /usr/share/containers/oci/hooks.d). */
-export const DEFAULT_HOOKS_DIR = "/etc/containers/oci/hooks.d";
+/**
+ * The hooks.d directory podman and CRI-O read when their configuration names none (containers/common's
+ * DefaultHooksDirs; /etc/containers/oci/hooks.d is only read where containers.conf or crio.conf list it).
+ */
+export const DEFAULT_HOOKS_DIR = "/usr/share/containers/oci/hooks.d";
 
 /** How the runtime should call hookshim: the executable and the global options to pass on. */
 export interface HookCommand {

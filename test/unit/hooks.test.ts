@@ -107,7 +107,7 @@ describe("registration", () => {
   test("hook arguments carry the global options", () => {
     expect(hookArgs(cmd, "poststop")).toEqual(["hookshim", "--config", "/etc/hookshim/test.json", "--store", "s1", "hook", "poststop"]);
     expect(hookArgs({ binary: "/x" }, "auto")).toEqual(["hookshim", "hook", "auto"]);
-    expect(DEFAULT_HOOKS_DIR).toBe("/etc/containers/oci/hooks.d");
+    expect(DEFAULT_HOOKS_DIR).toBe("/usr/share/containers/oci/hooks.d");
   });
 
   test("the hooks.d file is a valid 1.0.0 definition, like the shipped template", () => {
