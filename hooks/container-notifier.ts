@@ -8,10 +8,24 @@ const SPECS = [
   { name: "json" },
   { name: "table" },
   { name: "runtime-path", value: true, repeat: true },
+  { name: "runtime-root", value: true, repeat: true },
   { name: "metrics-addr", value: true },
   { name: "hold-bound-ms", value: true },
   { name: "pid-wait-ms", value: true },
 ];
+
+const USAGE = `usage: hookshim notifier [OPTIONS]   (also: container-notifier [OPTIONS])
+Reports container precreate/add/remove events by watching the runtime binaries with fanotify.
+options:
+  --json                  one JSON object per event (the default when stdout is not a terminal)
+  --table                 one line per event for people
+  --runtime-path P        a runtime binary to watch, replacing the default list (repeatable)
+  --runtime-root DIR      an OCI runtime state root (runc/crun --root) to scan for containers
+                          running at start, besides /run/runc, /run/crun, /run/containerd/runc/* (repeatable)
+  --metrics-addr HOST:PORT  serve Prometheus metrics on /metrics
+  --hold-bound-ms N       longest a runtime exec is held before it is let through (default 100)
+  --pid-wait-ms N         how long a created container may take to write its pid (default 30000)
+  -h, --help              this text`;
 
 function positiveInt(v: string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;
@@ -21,6 +35,10 @@ function positiveInt(v: string | undefined, name: string): number | undefined {
 }
 
 export async function main(args: string[], g: GlobalOptions): Promise<number> {
+  if (args.includes("--help") || args.includes("-h")) {
+    process.stdout.write(USAGE + "\n");
+    return 0;
+  }
   const p = parseArgs(args, SPECS, "hookshim notifier");
   if (p.positionals.length) throw new UsageError(`hookshim notifier: unexpected argument "${p.positionals[0]}"`);
   if (flag(p, "json") && flag(p, "table")) throw new UsageError("hookshim notifier: --json and --table exclude each other");
@@ -35,6 +53,7 @@ export async function main(args: string[], g: GlobalOptions): Promise<number> {
   await runNotifier({
     store: g.store,
     runtimePaths: list(p, "runtime-path"),
+    runtimeRoots: list(p, "runtime-root"),
     json: flag(p, "json") || (!flag(p, "table") && !process.stdout.isTTY),
     metricsAddr,
     holdBoundMs: positiveInt(str(p, "hold-bound-ms"), "hold-bound-ms"),

@@ -67,6 +67,22 @@ export function parsePid(text: string, what: string): number {
 
 /** init_process_pid from runc's <root>/<id>/state.json, for a `runc run` without --pid-file. */
 export function readRuncStatePid(path: string): number | undefined {
+  return readInitProcess(path)?.pid;
+}
+
+/** A container's init as its runtime's state file records it. */
+export interface InitProcess {
+  pid: number;
+  /** start time in clock ticks since boot (/proc/PID/stat field 22), when recorded */
+  startTime?: number;
+}
+
+/**
+ * The init process a runtime state file names: runc's <root>/<id>/state.json (`init_process_pid`,
+ * `init_process_start`) or crun's <root>/<id>/status (`pid`, `process-start-time`). Undefined while
+ * the file is absent or half-written, or names no pid yet.
+ */
+export function readInitProcess(path: string): InitProcess | undefined {
   let state: unknown;
   try {
     state = JSON.parse(readFileSync(path, "utf8"));
@@ -74,8 +90,12 @@ export function readRuncStatePid(path: string): number | undefined {
     if ((e as NodeJS.ErrnoException).code === "ENOENT" || e instanceof SyntaxError) return undefined;
     throw new ContainerInfoError("pidfile", `runc state ${path}: ${(e as NodeJS.ErrnoException).code ?? e}`);
   }
-  const pid = (state as { init_process_pid?: unknown } | null)?.init_process_pid;
-  return typeof pid === "number" && pid > 0 ? pid : undefined;
+  const s = (state ?? {}) as Record<string, unknown>;
+  const runc = "init_process_pid" in s;
+  const pid = runc ? s.init_process_pid : s.pid;
+  if (typeof pid !== "number" || !(pid > 0)) return undefined;
+  const start = runc ? s.init_process_start : s["process-start-time"];
+  return typeof start === "number" && start > 0 ? { pid, startTime: start } : { pid };
 }
 
 /** /proc/PID/cmdline as argv. */

@@ -410,6 +410,16 @@ export class NotifierCore {
   }
 
   /**
+   * The runtime state roots (<root> of <root>/<id>/state.json) of the containers a previous notifier
+   * left waiting for their pid in runc's state: other containers may have started there unseen.
+   */
+  stateRootsSeen(): string[] {
+    const roots = new Set<string>();
+    for (const [, r] of this.reported.entries()) if (r.state === "runc-state") roots.add(dirname(dirname(r.path)));
+    return [...roots];
+  }
+
+  /**
    * Reports the containers that run now, once: those a previous notifier reported are only followed
    * again (and removed if they ended meanwhile); those it precreated get their pid wait resumed; the
    * others get their `add`.

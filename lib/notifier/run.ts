@@ -7,13 +7,15 @@ import { NotifierMetrics, parseListenAddress } from "./metrics.ts";
 import { PermissionWatcher } from "./permission.ts";
 import { ExecArgsCapture } from "./execargs.ts";
 import { existingRuntimes, runtimeNames, RUNTIME_PATHS } from "./paths.ts";
-import { runningContainers } from "./survivors.ts";
+import { runningContainers, runtimeStateRoots } from "./survivors.ts";
 import { Registry } from "../containers/index.ts";
 
 export interface NotifierOptions {
   store?: string;
   /** replaces the default runtime path list */
   runtimePaths?: string[];
+  /** OCI runtime state roots scanned for running containers at start, besides the stock ones */
+  runtimeRoots?: string[];
   json: boolean;
   metricsAddr?: string;
   holdBoundMs?: number;
@@ -78,7 +80,8 @@ export async function runNotifier(o: NotifierOptions): Promise<void> {
       })
     : undefined;
 
-  core.adoptRunning(runningContainers(store, containersRegistry(err)));
+  const roots = runtimeStateRoots([...(o.runtimeRoots ?? []), ...core.stateRootsSeen()]);
+  core.adoptRunning(runningContainers(store, containersRegistry(err), roots));
   err(`hookshim notifier: watching ${watcher.marked.join(", ")}${server ? ` metrics on ${server.hostname}:${server.port}` : ""}`);
 
   const failure = await Promise.race([

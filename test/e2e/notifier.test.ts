@@ -192,14 +192,19 @@ describeNeeds(["root", "fanotify", "runc", "busybox"], "notifier with runc", () 
     const ids = Array.from({ length: 6 }, () => uniq("k"));
     const bundles = ids.map((id) => runcBundle(id, ["sleep", "1000"]));
     const starts = ids.map((id, i) => runc("run", "-d", "--bundle", bundles[i]!, "--pid-file", join(tmp, `${id}.pid`), id));
-    // killed once it knows of every start (a start it never learned of, in a runc root no runtime
-    // state scan covers, is invisible to its successor), typically before most pids are known
-    await n.waitFor(() => ids.every((id) => n.of(id, "precreate").length === 1), "precreates");
+    // killed once it knows of one start (usually all six precreates arrive together, their pids not yet)
+    await n.waitFor(() => ids.some((id) => n.of(id, "precreate").length === 1), "a precreate");
     await n.kill("SIGKILL");
     // every runtime finishes: nothing waits on the dead notifier
     for (const r of await Promise.all(starts)) expect(r.code).toBe(0);
+    // two more start while no notifier runs: only runc's state root (a custom one, named with
+    // --runtime-root, and a cgroupsPath the cgroup registry does not recognise) knows of them
+    for (const id of [uniq("k"), uniq("k")]) {
+      ids.push(id);
+      expect((await runc("run", "-d", "--bundle", runcBundle(id, ["sleep", "1000"]), "--pid-file", join(tmp, `${id}.pid`), id)).code).toBe(0);
+    }
     const again = new NotifierProcess(n.store);
-    await again.start();
+    await again.start(["--runtime-root", runcRoot]);
     // each survivor is reported as add exactly once across both notifiers
     await again.waitFor(() => ids.every((id) => n.of(id, "add").length + again.of(id, "add").length >= 1), "survivors");
     await Bun.sleep(200);
@@ -207,7 +212,7 @@ describeNeeds(["root", "fanotify", "runc", "busybox"], "notifier with runc", () 
     // a third start reports none of them again
     await again.kill();
     const third = new NotifierProcess(n.store);
-    await third.start();
+    await third.start(["--runtime-root", runcRoot]);
     await Bun.sleep(300);
     for (const id of ids) expect(third.of(id, "add")).toEqual([]);
     await runc("kill", ids[0]!, "KILL");
@@ -215,6 +220,33 @@ describeNeeds(["root", "fanotify", "runc", "busybox"], "notifier with runc", () 
     expect(third.of(ids[0]!, "remove")[0]).toMatchObject({ signal: 9 });
     for (const id of ids) await runc("delete", "--force", id);
   }, 90_000);
+
+  needs("root")("a container started before the notifier, in a custom runc root and cgroup: one add from --runtime-root", async () => {
+    const id = uniq("s");
+    const bundle = runcBundle(id, ["sleep", "1000"]);
+    const pidFile = join(tmp, `${id}.pid`);
+    // no notifier runs: nobody sees this start
+    expect((await runc("run", "-d", "--bundle", bundle, "--pid-file", pidFile, id)).code).toBe(0);
+    const pid = Number(readFileSync(pidFile, "utf8"));
+    // without its root, neither the store, the cgroup registry nor the stock state roots know it
+    // (survivors are adopted before the notifier says it is watching)
+    const blind = await notifier();
+    expect(blind.of(id)).toEqual([]);
+    await blind.kill();
+    const n = await notifier(["--runtime-root", runcRoot]);
+    await n.waitFor(() => n.of(id, "add").length === 1, "add of the survivor");
+    expect(n.of(id, "add")[0]).toMatchObject({ id, name: id, pid, bundle, runtime: "runc", source: "notifier" });
+    // a restart on the same store reports it no more, but still follows it to its end
+    await n.kill("SIGKILL");
+    const again = new NotifierProcess(n.store);
+    await again.start(["--runtime-root", runcRoot]);
+    expect(again.of(id, "add")).toEqual([]);
+    await runc("kill", id, "KILL");
+    await again.waitFor(() => again.of(id, "remove").length === 1, "remove");
+    expect(again.of(id, "remove")[0]).toMatchObject({ pid, signal: 9 });
+    expect(n.of(id, "add").length + again.of(id, "add").length).toBe(1);
+    await runc("delete", "--force", id);
+  }, 60_000);
 
   needs("root")("an unreadable bundle and a garbage pid file give error events, not a crash", async () => {
     const n = await notifier(["--pid-wait-ms", "3000"]);

@@ -1,11 +1,13 @@
 import { test, expect, describe, afterAll } from "bun:test";
-import { mkdtempSync, writeFileSync, mkdirSync, symlinkSync, rmSync, copyFileSync, chmodSync } from "node:fs";
+import { mkdtempSync, writeFileSync, mkdirSync, symlinkSync, rmSync, copyFileSync, chmodSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { NotifierMetrics, RecentWindow, parseListenAddress } from "../../lib/notifier/metrics.ts";
 import { existingRuntimes, runtimeKind, runtimeNames, RUNTIME_PATHS } from "../../lib/notifier/paths.ts";
 import { parseTracepointFormat } from "../../lib/notifier/tracefs.ts";
-import { nameFromBundle, readPidFile, parsePid, readRuncStatePid, ContainerInfoError } from "../../lib/notifier/container-info.ts";
+import { nameFromBundle, readPidFile, parsePid, readRuncStatePid, readInitProcess, ContainerInfoError } from "../../lib/notifier/container-info.ts";
+import { runningContainers, runtimeStateRoots, stateDirContainers, startTime } from "../../lib/notifier/survivors.ts";
+import type { Store } from "../../lib/store/index.ts";
 import { WatchdogSlots } from "../../lib/notifier/permission-protocol.ts";
 import { parseCpuList } from "../../lib/bpf/perf.ts";
 import { decodeExecRecord, execargsInstructions, EXEC_RECORD, EXECARGS_ARG_SIZE, EXEC_FLAG_TRUNCATED } from "../../bpf/execargs.ts";
@@ -251,5 +253,116 @@ describe("execargs basename filter", () => {
   test("a name with a slash or too long is refused", () => {
     expect(() => execargsInstructions({ filename: 16, argv: 24 }, ["bin/runc"])).toThrow(RangeError);
     expect(() => execargsInstructions({ filename: 16, argv: 24 }, ["x".repeat(300)])).toThrow(RangeError);
+  });
+});
+
+describe("runtime state dir scan", () => {
+  // /proc/PID/stat field 22, parsed here independently of the code under test
+  const procStart = (pid: number) => {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
+  };
+  const sleepers: ReturnType<typeof Bun.spawn>[] = [];
+  afterAll(() => sleepers.forEach((p) => p.kill(9)));
+  const sleeper = () => {
+    const p = Bun.spawn(["sleep", "1000"], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+    sleepers.push(p);
+    return p.pid;
+  };
+  const write = (root: string, id: string, file: string, content: unknown) => {
+    mkdirSync(join(root, id), { recursive: true });
+    writeFileSync(join(root, id, file), typeof content === "string" ? content : JSON.stringify(content));
+  };
+  const runcState = (id: string, pid: number, start: number, bundle: string) => ({
+    id, init_process_pid: pid, init_process_start: start, created: "2026-11-23T21:29:33.424392607Z",
+    config: { labels: [`bundle=${bundle}`] },
+  });
+
+  test("init process from runc's state.json and crun's status", () => {
+    const p = join(tmp, "init-state.json");
+    expect(readInitProcess(p)).toBeUndefined();
+    writeFileSync(p, JSON.stringify({ init_process_pid: 12, init_process_start: 345 }));
+    expect(readInitProcess(p)).toEqual({ pid: 12, startTime: 345 });
+    writeFileSync(p, JSON.stringify({ pid: 13, "process-start-time": 678, bundle: "/b" }));
+    expect(readInitProcess(p)).toEqual({ pid: 13, startTime: 678 });
+    writeFileSync(p, JSON.stringify({ init_process_pid: 14 }));
+    expect(readInitProcess(p)).toEqual({ pid: 14 });
+    writeFileSync(p, JSON.stringify({ init_process_pid: 0 }));
+    expect(readInitProcess(p)).toBeUndefined();
+    expect(readRuncStatePid(p)).toBeUndefined();
+  });
+
+  test("live inits are reported with bundle and name; dead, reused and broken entries are not", async () => {
+    const root = join(tmp, "state-root"), crunRoot = join(tmp, "crun-root");
+    const bundle = join(tmp, "scan-bundle");
+    mkdirSync(bundle, { recursive: true });
+    writeFileSync(join(bundle, "config.json"), JSON.stringify({ annotations: { "io.kubernetes.cri.container-name": "web" } }));
+    const live = sleeper(), crunLive = sleeper(), reused = sleeper();
+    const dead = Bun.spawn(["true"]);
+    await dead.exited;
+    expect(startTime(dead.pid)).toBeUndefined();
+    expect(startTime(live)).toBe(procStart(live));
+
+    write(root, "alive", "state.json", runcState("alive", live, procStart(live), bundle));
+    write(root, "dead", "state.json", runcState("dead", dead.pid, 1, bundle));
+    // the recorded start time is not the live process's: its pid was reused
+    write(root, "reused", "state.json", runcState("reused", reused, procStart(reused) + 1, bundle));
+    write(root, "broken", "state.json", "{half");
+    write(root, "stateless", "other", "x"); // a directory without a state file
+    writeFileSync(join(root, "not-a-dir"), "x");
+    // the bundle is gone: still reported, without it
+    write(root, "nobundle", "state.json", { init_process_pid: crunLive, config: { labels: ["bundle=/nonexistent/b"] } });
+    write(crunRoot, "crun1", "status", { pid: crunLive, "process-start-time": procStart(crunLive), bundle, created: "x" });
+
+    const found = stateDirContainers([root, crunRoot, join(tmp, "no-such-root"), root]);
+    const byId = Object.fromEntries(found.map((c) => [c.id, c]));
+    expect(Object.keys(byId).sort()).toEqual(["alive", "crun1", "nobundle"]);
+    expect(byId.alive).toEqual({ id: "alive", pid: live, name: "web", bundle, runtime: "runc" });
+    expect(byId.crun1).toEqual({ id: "crun1", pid: crunLive, name: "web", bundle, runtime: "crun" });
+    expect(byId.nobundle).toMatchObject({ id: "nobundle", pid: crunLive, bundle: "/nonexistent/b", name: undefined });
+  });
+
+  test("merged with the store's containers once, by id and by init pid", () => {
+    const root = join(tmp, "merge-root");
+    const a = sleeper(), b = sleeper(), c = sleeper();
+    write(root, "known", "state.json", runcState("known", a, procStart(a), "/b1"));
+    write(root, "alias", "state.json", runcState("alias", b, procStart(b), "/b2"));
+    write(root, "new", "state.json", runcState("new", c, procStart(c), "/b3"));
+    const store = {
+      containers: () => [
+        { id: "known", pid: a, state: "running", name: "k", bundle: "/b1", runtime: "runc", cgroupPath: "" },
+        { id: "other-id", pid: b, state: "running", name: "o", bundle: "/b2", runtime: "runc", cgroupPath: "" },
+      ],
+    } as unknown as Store;
+    const all = runningContainers(store, undefined, [root]);
+    expect(all.map((x) => x.id).sort()).toEqual(["known", "new", "other-id"]);
+    expect(all.find((x) => x.id === "known")!.name).toBe("k");
+    expect(all.find((x) => x.id === "new")).toMatchObject({ pid: c, bundle: "/b3", runtime: "runc" });
+  });
+
+  test("the stock roots plus the extra ones, each once", () => {
+    const roots = runtimeStateRoots(["/tmp/custom", "/run/runc", "/tmp/custom"]);
+    expect(roots).toContain("/run/runc");
+    expect(roots).toContain("/run/crun");
+    expect(roots.filter((r) => r === "/run/runc" || r === "/tmp/custom")).toEqual(["/run/runc", "/tmp/custom"]);
+  });
+});
+
+describe("notifier usage", () => {
+  const MAIN = join(import.meta.dir, "../../lib/cli/main.ts");
+  test("hookshim notifier --help prints the options on stdout and exits 0", () => {
+    const p = Bun.spawnSync([process.execPath, MAIN, "notifier", "--help"]);
+    expect(p.exitCode).toBe(0);
+    const out = p.stdout.toString();
+    for (const o of ["--json", "--table", "--runtime-path P", "--runtime-root DIR", "--metrics-addr HOST:PORT", "--hold-bound-ms N", "--pid-wait-ms N"])
+      expect(out).toContain(o);
+    expect(p.stderr.toString()).toBe("");
+  });
+  test("container-notifier --help (the multi-call name) too", () => {
+    const script = `import { run } from ${JSON.stringify(MAIN)}; process.exitCode = await run(["--help"], "/usr/local/bin/container-notifier");`;
+    const p = Bun.spawnSync([process.execPath, "-e", script]);
+    expect(p.exitCode).toBe(0);
+    expect(p.stdout.toString()).toContain("usage: hookshim notifier");
+    expect(p.stderr.toString()).toBe("");
   });
 });
