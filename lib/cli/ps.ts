@@ -4,14 +4,13 @@
 // started without hookshim, or before it was installed), with source "registry". The join is
 // lib/gadgets' ContainerDirectory, the same the `snapshot containers` gadget uses.
 import { statSync } from "node:fs";
-import { constants } from "node:os";
+import { signalNameOf } from "../gadgets/columns.ts";
 import { DEFAULT_STORE, formatTime, type ContainerRecord, type EventSource } from "../store/index.ts";
 import { ContainerDirectory, type ContainerView } from "../gadgets/containers.ts";
 import type { GlobalOptions } from "./context.ts";
 import { parseArgs, flag } from "./args.ts";
 import { UsageError } from "./errors.ts";
 
-const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([name, n]) => [n, name]));
 
 /** A row of ps: a store record, or a running container only the registry knows (source "registry"). */
 export type PsRow = Omit<ContainerRecord, "source"> & { source: EventSource | "registry" };
@@ -86,7 +85,7 @@ export function containerToJSON(c: PsRow): string {
 }
 
 function exitColumn(c: PsRow): string {
-  if (c.signal !== null) return (SIGNAL_NAMES.get(c.signal) ?? `signal ${c.signal}`) + (c.coreDumped ? " (core)" : "");
+  if (c.signal !== null) return (signalNameOf(c.signal) ?? `signal ${c.signal}`) + (c.coreDumped ? " (core)" : "");
   if (c.exitCode !== null) return String(c.exitCode);
   return "-";
 }

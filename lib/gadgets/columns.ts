@@ -170,8 +170,11 @@ export const shortId = (id: string) => (id ? id.slice(0, 12) : "-");
 
 const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([name, n]) => [n, name]));
 
+/** 9 → "SIGKILL"; undefined for a number with no name. */
+export const signalNameOf = (signal: number): string | undefined => SIGNAL_NAMES.get(signal);
+
 /** 9 → "SIGKILL"; an unnamed number stays a number. */
 export function signalName(signal: number | null, coreDumped = false): string {
   if (signal === null) return "-";
-  return (SIGNAL_NAMES.get(signal) ?? String(signal)) + (coreDumped ? " (core)" : "");
+  return (signalNameOf(signal) ?? String(signal)) + (coreDumped ? " (core)" : "");
 }

@@ -7,17 +7,13 @@
 // Reported: the median per hook over /bin/true for the floor and for hookshim, and their ratio
 // (the aim: hookshim within 1.5x of the floor). Needs root and runc. Uses its own store and cgroup
 // parent and removes both.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
-import { CgroupManager } from "../../lib/cgroup/index.ts";
-import { resetStore } from "../../lib/store/index.ts";
-import {
-  busyboxRootfs, hookshim, hookshimExecutable, runc, runcBundle, writeTestConfig,
-} from "../e2e/hooks-harness.ts";
+
+import { busyboxRootfs, hookshim, hookshimExecutable, runc, runcBundle, writeTestConfig, removeRuncRun } from "../e2e/hooks-harness.ts";
 import { median, ms, report } from "./util.ts";
 import { compile } from "../support/build.ts";
-import { removeGroupEverywhere } from "../support/runtime-cgroups.ts";
 
 const ROUNDS = 30;
 const tmp = mkdtempSync(join(tmpdir(), `hooks-bench-${process.pid}-`));
@@ -98,12 +94,5 @@ async function main(): Promise<void> {
 try {
   await main();
 } finally {
-  const listed = await runc(runcRoot, "list", "-q");
-  for (const id of listed.out.split("\n").filter(Boolean)) await runc(runcRoot, "delete", "-f", id);
-  try {
-    await CgroupManager.load(parent).delete();
-  } catch {}
-  removeGroupEverywhere(parent); // runc made it in every v1 hierarchy too
-  resetStore(store);
-  rmSync(tmp, { recursive: true, force: true });
+  await removeRuncRun({ runcRoot, parent, store, tmp });
 }

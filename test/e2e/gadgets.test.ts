@@ -2,13 +2,14 @@
 // detached with a runc root of the test's own and a cgroupsPath under the test's own parent, named
 // with a 64-hex id so the registry recognises it. Cleaned up with runc delete -f.
 import { afterAll, afterEach, beforeAll, expect } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { cgroupMount } from "../../lib/cgroup/index.ts";
+
 import { describeNeeds, needs, which } from "../support/prereq.ts";
 import { busyboxRootfs, runcBundle } from "../support/bundle.ts";
+import { removeGroupEverywhere } from "../support/runtime-cgroups.ts";
 
 const BUN = process.execPath;
 const CLI = join(import.meta.dir, "../../lib/cli/main.ts");
@@ -37,12 +38,7 @@ describeNeeds(["root", "cgroup2", "runc", "busybox"], "gadgets with runc", () =>
     const list = Bun.spawnSync([which("runc")!, "--root", runcRoot(), "list", "-q"]);
     for (const id of list.stdout.toString().split("\n").filter(Boolean)) runc("delete", "-f", id);
     // runc removes the container's cgroups (v2 and v1); the parents are ours
-    for (const parent of parents.splice(0)) {
-      for (const root of [cgroupMount().mountpoint, ...readdirSync("/sys/fs/cgroup").map((d) => join("/sys/fs/cgroup", d))]) {
-        const dir = join(root, parent);
-        if (existsSync(dir)) rmdirSync(dir);
-      }
-    }
+    for (const parent of parents.splice(0)) removeGroupEverywhere(parent);
   });
 
   afterAll(() => {

@@ -1,7 +1,10 @@
 // What the hook tests and the hook benchmark share: a busybox rootfs, runc bundles that run hookshim's
 // hooks, the hookshim executable the runtimes call (the compiled binary, else a wrapper script), a
 // per-test hookshim config, and runc under a private --root.
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { CgroupManager } from "../../lib/cgroup/index.ts";
+import { resetStore } from "../../lib/store/index.ts";
+import { removeGroupEverywhere } from "../support/runtime-cgroups.ts";
 import { join } from "node:path";
 
 import { BUN, CLI, REPO, compile } from "../support/build.ts";
@@ -86,4 +89,19 @@ export async function runcDetached(root: string, bundle: string, id: string): Pr
 /** hookshim's CLI from the sources. */
 export function hookshim(args: string[], stdin?: string): Promise<Ran> {
   return run([BUN, CLI, ...args], { stdin });
+}
+
+/**
+ * What a hook test or benchmark made: every container under its runc root, its cgroup parent (v2 and
+ * the v1 hierarchies runc also used), its store and its temporary directory.
+ */
+export async function removeRuncRun(o: { runcRoot: string; parent: string; store: string; tmp: string }): Promise<void> {
+  const listed = await runc(o.runcRoot, "list", "-q");
+  for (const id of listed.out.split("\n").filter(Boolean)) await runc(o.runcRoot, "delete", "-f", id);
+  try {
+    await CgroupManager.load(o.parent).delete();
+  } catch {}
+  removeGroupEverywhere(o.parent);
+  resetStore(o.store);
+  rmSync(o.tmp, { recursive: true, force: true });
 }

@@ -1,19 +1,15 @@
 // hookshim's OCI hooks under real runc: config.json hooks written by `hookshim install --bundle`.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { describeNeeds } from "../support/prereq.ts";
-import { CgroupManager, cgroupMount } from "../../lib/cgroup/index.ts";
+import { cgroupMount } from "../../lib/cgroup/index.ts";
 import { readDeviceFilters } from "../../lib/devices/index.ts";
-import { progFdById } from "../../lib/bpf/index.ts";
+import { progFdById, u64 } from "../../lib/bpf/index.ts";
 import { close, isErrno } from "../../lib/sys/index.ts";
-import { openExistingStore, resetStore, type LifecycleEvent } from "../../lib/store/index.ts";
-import {
-  busyboxRootfs, hookshim, hookshimExecutable, runc, runcBundle, runcDetached, writeTestConfig, type HookshimExecutable,
-} from "./hooks-harness.ts";
-import { u64 } from "../../lib/bpf/index.ts";
-import { removeGroupEverywhere } from "../support/runtime-cgroups.ts";
+import { openExistingStore, type LifecycleEvent } from "../../lib/store/index.ts";
+import { busyboxRootfs, hookshim, hookshimExecutable, runc, runcBundle, runcDetached, writeTestConfig, type HookshimExecutable, removeRuncRun } from "./hooks-harness.ts";
 
 let counter = 0;
 const uniq = (what: string) => `hk-${what}-${process.pid}-${++counter}`;
@@ -34,16 +30,7 @@ describeNeeds(["root", "runc", "busybox", "cgroup2", "btf"], "hooks under runc",
     writeTestConfig(config, { store, cgroupParent: parent });
   }, 120_000);
 
-  afterAll(async () => {
-    const listed = await runc(runcRoot, "list", "-q");
-    for (const id of listed.out.split("\n").filter(Boolean)) await runc(runcRoot, "delete", "-f", id);
-    try {
-      await CgroupManager.load(parent).delete();
-    } catch {}
-    removeGroupEverywhere(parent); // runc made it in every v1 hierarchy too
-    resetStore(store);
-    rmSync(tmp, { recursive: true, force: true });
-  });
+  afterAll(() => removeRuncRun({ runcRoot, parent, store, tmp }));
 
   /** A bundle whose config.json runs hookshim's hooks (installed through the CLI). */
   async function hookedBundle(id: string, args: string[]): Promise<string> {

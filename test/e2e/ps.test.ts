@@ -4,16 +4,17 @@
 // until the store has a record of it. The store is the test's own, in a bpffs mounted for this file.
 // Cleaned up with runc delete -f, rmdir of the parent cgroups and store reset.
 import { afterAll, afterEach, beforeAll, expect } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { cgroupMount } from "../../lib/cgroup/index.ts";
+
 import { ensureBpffs } from "../../lib/bpf/index.ts";
 import { umount } from "../../lib/sys/index.ts";
 import { newContainerRecord, openStore, resetStore, storeDir, type Store } from "../../lib/store/index.ts";
 import { describeNeeds, needs, which } from "../support/prereq.ts";
 import { busyboxRootfs, runcBundle } from "../support/bundle.ts";
+import { removeGroupEverywhere } from "../support/runtime-cgroups.ts";
 
 const BUN = process.execPath;
 const CLI = join(import.meta.dir, "../../lib/cli/main.ts");
@@ -63,12 +64,7 @@ describeNeeds(["root", "btf", "cgroup2", "runc", "busybox"], "ps with runc and t
     const list = Bun.spawnSync([which("runc")!, "--root", runcRoot(), "list", "-q"]);
     for (const id of list.stdout.toString().split("\n").filter(Boolean)) runc("delete", "-f", id);
     // runc removes the container's cgroups (v2 and v1); the parents are ours
-    for (const parent of parents.splice(0)) {
-      for (const root of [cgroupMount().mountpoint, ...readdirSync("/sys/fs/cgroup").map((d) => join("/sys/fs/cgroup", d))]) {
-        const dir = join(root, parent);
-        if (existsSync(dir)) rmdirSync(dir);
-      }
-    }
+    for (const parent of parents.splice(0)) removeGroupEverywhere(parent);
     for (const s of opened.splice(0)) s.close();
     for (const name of stores.splice(0)) resetStore(name, { bpffs });
   });
