@@ -1,7 +1,7 @@
 // `hookshim hook <stage>`: the OCI hooks a runtime runs. createRuntime does prestart's work; `auto`
 // takes the stage from the state's status, for hooks.d files, which name one command for all stages.
 import type { GlobalOptions } from "../lib/cli/context.ts";
-import { UsageError } from "../lib/cli/errors.ts";
+import { UsageError } from "../lib/errors.ts";
 
 export async function main(args: string[], g: GlobalOptions): Promise<number> {
   const [stage, ...rest] = args;

@@ -3,7 +3,7 @@
 // brings in the zod schemas.
 import { statSync } from "node:fs";
 import { resolve } from "node:path";
-import { InputError } from "../lib/cli/errors.ts";
+import { InputError } from "../lib/errors.ts";
 import type { HookshimConfig } from "../lib/config/index.ts";
 import { bundleHooks, compiledExecutable } from "../lib/lifecycle/registration.ts";
 import { injectHooks, readConfig, readHooksDirs, selectHooks, writeConfigAtomic, STAGES, type SelectedHooks } from "../lib/oci/index.ts";

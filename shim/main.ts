@@ -5,9 +5,9 @@
 //
 // Exit codes: 2 bad input (missing bundle, invalid config.json, invalid hookshim config), 1 any
 // other failure; nothing is exec'd after an error, so a container never starts with half its hooks.
-// Errors go to stderr (lib/cli/main.ts prints them) and, as runc would log them, to --log.
+// Errors go to stderr (main.ts prints them) and, as runc would log them, to --log.
 import type { GlobalOptions } from "../lib/cli/context.ts";
-import { oneLine } from "../lib/cli/errors.ts";
+import { oneLine } from "../lib/errors.ts";
 import { parseRuncArgv, type RuncInvocation } from "../lib/oci/runtime-argv.ts";
 import { execve } from "../lib/sys/exec.ts";
 import { lowerRuntimeEnvironment } from "./environment.ts";

@@ -4,7 +4,7 @@
 // the deletion of existing ones.
 import { readFileSync } from "node:fs";
 import defaults from "../config/defaults.json" with { type: "json" };
-import { InputError } from "../lib/cli/errors.ts";
+import { InputError } from "../lib/errors.ts";
 import { configFileInUse } from "../lib/config/path.ts";
 
 export function configuredRuntimePath(explicitConfig?: string): string | null {

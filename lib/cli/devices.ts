@@ -9,8 +9,8 @@ import { loadConfig } from "../config/index.ts";
 import { CONFIG_SIZE_LIMIT, readConfig } from "../oci/bundle.ts";
 import { readJsonFile } from "../oci/json.ts";
 import type { GlobalOptions } from "./context.ts";
-import { flag, parseArgs, requireStr, str, type Parsed } from "./args.ts";
-import { InputError, UsageError } from "./errors.ts";
+import { flag, parseArgs, requireStr, str, type Parsed } from "../options/args.ts";
+import { InputError, UsageError } from "../errors.ts";
 
 const USAGE = `usage: hookshim devices compile (--config F | --rules F) [--format asm|json]
        hookshim devices apply --cgroup DIR (--config F | --rules F)

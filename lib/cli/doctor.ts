@@ -4,7 +4,7 @@ import { BpfMap, MapType, isBpffs, DEFAULT_BPFFS } from "../bpf/index.ts";
 import { SyscallError, mountsOfType } from "../sys/index.ts";
 import { cgroupMount } from "../cgroup/index.ts";
 import type { GlobalOptions } from "./context.ts";
-import { parseArgs, flag } from "./args.ts";
+import { parseArgs, flag } from "../options/args.ts";
 
 export interface Check {
   name: string;

@@ -3,8 +3,8 @@ import {
   openExistingStore, openStore, StoreMissingError, DEFAULT_STORE, eventToJSON, eventLine, type Store,
 } from "../store/index.ts";
 import type { GlobalOptions } from "./context.ts";
-import { parseArgs, flag } from "./args.ts";
-import { UsageError } from "./errors.ts";
+import { parseArgs, flag } from "../options/args.ts";
+import { UsageError } from "../errors.ts";
 
 export async function main(args: string[], g: GlobalOptions): Promise<number> {
   const p = parseArgs(args, [{ name: "follow", short: "f" }, { name: "json" }], "hookshim events");

@@ -3,7 +3,7 @@
 import { DEFAULT_STORE } from "../store/index.ts";
 import { findGadget, gadgetsOf, runGadget, GADGET_CATEGORIES, type GadgetCategory } from "../gadgets/index.ts";
 import type { GlobalOptions } from "./context.ts";
-import { UsageError } from "./errors.ts";
+import { UsageError } from "../errors.ts";
 
 function categoryHelp(category: GadgetCategory): string {
   const gadgets = gadgetsOf(category);

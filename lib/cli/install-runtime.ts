@@ -6,7 +6,7 @@
 // are replaced or appended, every other line stays byte for byte, comments included.
 import { existsSync, readFileSync } from "node:fs";
 import { writeFileAtomic } from "../oci/bundle.ts";
-import { InputError } from "./errors.ts";
+import { InputError } from "../errors.ts";
 
 export const DEFAULT_SHIM_BINARY = "/usr/local/bin/hookshim-runtime";
 export const RUNTIME_NAME = "hookshim";

@@ -11,8 +11,8 @@ import {
   type HookCommand,
 } from "../lifecycle/registration.ts";
 import type { GlobalOptions } from "./context.ts";
-import { flag, parseArgs, str } from "./args.ts";
-import { UsageError } from "./errors.ts";
+import { flag, parseArgs, str } from "../options/args.ts";
+import { UsageError } from "../errors.ts";
 
 const CMD = "install";
 const SPECS = [
@@ -39,7 +39,7 @@ function installBinary(source: string, target: string): void {
   }
 }
 
-/** The names the multi-call binary answers to (lib/cli/main.ts commandForArgv0). */
+/** The names the multi-call binary answers to (main.ts commandForArgv0). */
 const MULTICALL_NAMES = ["hookshim-runtime", "container-notifier"];
 
 /** hookshim-runtime and container-notifier beside the installed binary, as relative symlinks. */

@@ -8,8 +8,8 @@ import { signalNameOf } from "../gadgets/columns.ts";
 import { DEFAULT_STORE, formatTime, type ContainerRecord, type EventSource } from "../store/index.ts";
 import { ContainerDirectory, type ContainerView } from "../gadgets/containers.ts";
 import type { GlobalOptions } from "./context.ts";
-import { parseArgs, flag } from "./args.ts";
-import { UsageError } from "./errors.ts";
+import { parseArgs, flag } from "../options/args.ts";
+import { UsageError } from "../errors.ts";
 
 
 /** A row of ps: a store record, or a running container only the registry knows (source "registry"). */

@@ -1,8 +1,8 @@
 // hookshim store gc [--older-than DURATION] | store reset: housekeeping of the pinned store.
 import { openStore, resetStore, DEFAULT_STORE } from "../store/index.ts";
 import type { GlobalOptions } from "./context.ts";
-import { parseArgs, str } from "./args.ts";
-import { UsageError } from "./errors.ts";
+import { parseArgs, str } from "../options/args.ts";
+import { UsageError } from "../errors.ts";
 
 const UNIT_NS: Record<string, bigint> = {
   ns: 1n, us: 1_000n, ms: 1_000_000n, s: 1_000_000_000n, m: 60_000_000_000n, h: 3_600_000_000_000n, d: 86_400_000_000_000n,

@@ -1,8 +1,8 @@
 // hookshim validate [--kind config|state|hooks] FILE: quiet and 0 when valid; otherwise exit 2 and
 // one `FILE: path: what is wrong` line per problem on stderr.
 import type { GlobalOptions } from "./context.ts";
-import { parseArgs, str } from "./args.ts";
-import { UsageError } from "./errors.ts";
+import { parseArgs, str } from "../options/args.ts";
+import { UsageError } from "../errors.ts";
 import { CONFIG_SIZE_LIMIT, DOCUMENT_KINDS, inferKind, readJsonFile, validateDocument, type DocumentKind } from "../oci/index.ts";
 
 const COMMAND = "hookshim validate";

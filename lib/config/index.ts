@@ -4,7 +4,7 @@
 import { z } from "zod";
 import { readFileSync } from "node:fs";
 import defaults from "../../config/defaults.json" with { type: "json" };
-import { InputError } from "../cli/errors.ts";
+import { InputError } from "../errors.ts";
 import { DevicePolicySchema } from "../devices/sources.ts";
 
 import { configFileInUse } from "./path.ts";

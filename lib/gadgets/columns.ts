@@ -3,7 +3,7 @@
 // its width and alignment, and how to read its value from a row. The same declaration drives the
 // aligned table for people, the JSON line for machines and the sort order.
 import { constants } from "node:os";
-import { UsageError } from "../cli/errors.ts";
+import { UsageError } from "../errors.ts";
 
 export type CellValue = string | number | bigint | boolean | null;
 

@@ -1,8 +1,8 @@
 // Typed gadget parameters (Inspektor Gadget's params.ParamDesc): each declares its kind, default and
 // limits; the values on a command line are checked against them before a gadget runs, and a bad one
 // is one line naming the command, the parameter and the problem.
-import { parseArgs, type OptionSpec, type Parsed } from "../cli/args.ts";
-import { UsageError } from "../cli/errors.ts";
+import { parseArgs, type OptionSpec, type Parsed } from "../options/args.ts";
+import { UsageError } from "../errors.ts";
 
 export type ParamKind = "duration" | "int" | "string" | "bool" | "enum" | "list";
 

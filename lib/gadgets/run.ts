@@ -1,6 +1,6 @@
 // Running a gadget from a command line: parameters parsed and checked, rows filtered by container,
 // sorted, cut to --max-rows and printed as a table (people) or JSON lines (machines).
-import { UsageError } from "../cli/errors.ts";
+import { UsageError } from "../errors.ts";
 import {
   formatTable, parseOutput, parseSort, rowToJSON, sortRows, tableHeader, tableRow, visibleColumns,
   type Column, type OutputMode, type SortKey,

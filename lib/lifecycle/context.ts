@@ -3,7 +3,7 @@
 // step failed.
 import { writeSync } from "node:fs";
 import type { HookshimConfig } from "../config/index.ts";
-import { exitCodeOf, oneLine } from "../cli/errors.ts";
+import { exitCodeOf, oneLine } from "../errors.ts";
 import type { Store } from "../store/index.ts";
 import type { HookStage } from "./state.ts";
 import type { PhaseTimer } from "./timing.ts";

@@ -1,8 +1,7 @@
 // One hook invocation from the runtime's point of view: state on stdin, nothing on stdout, one line
 // on stderr when something failed (naming the stage, the container and the step), and an exit code
 // that follows the fail mode: closed fails the container's start, open warns and lets it start.
-import type { GlobalOptions } from "../cli/context.ts";
-import { exitCodeOf, oneLine, UsageError } from "../cli/errors.ts";
+import { exitCodeOf, oneLine, UsageError } from "../errors.ts";
 import { loadConfig, type HookshimConfig } from "../config/index.ts";
 import type { State } from "../oci/state.ts";
 import { HookLogger, storeOpener, type HookContext } from "./context.ts";
@@ -18,6 +17,16 @@ const RUNNERS: Record<HookStage, () => Promise<StageRunner>> = {
   poststop: async () => (await import("./poststop.ts")).poststop,
 };
 
+/** What the caller decided before the hook ran (the CLI's global options, or a test's). */
+export interface HookOptions {
+  /** hookshim's config file; undefined: /etc/hookshim/config.json, then the defaults */
+  configPath?: string;
+  /** store name overriding the config's */
+  store?: string;
+  /** print stacks */
+  debug: boolean;
+}
+
 export interface RunOptions {
   /** the state's text; default: all of fd 0 */
   input?: () => string;
@@ -26,7 +35,7 @@ export interface RunOptions {
 }
 
 /** Runs a hook stage ("auto": the one the state's status implies) and returns its exit code. */
-export async function runHook(requested: HookStage | "auto", args: string[], g: GlobalOptions, opts: RunOptions = {}): Promise<number> {
+export async function runHook(requested: HookStage | "auto", args: string[], g: HookOptions, opts: RunOptions = {}): Promise<number> {
   const timing = new PhaseTimer();
   timing.mark("boot");
   // Until the configuration is read, the fail mode is the safe one.

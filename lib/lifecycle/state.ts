@@ -3,7 +3,7 @@
 // createRuntime (the process exists, the user program has not started: see
 // fixtures/states/podman-4.3-prestart.json), and status "stopped", often without a pid, to poststop.
 import { readSync } from "node:fs";
-import { InputError } from "../cli/errors.ts";
+import { InputError } from "../errors.ts";
 import { parseState, type State } from "../oci/state.ts";
 import { pollIn } from "../sys/index.ts";
 

@@ -3,7 +3,7 @@
 import { closeSync, fchmodSync, fchownSync, fsyncSync, openSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { InputError } from "../cli/errors.ts";
+import { InputError } from "../errors.ts";
 import { check } from "./issues.ts";
 import { readJsonFile, stringifyJson } from "./json.ts";
 import { SpecSchema, type Spec } from "./spec.ts";

@@ -2,7 +2,7 @@
 // seccomp masks do not fit a double, and a config written back must carry them exactly, so integers
 // beyond 2^53 are read as bigint and written back digit for digit.
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
-import { InputError } from "../cli/errors.ts";
+import { InputError } from "../errors.ts";
 
 /** Bad input from a file: the message is `file: reason`, and both parts stay reachable. */
 export class FileInputError extends InputError {

@@ -1,6 +1,6 @@
 // The container state a runtime hands to hooks on stdin (runtime-spec runtime.md "State").
 import { z } from "zod";
-import { InputError } from "../cli/errors.ts";
+import { InputError } from "../errors.ts";
 import { check } from "./issues.ts";
 import { parseJson } from "./json.ts";
 import { AnnotationsSchema, absolutePath, int32, nonEmptyString, semver } from "./primitives.ts";

@@ -1,5 +1,5 @@
 // What can go wrong with a store, each error naming the store (or the field) and the problem.
-// `exitCode` follows the CLI contract (lib/cli/errors.ts reads it): 2 for bad input, 1 otherwise.
+// `exitCode` follows the CLI contract (lib/errors.ts exitCodeOf reads it): 2 for bad input, 1 otherwise.
 
 /** A value does not fit its fixed-size field; ids are never truncated, so neither is anything else. */
 export class FieldTooLongError extends RangeError {

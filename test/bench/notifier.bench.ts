@@ -10,7 +10,7 @@ import { resetStore } from "../../lib/store/index.ts";
 import { clockNs, CLOCK } from "../../lib/sys/index.ts";
 
 const BUN = join(import.meta.dir, "../../node_modules/.bin/bun");
-const CLI = join(import.meta.dir, "../../lib/cli/main.ts");
+const CLI = join(import.meta.dir, "../../main.ts");
 const RUNC = "/usr/sbin/runc";
 const EXECS = 1000;
 const CONTAINERS = 20;

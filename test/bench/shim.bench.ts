@@ -12,7 +12,7 @@ import { median, ms, percentile, report } from "./util.ts";
 import { compile } from "../support/build.ts";
 
 const BUN = join(import.meta.dir, "../../node_modules/.bin/bun");
-const CLI = join(import.meta.dir, "../../lib/cli/main.ts");
+const CLI = join(import.meta.dir, "../../main.ts");
 const RUNC = "/usr/sbin/runc";
 const ROUNDS = 25;
 const tmp = mkdtempSync(join(tmpdir(), `shim-bench-${process.pid}-`));
@@ -69,7 +69,7 @@ try {
     }
 
   const base = median(times.get("runc")!);
-  report(`runc run of a busybox true container, ${ROUNDS} interleaved rounds (shim: ${built ? "compiled binary" : "bun lib/cli/main.ts"})`, [
+  report(`runc run of a busybox true container, ${ROUNDS} interleaved rounds (shim: ${built ? "compiled binary" : "bun main.ts"})`, [
     ...variants.map((v): [string, string] => {
       const t = times.get(v.name)!;
       const added = v.name === "runc" ? "baseline" : `+${ms(median(t) - base)} per start`;

@@ -12,7 +12,7 @@ import { busyboxRootfs, runcBundle } from "../support/bundle.ts";
 import { removeGroupEverywhere } from "../support/runtime-cgroups.ts";
 
 const BUN = process.execPath;
-const CLI = join(import.meta.dir, "../../lib/cli/main.ts");
+const CLI = join(import.meta.dir, "../../main.ts");
 
 let tmp = "";
 let counter = 0;

@@ -12,7 +12,7 @@ import { rememberRuntimeCgroups } from "../support/runtime-cgroups.ts";
 
 
 const BUN = join(import.meta.dir, "../../node_modules/.bin/bun");
-const CLI = join(import.meta.dir, "../../lib/cli/main.ts");
+const CLI = join(import.meta.dir, "../../main.ts");
 const RUNC = "/usr/sbin/runc";
 let counter = 0;
 const uniq = (what: string) => `shim-${what}-${process.pid}-${++counter}`;

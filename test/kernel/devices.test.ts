@@ -18,7 +18,7 @@ import { describeNeeds } from "../support/prereq.ts";
 import { PROBE_DEVICES, randomRuleSet, seededRandom, type ProbeDevice } from "../support/devicerules.ts";
 import { cgroupMount } from "../../lib/cgroup/index.ts";
 
-const MAIN = join(import.meta.dir, "../../lib/cli/main.ts");
+const MAIN = join(import.meta.dir, "../../main.ts");
 const FIXTURES = join(import.meta.dir, "../../../shared/fixtures/bundles");
 const V1_DEVICES = "/sys/fs/cgroup/devices";
 

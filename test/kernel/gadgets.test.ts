@@ -18,7 +18,7 @@ import {
 import { describeNeeds, needs } from "../support/prereq.ts";
 
 const BUN = process.execPath;
-const CLI = join(import.meta.dir, "../../lib/cli/main.ts");
+const CLI = join(import.meta.dir, "../../main.ts");
 
 let bpffs = "";
 let counter = 0;

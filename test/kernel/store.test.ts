@@ -386,7 +386,7 @@ describeNeeds(["root", "btf"], "lifecycle store", () => {
 
   describe("CLI", () => {
     async function cli(...args: string[]): Promise<{ rc: number; out: string; err: string }> {
-      const p = Bun.spawn([BUN, join(REPO, "lib/cli/main.ts"), ...args], {
+      const p = Bun.spawn([BUN, join(REPO, "main.ts"), ...args], {
         env: { ...process.env, HOOKSHIM_BPFFS: bpffs },
         stdout: "pipe",
         stderr: "pipe",
@@ -415,7 +415,7 @@ describeNeeds(["root", "btf"], "lifecycle store", () => {
           '"runtime":"runc","cgroup":"","exitCode":null,"signal":null,"source":"hook"}\n',
       );
 
-      const follower = Bun.spawn([BUN, join(REPO, "lib/cli/main.ts"), "--store", store.name, "events", "--follow"], {
+      const follower = Bun.spawn([BUN, join(REPO, "main.ts"), "--store", store.name, "events", "--follow"], {
         env: { ...process.env, HOOKSHIM_BPFFS: bpffs },
         stdout: "pipe",
       });

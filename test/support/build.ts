@@ -5,7 +5,7 @@ import { join } from "node:path";
 
 export const REPO = join(import.meta.dir, "../..");
 export const BUN = join(REPO, "node_modules/.bin/bun");
-export const CLI = join(REPO, "lib/cli/main.ts");
+export const CLI = join(REPO, "main.ts");
 
 /** The `bun build` arguments of package.json's build script, without --outfile and the entry point. */
 export function buildFlags(): string[] {

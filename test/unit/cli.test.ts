@@ -1,13 +1,13 @@
 import { describe, expect, test } from "bun:test";
-import { commandForArgv0, splitGlobals } from "../../lib/cli/main.ts";
-import { parseArgs } from "../../lib/cli/args.ts";
-import { UsageError } from "../../lib/cli/errors.ts";
+import { commandForArgv0, splitGlobals } from "../../main.ts";
+import { parseArgs } from "../../lib/options/args.ts";
+import { UsageError } from "../../lib/errors.ts";
 import { parseConfig, loadConfig, defaultConfig } from "../../lib/config/index.ts";
 import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-const MAIN = join(import.meta.dir, "../../lib/cli/main.ts");
+const MAIN = join(import.meta.dir, "../../main.ts");
 
 describe("multi-call dispatch", () => {
   test("argv0 names", () => {

@@ -9,7 +9,7 @@ import { Emulator, RUNC_ALLOWED_DEVICES, compileDeviceFilter, emulatorFromFilter
 import { decompileDeviceFilter, deviceFilterInstructions, runcInstructionCount, NotADeviceFilterError } from "../../bpf/devicefilter.ts";
 import { PROBE_DEVICES, randomRuleSet, seededRandom } from "../support/devicerules.ts";
 
-const MAIN = join(import.meta.dir, "../../lib/cli/main.ts");
+const MAIN = join(import.meta.dir, "../../main.ts");
 const FIXTURES = join(import.meta.dir, "../../../shared/fixtures/bundles");
 
 /** runc's golden comparison: trimmed lines, blank and // comment lines dropped. */

@@ -10,9 +10,9 @@ import {
   ociRuntimeOf, gadgetHelp, findGadget, GADGETS, type Column, type Gadget, type ParamSpec,
 } from "../../lib/gadgets/index.ts";
 import { EXIT_RECORD } from "../../bpf/exittrace.ts";
-import { UsageError } from "../../lib/cli/errors.ts";
+import { UsageError } from "../../lib/errors.ts";
 
-const CLI = join(import.meta.dir, "../../lib/cli/main.ts");
+const CLI = join(import.meta.dir, "../../main.ts");
 const BUN = process.execPath;
 
 describe("parameters", () => {

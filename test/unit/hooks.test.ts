@@ -13,7 +13,7 @@ import { containerName } from "../../lib/lifecycle/prestart.ts";
 import { runHook } from "../../lib/lifecycle/run.ts";
 import { PhaseTimer, TIMING_ENV } from "../../lib/lifecycle/timing.ts";
 import { parseHookDefinition } from "../../lib/oci/index.ts";
-import { InputError } from "../../lib/cli/errors.ts";
+import { InputError } from "../../lib/errors.ts";
 
 const FIXTURES = join(import.meta.dir, "../../../shared/fixtures");
 const fixture = (p: string) => readFileSync(join(FIXTURES, p), "utf8");

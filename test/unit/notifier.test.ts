@@ -349,7 +349,7 @@ describe("runtime state dir scan", () => {
 });
 
 describe("notifier usage", () => {
-  const MAIN = join(import.meta.dir, "../../lib/cli/main.ts");
+  const MAIN = join(import.meta.dir, "../../main.ts");
   test("hookshim notifier --help prints the options on stdout and exits 0", () => {
     const p = Bun.spawnSync([process.execPath, MAIN, "notifier", "--help"]);
     expect(p.exitCode).toBe(0);

@@ -3,7 +3,7 @@ import { chmodSync, closeSync, copyFileSync, mkdtempSync, openSync, readdirSync,
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CONFIG_SIZE_LIMIT, injectHooks, readConfig, writeConfigAtomic, FileInputError } from "../../lib/oci/index.ts";
-import { InputError } from "../../lib/cli/errors.ts";
+import { InputError } from "../../lib/errors.ts";
 
 const FIXTURES = join(import.meta.dir, "../../../shared/fixtures");
 

@@ -3,7 +3,7 @@ import { closeSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-const MAIN = join(import.meta.dir, "../../lib/cli/main.ts");
+const MAIN = join(import.meta.dir, "../../main.ts");
 const FIXTURES = join(import.meta.dir, "../../../shared/fixtures");
 
 let dir: string;

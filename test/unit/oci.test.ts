@@ -14,7 +14,7 @@ import {
   stringifyJson,
   validateDocument,
 } from "../../lib/oci/index.ts";
-import { InputError } from "../../lib/cli/errors.ts";
+import { InputError } from "../../lib/errors.ts";
 
 const FIXTURES = join(import.meta.dir, "../../../shared/fixtures");
 const fixture = (rel: string) => readFileSync(join(FIXTURES, rel), "utf8");

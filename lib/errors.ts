@@ -1,4 +1,5 @@
-// Exit-code carrying errors. Everything the CLI prints on failure is one line: `hookshim: <message>`.
+// Exit-code carrying errors, below every layer: libraries throw them, the entry points print them.
+// Everything the CLI prints on failure is one line: `hookshim: <message>`.
 export class UsageError extends Error {
   readonly exitCode = 2;
   constructor(message: string) {

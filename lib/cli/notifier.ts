@@ -1,8 +1,8 @@
 // `hookshim notifier` / `container-notifier`: parse the options, run lib/notifier until signalled.
-import { parseArgs, str, flag, list } from "../lib/cli/args.ts";
-import { UsageError } from "../lib/cli/errors.ts";
-import type { GlobalOptions } from "../lib/cli/context.ts";
-import { runNotifier, parseListenAddress } from "../lib/notifier/index.ts";
+import { parseArgs, str, flag, list } from "../options/args.ts";
+import { UsageError } from "../errors.ts";
+import type { GlobalOptions } from "./context.ts";
+import { runNotifier, parseListenAddress } from "../notifier/index.ts";
 
 const SPECS = [
   { name: "json" },

@@ -1,6 +1,6 @@
 // A small getopt for subcommands: `--name value`, `--name=value`, `-n value`, boolean flags,
 // repeatable options and positionals; unknown options are usage errors.
-import { UsageError } from "./errors.ts";
+import { UsageError } from "../errors.ts";
 
 export interface OptionSpec {
   /** long name without dashes */

@@ -1,28 +1,29 @@
 #!/usr/bin/env bun
-// The multi-call entry point of dist/hookshim. Dispatches on the name it was called by
+// The multi-call entry point of dist/hookshim. It sits above every other entry point (hooks/, shim/,
+// lib/cli), so nothing under lib/ has to import them back. Dispatches on the name it was called by
 // (container-notifier, hookshim-runtime, runc) or on the first argument. Subcommands are imported
 // lazily so a hook only loads what it runs.
 import { basename } from "node:path";
-import { exitCodeOf, oneLine, UsageError } from "./errors.ts";
-import type { CommandMain, GlobalOptions } from "./context.ts";
+import { exitCodeOf, oneLine, UsageError } from "./lib/errors.ts";
+import type { CommandMain, GlobalOptions } from "./lib/cli/context.ts";
 
 type Loader = () => Promise<{ main: CommandMain }>;
 
 const COMMANDS: Record<string, Loader> = {
-  hook: () => import("../../hooks/main.ts"),
-  runtime: () => import("../../shim/main.ts"),
-  notifier: () => import("../../hooks/container-notifier.ts"),
-  validate: () => import("./validate.ts"),
-  devices: () => import("./devices.ts"),
-  ps: () => import("./ps.ts"),
-  events: () => import("./events.ts"),
-  store: () => import("./store.ts"),
-  install: () => import("./install.ts"),
-  doctor: () => import("./doctor.ts"),
+  hook: () => import("./hooks/main.ts"),
+  runtime: () => import("./shim/main.ts"),
+  notifier: () => import("./lib/cli/notifier.ts"),
+  validate: () => import("./lib/cli/validate.ts"),
+  devices: () => import("./lib/cli/devices.ts"),
+  ps: () => import("./lib/cli/ps.ts"),
+  events: () => import("./lib/cli/events.ts"),
+  store: () => import("./lib/cli/store.ts"),
+  install: () => import("./lib/cli/install.ts"),
+  doctor: () => import("./lib/cli/doctor.ts"),
   // gadget categories (Inspektor Gadget style): hookshim <category> <gadget>
-  snapshot: () => import("./gadgets.ts"),
-  trace: () => import("./gadgets.ts"),
-  top: () => import("./gadgets.ts"),
+  snapshot: () => import("./lib/cli/gadgets.ts"),
+  trace: () => import("./lib/cli/gadgets.ts"),
+  top: () => import("./lib/cli/gadgets.ts"),
 };
 
 const USAGE = `usage: hookshim [--config FILE] [--store NAME] [--debug] COMMAND [ARGS...]
