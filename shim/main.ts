@@ -10,6 +10,7 @@ import type { GlobalOptions } from "../lib/cli/context.ts";
 import { oneLine } from "../lib/errors.ts";
 import { parseRuncArgv, type RuncInvocation } from "../lib/oci/runtime-argv.ts";
 import { execve } from "../lib/sys/exec.ts";
+import { PhaseTimer } from "../lib/lifecycle/timing.ts";
 import { lowerRuntimeEnvironment } from "./environment.ts";
 import { findLowerRuntime, selfIdentity } from "./lower-runtime.ts";
 import { RuncLog } from "./runc-log.ts";
@@ -21,24 +22,38 @@ export function injectsHooks(inv: RuncInvocation): boolean {
 }
 
 /** Prepares the bundle when the command needs it; returns the lower runtime to exec. */
-async function prepare(inv: RuncInvocation, g: GlobalOptions, log: RuncLog): Promise<string> {
+async function prepare(inv: RuncInvocation, g: GlobalOptions, log: RuncLog, timing: PhaseTimer): Promise<string> {
   const self = selfIdentity();
-  if (!injectsHooks(inv)) return findLowerRuntime({ configured: configuredRuntimePath(g.configPath), self });
+  if (!injectsHooks(inv)) {
+    const lower = findLowerRuntime({ configured: configuredRuntimePath(g.configPath), self });
+    timing.mark("lower runtime");
+    return lower;
+  }
   // the zod schemas load only here: pass-through commands stay cheap
   const [{ loadConfig }, { injectConfiguredHooks }] = await Promise.all([import("../lib/config/index.ts"), import("./inject.ts")]);
+  timing.mark("load inject");
   const config = loadConfig(g.configPath);
+  timing.mark("config");
   // found before the bundle is touched: a refused runtime leaves config.json as it was
   const lower = findLowerRuntime({ configured: config.runtime.path, self });
+  timing.mark("lower runtime");
   injectConfiguredHooks(inv, config, g.configPath, log);
+  timing.mark("inject");
   return lower;
 }
 
 export async function main(args: string[], g: GlobalOptions): Promise<number> {
+  const timing = new PhaseTimer();
+  timing.mark("boot");
   const inv = parseRuncArgv(args, process.cwd());
   const log = RuncLog.of(inv.globals);
+  timing.mark("argv");
   try {
-    const lower = await prepare(inv, g, log);
-    return execve(lower, [lower, ...args], lowerRuntimeEnvironment(process.env));
+    const lower = await prepare(inv, g, log, timing);
+    const env = lowerRuntimeEnvironment(process.env);
+    timing.mark("environment");
+    if (timing.enabled) process.stderr.write(`hookshim: runtime ${inv.command ?? ""}: timing: ${timing.summary()}\n`);
+    return execve(lower, [lower, ...args], env);
   } catch (e) {
     log.write("error", `hookshim: ${oneLine(e)}`);
     throw e;

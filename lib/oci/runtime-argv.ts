@@ -61,36 +61,43 @@ const CRIU_COMMON = [
 
 // Per subcommand, runc's and crun's flags. Only the value-taking ones matter for finding
 // positionals, but booleans are listed so they are not reported as unknown.
-const RUNTIME_COMMANDS: Record<string, FlagTable> = {
-  create: flagTable(...CREATE),
-  run: flagTable(...RUN),
-  start: flagTable(),
-  delete: flagTable("force,f", "regex,r="),
-  kill: flagTable("all,a", "regex,r="),
-  exec: flagTable(
+const RUNTIME_COMMAND_FLAGS: Record<string, string[]> = {
+  create: CREATE,
+  run: RUN,
+  start: [],
+  delete: ["force,f", "regex,r="],
+  kill: ["all,a", "regex,r="],
+  exec: [
     "console-socket=", "cwd=", "env,e=*", "tty,t", "user,u=", "additional-gids,g=*", "process,p=", "detach,d",
     "pid-file=", "process-label=", "apparmor=", "no-new-privs", "cap,c=*", "preserve-fds=", "cgroup=*",
     "ignore-paused", "no-subreaper",
-  ),
-  state: flagTable(),
-  ps: flagTable("format,f="),
-  list: flagTable("format,f=", "quiet,q"),
-  pause: flagTable(),
-  resume: flagTable(),
-  update: flagTable(
+  ],
+  state: [],
+  ps: ["format,f="],
+  list: ["format,f=", "quiet,q"],
+  pause: [],
+  resume: [],
+  update: [
     "resources,r=", "blkio-weight=", "cpu-period=", "cpu-quota=", "cpu-share=", "cpu-rt-period=", "cpu-rt-runtime=",
     "cpuset-cpus=", "cpuset-mems=", "memory=", "memory-reservation=", "memory-swap=", "pids-limit=",
     "l3-cache-schema=", "mem-bw-schema=", "kernel-memory=", "kernel-memory-tcp=",
-  ),
-  events: flagTable("interval=", "stats"),
-  features: flagTable(),
-  spec: flagTable("bundle,b=", "rootless"),
-  checkpoint: flagTable(...CRIU_COMMON, "parent-path=", "leave-running", "status-fd=", "page-server=", "pre-dump"),
-  restore: flagTable(...CRIU_COMMON, "console-socket=", "bundle,b=", "detach,d", "pid-file=", "no-subreaper", "no-pivot"),
-  help: flagTable(),
+  ],
+  events: ["interval=", "stats"],
+  features: [],
+  spec: ["bundle,b=", "rootless"],
+  checkpoint: [...CRIU_COMMON, "parent-path=", "leave-running", "status-fd=", "page-server=", "pre-dump"],
+  restore: [...CRIU_COMMON, "console-socket=", "bundle,b=", "detach,d", "pid-file=", "no-subreaper", "no-pivot"],
+  help: [],
 };
-RUNTIME_COMMANDS.h = RUNTIME_COMMANDS.help!;
-const NO_FLAGS = flagTable();
+RUNTIME_COMMAND_FLAGS.h = RUNTIME_COMMAND_FLAGS.help!;
+
+// Built on first use, per command: the shim's pass-through commands parse one small table, not all.
+const commandTables = new Map<string, FlagTable>();
+function commandTable(command: string): FlagTable {
+  let t = commandTables.get(command);
+  if (!t) commandTables.set(command, (t = flagTable(...(Object.hasOwn(RUNTIME_COMMAND_FLAGS, command) ? RUNTIME_COMMAND_FLAGS[command]! : []))));
+  return t;
+}
 
 // Commands whose first positional is not a container id.
 const NO_ID = new Set(["list", "features", "spec", "help", "h"]);
@@ -274,7 +281,7 @@ export function parseRuncArgv(argv: string[], cwd?: string): RuncInvocation {
   const [command, ...commandArgv] = global.positionals;
   if (command === undefined) return { globals, flags: {}, args: [], unknownFlags };
 
-  const table = Object.hasOwn(RUNTIME_COMMANDS, command) ? RUNTIME_COMMANDS[command]! : NO_FLAGS;
+  const table = commandTable(command);
   const sub = parseFlags(commandArgv, table, IN_ORDER.has(command));
   unknownFlags.push(...sub.unknown);
   const { flags, positionals } = sub;

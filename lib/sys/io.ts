@@ -1,6 +1,6 @@
 // File-descriptor syscalls that node:fs does not cover (or covers only with blocking semantics).
 import { ptr } from "bun:ffi";
-import { libc, errno, syscall6 } from "./libc.ts";
+import { libc, errno, syscall6, SYS } from "./libc.ts";
 import { SyscallError } from "./error.ts";
 
 export const O = {
@@ -96,12 +96,11 @@ export function mknod(path: string, mode: number, dev: bigint): number {
 }
 
 export const LOCK = { SH: 1, EX: 2, NB: 4, UN: 8 } as const;
-const SYS_flock = 73;
 
 /** flock(2): an advisory lock released when the fd closes, so a killed holder never leaves it held. */
 export function flock(fd: number, op: number): void {
   for (;;) {
-    const r = Number(syscall6(SYS_flock, fd, op, 0, 0, 0, 0));
+    const r = Number(syscall6(SYS.flock, fd, op, 0, 0, 0, 0));
     if (r >= 0) return;
     const e = errno();
     if (e !== 4) throw new SyscallError("flock", e, `fd ${fd}`); // retry on EINTR only

@@ -2,6 +2,7 @@
 // the variadic `syscall` gets one CFunction per shape (same address, different declarations) because
 // an FFI call must know its argument types up front.
 import { dlopen, CFunction, read, type FFIFunction } from "bun:ffi";
+import { syscallTable, type SyscallTable } from "./syscalls.ts";
 
 const symbols = {
   __errno_location: { args: [], returns: "ptr" },
@@ -36,27 +37,46 @@ const symbols = {
   signal: { args: ["i32", "ptr"], returns: "ptr" },
 } as const satisfies Record<string, FFIFunction>;
 
-const lib = dlopen("libc.so.6", symbols);
-export const libc = lib.symbols;
+type Symbols = typeof symbols;
+type Bound = ReturnType<typeof dlopen<Symbols>>["symbols"];
 
-const errnoLocation = lib.symbols.__errno_location;
-/** errno of the calling thread. Read it immediately after the failing call, before any other FFI call. */
-export function errno(): number {
-  return read.i32(errnoLocation()!, 0);
+// Each symbol is bound on first use, not all at dlopen: Bun compiles a trampoline per declared
+// symbol, and a process that only execs (the runtime shim's pass-through commands) or only reads a
+// map should not pay for the thirty it never calls. The libc handle itself is opened once per
+// symbol by the dynamic loader's reference count, which is cheap.
+// __errno_location is bound with the first other symbol, so that errno() right after a failed call
+// never binds anything (binding could itself change errno).
+const bound: Record<string, unknown> = {};
+function bind(name: string): unknown {
+  const fn = dlopen("libc.so.6", { [name]: symbols[name as keyof Symbols] } as Symbols).symbols[name as keyof Bound];
+  bound[name] = fn;
+  return fn;
 }
-
-const syscallPtr = (lib.symbols.syscall as unknown as { ptr: number }).ptr;
-
-/** syscall(nr, i64, i64, i64, i64, i64, i64) -> i64: perf_event_open and other shapes without a wrapper. */
-export const syscall6 = CFunction({
-  ptr: syscallPtr as never,
-  args: ["i64", "i64", "i64", "i64", "i64", "i64", "i64"],
-  returns: "i64",
+export const libc: Bound = new Proxy(bound as Bound, {
+  get(target, name: string) {
+    const have = (target as Record<string, unknown>)[name];
+    if (have) return have;
+    if (!Object.hasOwn(symbols, name)) return undefined;
+    if (!bound.__errno_location) bind("__errno_location");
+    return bound[name] ?? bind(name);
+  },
 });
 
-export const SYS = {
-  bpf: 321,
-  perf_event_open: 298,
-  pidfd_open: 434,
-  gettid: 186,
-} as const;
+/** errno of the calling thread. Read it immediately after the failing call, before any other FFI call. */
+export function errno(): number {
+  return read.i32(libc.__errno_location()!, 0);
+}
+
+let syscall6Fn: ReturnType<typeof CFunction> | undefined;
+/** syscall(nr, i64, i64, i64, i64, i64, i64) -> i64: perf_event_open and other shapes without a wrapper. */
+export function syscall6(nr: number, a1: number | bigint, a2: number | bigint, a3: number | bigint, a4: number | bigint, a5: number | bigint, a6: number | bigint): bigint | number {
+  syscall6Fn ??= CFunction({
+    ptr: (libc.syscall as unknown as { ptr: number }).ptr as never,
+    args: ["i64", "i64", "i64", "i64", "i64", "i64", "i64"],
+    returns: "i64",
+  });
+  return syscall6Fn(nr, a1, a2, a3, a4, a5, a6) as bigint | number;
+}
+
+/** This machine's syscall numbers (lib/sys/syscalls.ts). */
+export const SYS: SyscallTable = syscallTable(process.arch);

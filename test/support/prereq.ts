@@ -40,6 +40,9 @@ const checks: Record<string, () => boolean> = {
   busybox: () => existsSync("/bin/busybox") || !!which("busybox"),
   cc: () => !!which("cc"),
   bpftool: () => !!which("bpftool") || existsSync("/usr/sbin/bpftool"),
+  // linux-libc-dev: the kernel's syscall tables, to check hookshim's against
+  "asm-generic-headers": () => existsSync("/usr/include/asm-generic/unistd.h"),
+  "x86-64-headers": () => existsSync("/usr/include/x86_64-linux-gnu/asm/unistd_64.h"),
 };
 
 export type Prerequisite = keyof typeof checks;

@@ -4,6 +4,9 @@ import {
   makedev, isErrno, statfsType, FS_MAGIC, clockNs, CLOCK, bootTimeWallNs, getRlimit, RLIMIT_NOFILE,
   inotifyInit, inotifyAddWatch, inotifyRead, IN, close, pollIn, read, write, setNonBlocking, parseFanotifyEvents,
 } from "../../lib/sys/index.ts";
+import { SYS } from "../../lib/sys/libc.ts";
+import { SYSCALLS, syscallTable, type SyscallTable } from "../../lib/sys/syscalls.ts";
+import { needs } from "../support/prereq.ts";
 import { mkdtempSync, writeFileSync, rmSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -146,5 +149,24 @@ describe("files and clocks", () => {
     } finally {
       close(fd);
     }
+  });
+});
+
+describe("syscall tables", () => {
+  /** `#define __NR_name N` lines of a kernel uapi header. */
+  const numbers = (header: string): Map<string, number> =>
+    new Map([...readFileSync(header, "utf8").matchAll(/^#define __NR(?:3264)?_(\w+)\s+(\d+)\b/gm)].map((m) => [m[1]!, Number(m[2])]));
+  const check = (table: SyscallTable, header: string) => {
+    const kernel = numbers(header);
+    for (const [name, nr] of Object.entries(table)) expect({ name, nr: kernel.get(name) }).toEqual({ name, nr });
+  };
+  needs("asm-generic-headers")("arm64's numbers are the kernel's generic table (asm-generic/unistd.h)", () =>
+    check(SYSCALLS.arm64, "/usr/include/asm-generic/unistd.h"));
+  needs("x86-64-headers")("x86-64's numbers are the kernel's (asm/unistd_64.h)", () => check(SYSCALLS.x64, "/usr/include/x86_64-linux-gnu/asm/unistd_64.h"));
+  test("chosen by process.arch; others refused", () => {
+    expect(syscallTable("arm64")).toBe(SYSCALLS.arm64);
+    expect(syscallTable("x64")).toBe(SYSCALLS.x64);
+    expect(() => syscallTable("riscv64")).toThrow("riscv64");
+    expect(SYS).toEqual(syscallTable(process.arch));
   });
 });
