@@ -1,9 +1,9 @@
 #!/usr/bin/env bun
 // The multi-call entry point of dist/hookshim. It sits above every other entry point (hooks/, shim/,
 // lib/cli), so nothing under lib/ has to import them back. Dispatches on the name it was called by
-// (container-notifier, hookshim-runtime, runc) or on the first argument. Subcommands are imported
-// lazily so a hook only loads what it runs.
-import { basename } from "node:path";
+// (container-notifier, hookshim-runtime, runc) or on the command line, parsed against the one
+// declaration of every command (lib/cli/commands.ts). A command's module is imported only when that
+// command runs, and the runtime shim's pass-through path loads nothing but the shim.
 import { exitCodeOf, oneLine, UsageError } from "./lib/errors.ts";
 import type { CommandMain, GlobalOptions } from "./lib/cli/context.ts";
 
@@ -11,7 +11,6 @@ type Loader = () => Promise<{ main: CommandMain }>;
 
 const COMMANDS: Record<string, Loader> = {
   hook: () => import("./hooks/main.ts"),
-  runtime: () => import("./shim/main.ts"),
   notifier: () => import("./lib/cli/notifier.ts"),
   validate: () => import("./lib/cli/validate.ts"),
   devices: () => import("./lib/cli/devices.ts"),
@@ -20,85 +19,67 @@ const COMMANDS: Record<string, Loader> = {
   store: () => import("./lib/cli/store.ts"),
   install: () => import("./lib/cli/install.ts"),
   doctor: () => import("./lib/cli/doctor.ts"),
-  // gadget categories (Inspektor Gadget style): hookshim <category> <gadget>
   snapshot: () => import("./lib/cli/gadgets.ts"),
   trace: () => import("./lib/cli/gadgets.ts"),
   top: () => import("./lib/cli/gadgets.ts"),
+  help: () => import("./lib/cli/help.ts"),
+  completion: () => import("./lib/cli/help.ts"),
+  version: () => import("./lib/cli/help.ts"),
 };
 
-const USAGE = `usage: hookshim [--config FILE] [--store NAME] [--debug] COMMAND [ARGS...]
-commands:
-  hook prestart|createRuntime|poststop   OCI hook (state JSON on stdin)
-  runtime RUNC-ARGS...                   runtime shim in front of runc
-  notifier [--json] [--runtime-path P]   container-notifier
-  validate [--kind config|state|hooks] FILE
-  devices compile|apply|check|show|add|remove ...
-  ps [--json]   events [--follow] [--json]   store gc|reset
-  install [--hooks-dir DIR] [--containerd-config F] [--uninstall]
-  doctor
-  snapshot containers | trace lifecycle|exit | top cgroups`;
-
-/** Which subcommand a multi-call invocation means, from argv[0]'s basename. */
+/** Which command a multi-call invocation means, from argv[0]'s basename. */
 export function commandForArgv0(argv0: string): string | undefined {
-  const b = basename(argv0);
+  const b = argv0.slice(argv0.lastIndexOf("/") + 1);
   if (b === "container-notifier") return "notifier";
   if (b === "hookshim-runtime" || b === "runc") return "runtime";
   return undefined;
 }
 
-export function splitGlobals(argv: string[]): { g: GlobalOptions; rest: string[] } {
-  const g: GlobalOptions = { debug: false, configPath: process.env.HOOKSHIM_CONFIG || undefined };
-  let i = 0;
-  for (; i < argv.length; i++) {
-    const a = argv[i]!;
-    const eq = a.indexOf("=");
-    const name = a.startsWith("--") ? (eq >= 0 ? a.slice(0, eq) : a) : a;
-    const val = () => {
-      if (eq >= 0) return a.slice(eq + 1);
-      if (i + 1 >= argv.length) throw new UsageError(`hookshim: option ${name} needs a value`);
-      return argv[++i]!;
-    };
-    if (name === "--config") g.configPath = val();
-    else if (name === "--store") g.store = val();
-    else if (name === "--debug") g.debug = true;
-    else break;
+function envGlobals(): GlobalOptions {
+  return { debug: false, configPath: process.env.HOOKSHIM_CONFIG || undefined };
+}
+
+/** The runtime shim: runc's argv goes through untouched, so nothing of ours is parsed from it. */
+async function runtime(args: string[], g: GlobalOptions): Promise<number> {
+  return (await import("./shim/main.ts")).main(args, g);
+}
+
+async function dispatch(argv: string[], g: GlobalOptions): Promise<number> {
+  const [{ HOOKSHIM, GLOBAL_OPTIONS, VERSION }, options] = await Promise.all([import("./lib/cli/commands.ts"), import("./lib/options/index.ts")]);
+  if (argv.length === 0) {
+    console.error(options.helpText(HOOKSHIM, ["hookshim"], await options.subcommandsOf(HOOKSHIM), GLOBAL_OPTIONS));
+    return 2;
   }
-  return { g, rest: argv.slice(i) };
+  if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
+    console.log(VERSION);
+    return 0;
+  }
+  let parsed;
+  try {
+    parsed = await options.parseCommandLine(HOOKSHIM, argv, GLOBAL_OPTIONS);
+  } catch (e) {
+    if (!(e instanceof options.HelpRequest)) throw e;
+    console.log(options.helpText(e.spec, e.path, await options.subcommandsOf(e.spec), e.spec.passThrough ? [] : GLOBAL_OPTIONS));
+    return 0;
+  }
+  g.configPath = parsed.globals.str("config") ?? g.configPath;
+  g.store = parsed.globals.str("store") ?? g.store;
+  g.debug = parsed.globals.bool("debug");
+  const command = parsed.path[1]!;
+  if (command === "runtime") return runtime(parsed.rest, g);
+  const loader = COMMANDS[command];
+  if (!loader) throw new UsageError(`hookshim: command "${command}" has no implementation`);
+  return (await loader()).main(parsed, g);
 }
 
 export async function run(argv: string[], argv0: string): Promise<number> {
-  let debug = argv.includes("--debug");
+  const g = envGlobals();
   try {
     const implied = commandForArgv0(argv0);
-    if (implied === "runtime") {
-      // A shim must pass runc's argv through untouched: no global parsing of our own.
-      const mod = await COMMANDS.runtime!();
-      return await mod.main(argv, { debug: false, configPath: process.env.HOOKSHIM_CONFIG || undefined });
-    }
-    const { g, rest } = splitGlobals(argv);
-    debug = g.debug;
-    let cmd = implied;
-    let args = rest;
-    if (!cmd) {
-      cmd = rest[0];
-      args = rest.slice(1);
-      if (!cmd || cmd === "help" || cmd === "--help" || cmd === "-h") {
-        (cmd ? console.log : console.error)(USAGE);
-        return cmd ? 0 : 2;
-      }
-      if (cmd === "--version" || cmd === "version") {
-        console.log("hookshim 0.1.0");
-        return 0;
-      }
-    }
-    const loader = COMMANDS[cmd];
-    if (!loader) throw new UsageError(`hookshim: unknown command "${cmd}" (see hookshim --help)`);
-    const mod = await loader();
-    // gadget commands receive their category as the first argument
-    const gadgetArgs = cmd === "snapshot" || cmd === "trace" || cmd === "top" ? [cmd, ...args] : args;
-    return await mod.main(gadgetArgs, g);
+    if (implied === "runtime") return await runtime(argv, g);
+    return await dispatch(implied ? [implied, ...argv] : argv, g);
   } catch (e) {
-    if (debug && e instanceof Error) console.error(e.stack);
+    if ((g.debug || argv.includes("--debug")) && e instanceof Error) console.error(e.stack);
     else console.error(oneLine(e).startsWith("hookshim") ? oneLine(e) : `hookshim: ${oneLine(e)}`);
     return exitCodeOf(e);
   }

@@ -9,24 +9,8 @@ import { loadConfig } from "../config/index.ts";
 import { CONFIG_SIZE_LIMIT, readConfig } from "../oci/bundle.ts";
 import { readJsonFile } from "../oci/json.ts";
 import type { GlobalOptions } from "./context.ts";
-import { flag, parseArgs, requireStr, str, type Parsed } from "../options/args.ts";
+import { flag, requireStr, str, type ParsedCommand } from "../options/index.ts";
 import { InputError, UsageError } from "../errors.ts";
-
-const USAGE = `usage: hookshim devices compile (--config F | --rules F) [--format asm|json]
-       hookshim devices apply --cgroup DIR (--config F | --rules F)
-       hookshim devices check (--config F | --rules F) --device 'c 1:3' --access rw
-       hookshim devices show --cgroup DIR [--json]
-       hookshim devices add|remove --cgroup DIR 'c 10:229 rwm'`;
-
-const SPECS = [
-  { name: "config", value: true },
-  { name: "rules", value: true },
-  { name: "format", value: true },
-  { name: "cgroup", value: true },
-  { name: "device", value: true },
-  { name: "access", value: true },
-  { name: "json" },
-];
 
 /** Turn a rule error into bad input naming the file. */
 function asInput<T>(file: string, fn: () => T): T {
@@ -42,7 +26,7 @@ function asInput<T>(file: string, fn: () => T): T {
  * The ordered rules from --rules (a LinuxDeviceCgroup array) or --config (an OCI config.json: its
  * linux.resources.devices, then hookshim's host policy, then the io.hookshim.devices annotation).
  */
-function ruleSource(p: Parsed, g: GlobalOptions, cmd: string): { file: string; rules: NormalRule[] } {
+function ruleSource(p: ParsedCommand, g: GlobalOptions, cmd: string): { file: string; rules: NormalRule[] } {
   const config = str(p, "config");
   const rules = str(p, "rules");
   if ((config === undefined) === (rules === undefined)) throw new UsageError(`${cmd}: give one of --config F or --rules F`);
@@ -85,26 +69,20 @@ function filterLines(dir: string, f: AttachedFilter): string[] {
   return lines;
 }
 
-export async function main(args: string[], g: GlobalOptions): Promise<number> {
-  const [sub, ...rest] = args;
-  const cmd = `devices ${sub ?? ""}`.trim();
-  if (!sub || sub === "help" || sub === "--help") {
-    (sub ? console.log : console.error)(USAGE);
-    return sub ? 0 : 2;
-  }
-  const p = parseArgs(rest, SPECS, cmd);
+export async function main(p: ParsedCommand, g: GlobalOptions): Promise<number> {
+  const sub = p.path[2];
+  const cmd = `devices ${sub}`;
   switch (sub) {
     case "compile": {
       const { file, rules } = ruleSource(p, g, cmd);
       const compiled = compileDeviceFilter(emulate(file, rules));
-      const format = str(p, "format") ?? "asm";
-      if (format === "asm") process.stdout.write(disassemble(compiled.instructions).replace(/\n?$/, "\n"));
-      else if (format === "json") console.log(JSON.stringify(compiled.instructions.map(instructionJson), null, 1));
-      else throw new UsageError(`${cmd}: --format must be asm or json, not "${format}"`);
+      // --format is an enum (lib/cli/commands.ts): asm or json, checked when parsed
+      if (str(p, "format") === "json") console.log(JSON.stringify(compiled.instructions.map(instructionJson), null, 1));
+      else process.stdout.write(disassemble(compiled.instructions).replace(/\n?$/, "\n"));
       return 0;
     }
     case "apply": {
-      const dir = requireStr(p, "cgroup", cmd);
+      const dir = requireStr(p, "cgroup");
       const { file, rules } = ruleSource(p, g, cmd);
       const compiled = compileDeviceFilter(emulate(file, rules));
       const r = attachDeviceFilter(dir, compiled);
@@ -114,8 +92,8 @@ export async function main(args: string[], g: GlobalOptions): Promise<number> {
     }
     case "check": {
       const { file, rules } = ruleSource(p, g, cmd);
-      const device = requireStr(p, "device", cmd);
-      const accessText = requireStr(p, "access", cmd);
+      const device = requireStr(p, "device");
+      const accessText = requireStr(p, "access");
       let spec;
       let access: number;
       try {
@@ -131,7 +109,7 @@ export async function main(args: string[], g: GlobalOptions): Promise<number> {
       return 0;
     }
     case "show": {
-      const dir = requireStr(p, "cgroup", cmd);
+      const dir = requireStr(p, "cgroup");
       const filters = readDeviceFilters(dir);
       if (flag(p, "json")) {
         console.log(JSON.stringify(filters.map((f) => ({
@@ -148,8 +126,7 @@ export async function main(args: string[], g: GlobalOptions): Promise<number> {
     }
     case "add":
     case "remove": {
-      const dir = requireStr(p, "cgroup", cmd);
-      if (p.positionals.length !== 1) throw new UsageError(`${cmd}: give one rule, e.g. 'c 10:229 rwm'`);
+      const dir = requireStr(p, "cgroup");
       const text = p.positionals[0]!;
       let rule: NormalRule;
       try {
@@ -162,6 +139,6 @@ export async function main(args: string[], g: GlobalOptions): Promise<number> {
       return 0;
     }
     default:
-      throw new UsageError(`devices: unknown subcommand "${sub}"\n${USAGE}`);
+      throw new UsageError(`devices: unknown subcommand "${sub}"`);
   }
 }

@@ -4,7 +4,7 @@ import { BpfMap, MapType, isBpffs, DEFAULT_BPFFS } from "../bpf/index.ts";
 import { SyscallError, mountsOfType } from "../sys/index.ts";
 import { cgroupMount } from "../cgroup/index.ts";
 import type { GlobalOptions } from "./context.ts";
-import { parseArgs, flag } from "../options/args.ts";
+import type { ParsedCommand } from "../options/index.ts";
 
 export interface Check {
   name: string;
@@ -94,8 +94,7 @@ export function runChecks(): Check[] {
   return checks;
 }
 
-export async function main(args: string[], _g: GlobalOptions): Promise<number> {
-  const p = parseArgs(args, [{ name: "json" }], "hookshim doctor");
+export async function main(p: ParsedCommand, _g: GlobalOptions): Promise<number> {
   const checks = runChecks();
   try {
     const { notifierSupport } = await import("../notifier/index.ts");
@@ -104,7 +103,7 @@ export async function main(args: string[], _g: GlobalOptions): Promise<number> {
   } catch {
     // the notifier module is optional in trimmed builds
   }
-  if (flag(p, "json")) for (const c of checks) console.log(JSON.stringify(c));
+  if (p.values.bool("json")) for (const c of checks) console.log(JSON.stringify(c));
   else
     for (const c of checks)
       console.log(`${c.ok ? "ok     " : "missing"}  ${c.name}: ${c.detail}${c.ok || !c.fix ? "" : ` — fix: ${c.fix}`}`);

@@ -1,22 +1,20 @@
 // hookshim events [--follow] [--json]: the store's event log, one event per line.
 import {
-  openExistingStore, openStore, StoreMissingError, DEFAULT_STORE, eventToJSON, eventLine, type Store,
+  openExistingStore, openStore, StoreMissingError, eventToJSON, eventLine, type Store,
 } from "../store/index.ts";
 import type { GlobalOptions } from "./context.ts";
-import { parseArgs, flag } from "../options/args.ts";
-import { UsageError } from "../errors.ts";
+import type { ParsedCommand } from "../options/index.ts";
+import { configuredStore } from "./context.ts";
 
-export async function main(args: string[], g: GlobalOptions): Promise<number> {
-  const p = parseArgs(args, [{ name: "follow", short: "f" }, { name: "json" }], "hookshim events");
-  if (p.positionals.length) throw new UsageError(`hookshim events: unexpected argument "${p.positionals[0]}"`);
-  const name = g.store ?? DEFAULT_STORE;
-  const render = flag(p, "json") ? eventToJSON : eventLine;
-  const follow = flag(p, "follow");
+export async function main(p: ParsedCommand, g: GlobalOptions): Promise<number> {
+  const { name, options } = await configuredStore(g);
+  const render = p.values.bool("json") ? eventToJSON : eventLine;
+  const follow = p.values.bool("follow");
 
   let store: Store;
   try {
     // A follower may start before anything was recorded: it creates the store to wait on it.
-    store = follow ? openStore(name) : openExistingStore(name);
+    store = follow ? openStore(name, options) : openExistingStore(name, options);
   } catch (e) {
     if (e instanceof StoreMissingError) return 0;
     throw e;

@@ -11,19 +11,10 @@ import {
   type HookCommand,
 } from "../lifecycle/registration.ts";
 import type { GlobalOptions } from "./context.ts";
-import { flag, parseArgs, str } from "../options/args.ts";
+import { flag, str, type ParsedCommand } from "../options/index.ts";
 import { UsageError } from "../errors.ts";
 
 const CMD = "install";
-const SPECS = [
-  { name: "hooks-dir", value: true },
-  { name: "binary", value: true },
-  { name: "prefix", value: true },
-  { name: "bundle", value: true },
-  { name: "uninstall" },
-  { name: "containerd-config", value: true },
-  { name: "write" },
-];
 
 /** Copies the binary into place atomically (a running hook keeps the old file), mode 0755. */
 function installBinary(source: string, target: string): void {
@@ -77,8 +68,7 @@ function printRegistration(cmd: HookCommand, hooksDir: string): void {
   console.log(`containerd: has no hooks.d; put the runtime shim in front of runc (hookshim runtime)`);
 }
 
-export async function main(args: string[], g: GlobalOptions): Promise<number> {
-  const p = parseArgs(args, SPECS, CMD);
+export async function main(p: ParsedCommand, g: GlobalOptions): Promise<number> {
 
   // ---- containerd: `--containerd-config F` registers the runtime shim (lib/cli/install-runtime.ts);
   // it is dispatched here, before anything below touches hooks. ----
@@ -89,7 +79,6 @@ export async function main(args: string[], g: GlobalOptions): Promise<number> {
   }
 
   // ---- OCI hooks: hooks.d file, or one bundle's config.json ----
-  if (p.positionals.length) throw new UsageError(`${CMD}: unexpected argument ${p.positionals[0]}`);
   const uninstall = flag(p, "uninstall");
   const bundle = str(p, "bundle");
   const hooksDir = absolute(str(p, "hooks-dir") ?? DEFAULT_HOOKS_DIR);

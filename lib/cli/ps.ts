@@ -1,16 +1,14 @@
-// hookshim ps [--json]: the containers the store and the cgroup registry know, a table for people or
-// JSON lines for machines. Store records come first, as recorded (stopped ones too); then the running
+// hookshim ps [-a] [--json]: the containers the store and the cgroup registry know, a table for people
+// or JSON lines for machines. As docker and podman do, ps shows running containers and ps -a all of
+// them. Store records come first, as recorded (stopped and created ones only with -a); then the running
 // containers the registry finds in the cgroup hierarchy that the store has no record of (containers
 // started without hookshim, or before it was installed), with source "registry". The join is
 // lib/gadgets' ContainerDirectory, the same the `snapshot containers` gadget uses.
-import { statSync } from "node:fs";
 import { signalNameOf } from "../gadgets/columns.ts";
-import { DEFAULT_STORE, formatTime, type ContainerRecord, type EventSource } from "../store/index.ts";
+import { formatTime, nsInode, type ContainerRecord, type EventSource } from "../store/index.ts";
 import { ContainerDirectory, type ContainerView } from "../gadgets/containers.ts";
-import type { GlobalOptions } from "./context.ts";
-import { parseArgs, flag } from "../options/args.ts";
-import { UsageError } from "../errors.ts";
-
+import { configuredStore, type GlobalOptions } from "./context.ts";
+import type { ParsedCommand } from "../options/index.ts";
 
 /** A row of ps: a store record, or a running container only the registry knows (source "registry"). */
 export type PsRow = Omit<ContainerRecord, "source"> & { source: EventSource | "registry" };
@@ -18,7 +16,7 @@ export type PsRow = Omit<ContainerRecord, "source"> & { source: EventSource | "r
 function nsIno(pid: number, kind: "pid" | "mnt"): number {
   if (!pid) return 0;
   try {
-    return Number(statSync(`/proc/${pid}/ns/${kind}`).ino);
+    return nsInode(pid, kind);
   } catch {
     return 0; // gone, or not ours to see
   }
@@ -50,13 +48,17 @@ export function registryRow(v: ContainerView): PsRow {
   };
 }
 
-/** The rows of ps from a refreshed directory: store records, then registry-only containers by creation. */
-export function psRows(dir: ContainerDirectory): PsRow[] {
+/**
+ * The rows of ps from a refreshed directory: store records, then registry-only containers by
+ * creation. Without `all`, only running containers (registry-only ones always are).
+ */
+export function psRows(dir: ContainerDirectory, all = true): PsRow[] {
   const unrecorded = dir
     .unrecorded()
     .map(registryRow)
     .sort((a, b) => (a.createdNs < b.createdNs ? -1 : a.createdNs > b.createdNs ? 1 : a.id.localeCompare(b.id)));
-  return [...dir.storeRecords(), ...unrecorded];
+  const recorded = all ? dir.storeRecords() : dir.storeRecords().filter((r) => r.state === "running");
+  return [...recorded, ...unrecorded];
 }
 
 const time = (ns: bigint) => (ns ? formatTime(ns) : null);
@@ -105,14 +107,13 @@ export function containerTable(rows: PsRow[]): string {
   return [header, ...cells].map((r) => r.map((v, i) => (i === r.length - 1 ? v : v.padEnd(widths[i]!))).join("  ")).join("\n");
 }
 
-export async function main(args: string[], g: GlobalOptions): Promise<number> {
-  const p = parseArgs(args, [{ name: "json" }], "hookshim ps");
-  if (p.positionals.length) throw new UsageError(`hookshim ps: unexpected argument "${p.positionals[0]}"`);
+export async function main(p: ParsedCommand, g: GlobalOptions): Promise<number> {
+  const { name, options } = await configuredStore(g);
   // a missing store is empty (never created here); one that cannot be read fails ps, as it always did
-  const dir = new ContainerDirectory({ store: g.store ?? DEFAULT_STORE, strictStore: true });
+  const dir = new ContainerDirectory({ store: name, storeOptions: options, strictStore: true });
   dir.refresh();
-  const rows = psRows(dir);
-  if (flag(p, "json")) {
+  const rows = psRows(dir, p.values.bool("all"));
+  if (p.values.bool("json")) {
     if (rows.length) process.stdout.write(rows.map(containerToJSON).join("\n") + "\n");
   } else {
     process.stdout.write(containerTable(rows) + "\n");

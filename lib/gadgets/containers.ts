@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Registry, defaultBundleSearch, type CgroupInfo } from "../containers/index.ts";
-import { openExistingStore, StoreMissingError, type ContainerRecord } from "../store/index.ts";
+import { openExistingStore, StoreMissingError, type ContainerRecord, type StoreOptions } from "../store/index.ts";
 import { cgroupPids } from "./filtermap.ts";
 import type { ContainerRow } from "./gadget.ts";
 
@@ -32,6 +32,8 @@ export interface ContainerView extends ContainerRow {
 
 export interface DirectoryOptions {
   store: string;
+  /** the store's bpffs (hookshim's configuration); default $HOOKSHIM_BPFFS, else /sys/fs/bpf */
+  storeOptions?: Pick<StoreOptions, "bpffs">;
   /** OCI runtime state roots (runc --root) searched besides the stock ones */
   runtimeRoots?: string[];
   registry?: Registry;
@@ -76,6 +78,7 @@ export function cgroupInitPid(dir: string): number {
 export class ContainerDirectory {
   readonly registry: Registry;
   private readonly storeName: string;
+  private readonly storeOptions: Pick<StoreOptions, "bpffs">;
   private readonly runtimeRoots: string[];
   private readonly warn: (message: string) => void;
   private readonly strictStore: boolean;
@@ -87,6 +90,7 @@ export class ContainerDirectory {
     this.runtimeRoots = [...(opts.runtimeRoots ?? []), ...stock.runtimeRoots];
     this.registry = opts.registry ?? new Registry({ bundleSearch: { runtimeRoots: this.runtimeRoots, bundleParents: stock.bundleParents } });
     this.storeName = opts.store;
+    this.storeOptions = opts.storeOptions ?? {};
     this.warn = opts.warn ?? (() => {});
     this.strictStore = opts.strictStore ?? false;
   }
@@ -104,7 +108,7 @@ export class ContainerDirectory {
   private readStore(): ContainerRecord[] {
     let store;
     try {
-      store = openExistingStore(this.storeName);
+      store = openExistingStore(this.storeName, this.storeOptions);
     } catch (e) {
       if (e instanceof StoreMissingError) return [];
       if (this.strictStore) throw e;

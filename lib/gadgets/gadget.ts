@@ -3,7 +3,8 @@
 // (run.ts) adds the parameters every gadget of a type shares, filters rows by container, sorts,
 // cuts and prints them; a gadget only produces rows.
 import type { Column } from "./columns.ts";
-import type { ParamSpec, ParamValues } from "./params.ts";
+import type { StoreOptions } from "../store/index.ts";
+import type { OptionSpec, OptionValues } from "../options/index.ts";
 
 export type GadgetCategory = "snapshot" | "trace" | "top";
 export const GADGET_CATEGORIES: readonly GadgetCategory[] = ["snapshot", "trace", "top"];
@@ -39,10 +40,12 @@ export function matchesFilter(f: ContainerFilter, row: ContainerRow): boolean {
 export interface GadgetContext<Row> {
   /** "hookshim <category> <gadget>", for messages */
   readonly cmd: string;
-  readonly params: ParamValues;
+  readonly params: OptionValues;
   readonly filter: ContainerFilter;
-  /** the lifecycle store name (--store) */
+  /** the lifecycle store name (--store, else the configuration's) */
   readonly store: string;
+  /** where that store is, and its capacity when a gadget creates it (hookshim's configuration) */
+  readonly storeOptions: StoreOptions;
   /** aborted on SIGINT, SIGTERM or --timeout; trace and intervals gadgets return when it is */
   readonly signal: AbortSignal;
   /** trace gadgets: attached and watching; a table prints its header now */
@@ -62,7 +65,7 @@ export interface Gadget<Row extends ContainerRow = ContainerRow> {
   /** one line for --help */
   description: string;
   /** the gadget's own parameters, besides the common ones of its type */
-  params: ParamSpec[];
+  params: OptionSpec[];
   /** defaults of the common parameters where this gadget wants others */
   defaults?: { sort?: string; maxRows?: number; interval?: string };
   columns: Column<Row>[];
@@ -70,8 +73,8 @@ export interface Gadget<Row extends ContainerRow = ContainerRow> {
 }
 
 /** Parameters every gadget of `gadget`'s type takes, with its defaults. */
-export function commonParams(gadget: Gadget<never>): ParamSpec[] {
-  const specs: ParamSpec[] = [
+export function commonParams(gadget: Gadget<never>): OptionSpec[] {
+  const specs: OptionSpec[] = [
     { name: "output", short: "o", kind: "string", default: "columns", description: "json, columns, or columns=NAME,... to choose columns" },
     { name: "container", short: "c", kind: "string", description: "only this container (id prefix or name)" },
     { name: "runtime", kind: "list", description: "only containers of these runtimes (comma-separated or repeated)" },

@@ -1,8 +1,8 @@
 // The gadgets hookshim has, by category and name: `hookshim <category> <gadget>` (Inspektor Gadget's
 // gadget registry). A new gadget is one file here and one line in GADGETS.
-export { runGadget, gadgetHelp, sleepUnlessAborted, type RunOptions } from "./run.ts";
+export { runGadget, gadgetHelp, gadgetValues, sleepUnlessAborted, type RunOptions } from "./run.ts";
+export { gadgetCommand, gadgetCommands } from "./command.ts";
 export { commonParams, matchesFilter, GADGET_CATEGORIES, type Gadget, type GadgetCategory, type GadgetType, type GadgetContext, type ContainerRow, type ContainerFilter } from "./gadget.ts";
-export { parseParams, parseDuration, formatDuration, paramsHelp, ParamValues, type ParamSpec, type ParamKind } from "./params.ts";
 export {
   formatTable, tableHeader, tableRow, rowToJSON, sortRows, parseSort, parseOutput, visibleColumns, truncate, formatBytes, shortId, signalName,
   type Column, type CellValue, type SortKey, type OutputMode,

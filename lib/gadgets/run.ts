@@ -1,15 +1,18 @@
 // Running a gadget from a command line: parameters parsed and checked, rows filtered by container,
 // sorted, cut to --max-rows and printed as a table (people) or JSON lines (machines).
-import { UsageError } from "../errors.ts";
 import {
   formatTable, parseOutput, parseSort, rowToJSON, sortRows, tableHeader, tableRow, visibleColumns,
   type Column, type OutputMode, type SortKey,
 } from "./columns.ts";
-import { commonParams, matchesFilter, type ContainerRow, type Gadget, type GadgetContext } from "./gadget.ts";
-import { parseParams, paramsHelp } from "./params.ts";
+import { matchesFilter, type ContainerRow, type Gadget, type GadgetContext } from "./gadget.ts";
+import { helpText, parseCommandLine, type OptionValues } from "../options/index.ts";
+import { gadgetCommand } from "./command.ts";
+import type { StoreOptions } from "../store/index.ts";
 
 export interface RunOptions {
   store: string;
+  /** where that store is and its capacity (hookshim's configuration); default: the store's defaults */
+  storeOptions?: StoreOptions;
   /** where rows go; default stdout */
   write?: (text: string) => void;
   /** where notes go; default stderr */
@@ -20,15 +23,15 @@ export interface RunOptions {
   tty?: boolean;
 }
 
+/** `hookshim <category> <gadget> --help`, as the CLI prints it. */
 export function gadgetHelp(gadget: Gadget<never>): string {
-  const cols = gadget.columns.map((c) => c.name + (c.hidden ? "*" : "")).join(", ");
-  return [
-    `usage: hookshim ${gadget.category} ${gadget.name} [OPTIONS]`,
-    gadget.description,
-    "options:",
-    paramsHelp([...gadget.params, ...commonParams(gadget)]),
-    `columns (* = shown only when named in --output columns=...): ${cols}`,
-  ].join("\n");
+  return helpText(gadgetCommand(gadget), ["hookshim", gadget.category, gadget.name], [], []);
+}
+
+/** Parses a gadget's arguments (after `hookshim <category> <name>`) as the CLI does; for tests and callers without main.ts. */
+export async function gadgetValues(gadget: Gadget<never>, argv: string[]): Promise<OptionValues> {
+  const root = { name: "hookshim", summary: "", subcommands: [{ name: gadget.category, summary: "", subcommands: [gadgetCommand(gadget)] }] };
+  return (await parseCommandLine(root, [gadget.category, gadget.name, ...argv], [])).values;
 }
 
 /** A printer for one output mode: header, single rows, whole tables. */
@@ -72,18 +75,11 @@ class Printer<Row> {
   }
 }
 
-/** Run `gadget` with command-line `argv` (after `hookshim <category> <name>`). Returns the exit code. */
-export async function runGadget<Row extends ContainerRow>(gadget: Gadget<Row>, argv: string[], opts: RunOptions): Promise<number> {
+/** Run `gadget` with its parsed parameters (gadgetValues, or main.ts's parse). Returns the exit code. */
+export async function runGadget<Row extends ContainerRow>(gadget: Gadget<Row>, p: OptionValues, opts: RunOptions): Promise<number> {
   const cmd = `hookshim ${gadget.category} ${gadget.name}`;
   const write = opts.write ?? ((t: string) => void process.stdout.write(t));
   const warn = opts.warn ?? ((t: string) => console.error(`${cmd}: ${t}`));
-  const parsed = parseParams(argv, [...gadget.params, ...commonParams(gadget as Gadget<never>)], cmd);
-  if (parsed.help) {
-    write(gadgetHelp(gadget as Gadget<never>) + "\n");
-    return 0;
-  }
-  if (parsed.positionals.length) throw new UsageError(`${cmd}: unexpected argument ${JSON.stringify(parsed.positionals[0])}`);
-  const p = parsed.values;
   const mode = parseOutput(p.str("output"), gadget.columns, cmd);
   const sort: SortKey[] = p.has("sort") ? parseSort(p.str("sort"), gadget.columns, cmd) : [];
   const maxRows = p.has("max-rows") ? p.int("max-rows") : 0;
@@ -105,6 +101,7 @@ export async function runGadget<Row extends ContainerRow>(gadget: Gadget<Row>, a
     params: p,
     filter,
     store: opts.store,
+    storeOptions: opts.storeOptions ?? {},
     signal: stop.signal,
     ready: () => printer.header(),
     emit: (row) => {

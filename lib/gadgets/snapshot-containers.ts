@@ -39,7 +39,7 @@ export const snapshotContainers: Gadget<ContainerSnapshotRow> = {
   defaults: { sort: "runtime,name,container" },
   columns,
   async run(ctx) {
-    const dir = new ContainerDirectory({ store: ctx.store, runtimeRoots: ctx.params.list("runtime-root"), warn: ctx.warn });
+    const dir = new ContainerDirectory({ store: ctx.store, storeOptions: ctx.storeOptions, runtimeRoots: ctx.params.list("runtime-root"), warn: ctx.warn });
     dir.refresh();
     // without a recorded init pid, any process of the container's cgroup shows its mount namespace
     const mntnsOf = (v: ContainerView) => {

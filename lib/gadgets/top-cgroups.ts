@@ -94,7 +94,7 @@ export const topCgroups: Gadget<CgroupTopRow> = {
   defaults: { sort: "-cpu,-memory", maxRows: 20, interval: "1s" },
   columns,
   async run(ctx) {
-    const dir = new ContainerDirectory({ store: ctx.store, runtimeRoots: ctx.params.list("runtime-root"), warn: ctx.warn });
+    const dir = new ContainerDirectory({ store: ctx.store, storeOptions: ctx.storeOptions, runtimeRoots: ctx.params.list("runtime-root"), warn: ctx.warn });
     const v1 = v1Controllers();
     const v2 = dir.registry.mountpoint;
     let previous = new Map<bigint, number | null>();

@@ -186,7 +186,7 @@ export const traceExit: Gadget<ExitRow> = {
   defaults: { interval: "500ms" },
   columns,
   async run(ctx) {
-    const dir = new ContainerDirectory({ store: ctx.store, runtimeRoots: ctx.params.list("runtime-root"), warn: ctx.warn });
+    const dir = new ContainerDirectory({ store: ctx.store, storeOptions: ctx.storeOptions, runtimeRoots: ctx.params.list("runtime-root"), warn: ctx.warn });
     const accept = cgroupAccept(dir, ctx.filter);
     const tracer = ExitTracer.start({ queueSize: ctx.params.int("queue-size") });
     try {

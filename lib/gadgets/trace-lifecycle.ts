@@ -42,7 +42,7 @@ export const traceLifecycle: Gadget<LifecycleRow> = {
   columns,
   async run(ctx) {
     // a tracer may start before anything was recorded: it creates the store to wait on it
-    const store = openStore(ctx.store);
+    const store = openStore(ctx.store, ctx.storeOptions);
     try {
       // head is the sequence the next event gets: start right before it unless replaying
       const after = ctx.params.bool("replay") ? 0n : store.eventBounds().head - 1n;

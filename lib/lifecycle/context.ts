@@ -99,12 +99,9 @@ export function step<T>(what: string, fn: () => T): T {
   }
 }
 
-/** The store as the configuration describes it; $HOOKSHIM_BPFFS still wins, as it does for every store user. */
+/** The store as the configuration describes it (lib/config/store.ts, shared with every store user). */
 export async function storeOpener(config: HookshimConfig, storeName: string): Promise<Store> {
-  const { openStore } = await import("../store/index.ts");
-  return openStore(storeName, {
-    bpffs: process.env.HOOKSHIM_BPFFS || config.bpffs,
-    maxContainers: config.capacity.containers,
-    maxEvents: config.capacity.events,
-  });
+  const [{ openStore }, { storeLocation }] = await Promise.all([import("../store/index.ts"), import("../config/store.ts")]);
+  const where = storeLocation(config, storeName);
+  return openStore(where.name, where.options);
 }

@@ -1,7 +1,7 @@
 // One hook invocation from the runtime's point of view: state on stdin, nothing on stdout, one line
 // on stderr when something failed (naming the stage, the container and the step), and an exit code
 // that follows the fail mode: closed fails the container's start, open warns and lets it start.
-import { exitCodeOf, oneLine, UsageError } from "../errors.ts";
+import { exitCodeOf, oneLine } from "../errors.ts";
 import { loadConfig, type HookshimConfig } from "../config/index.ts";
 import type { State } from "../oci/state.ts";
 import { HookLogger, storeOpener, type HookContext } from "./context.ts";
@@ -35,14 +35,12 @@ export interface RunOptions {
 }
 
 /** Runs a hook stage ("auto": the one the state's status implies) and returns its exit code. */
-export async function runHook(requested: HookStage | "auto", args: string[], g: HookOptions, opts: RunOptions = {}): Promise<number> {
+export async function runHook(requested: HookStage | "auto", g: HookOptions, opts: RunOptions = {}): Promise<number> {
   const timing = new PhaseTimer();
   timing.mark("boot");
   // Until the configuration is read, the fail mode is the safe one.
   let log = new HookLogger("warn", requested, opts.sink);
   try {
-    if (args.length) return report(log, new UsageError(`unexpected arguments: ${args.join(" ")} (the state comes on stdin)`), "closed");
-
     let config: HookshimConfig;
     try {
       config = loadConfig(g.configPath);

@@ -1,6 +1,6 @@
 // Runs the notifier: the exit store, the argv capture, the fanotify watcher, the output and the
 // metrics endpoint, wired together; resolves when stopped (SIGINT/SIGTERM or the abort signal).
-import { openStore, eventToJSON, eventLine, type LifecycleEvent, type Store } from "../store/index.ts";
+import { openStore, eventToJSON, eventLine, type LifecycleEvent, type Store, type StoreOptions } from "../store/index.ts";
 import { raiseMemlock } from "../sys/index.ts";
 import { NotifierCore } from "./notifier.ts";
 import { NotifierMetrics, parseListenAddress } from "./metrics.ts";
@@ -12,6 +12,8 @@ import { Registry } from "../containers/index.ts";
 
 export interface NotifierOptions {
   store?: string;
+  /** where the store's bpffs is and its capacity when created (hookshim's configuration) */
+  storeOptions?: StoreOptions;
   /** replaces the default runtime path list */
   runtimePaths?: string[];
   /** OCI runtime state roots scanned for running containers at start, besides the stock ones */
@@ -35,7 +37,7 @@ export async function runNotifier(o: NotifierOptions): Promise<void> {
   if (!runtimes.length) throw new Error(`no runtime binary to watch: none of ${candidates.join(", ")} exists (use --runtime-path)`);
 
   raiseMemlock();
-  const store: Store = openStore(o.store);
+  const store: Store = openStore(o.store, o.storeOptions);
   const metrics = new NotifierMetrics();
   const core = new NotifierCore({
     store,

@@ -400,11 +400,16 @@ describeNeeds(["root", "btf"], "lifecycle store", () => {
       store.putContainer(newContainerRecord({ id: "web1", name: "web", pid: 0, state: "stopped", exitCode: 3, runtime: "runc", stoppedNs: 1n }));
       store.append(makeEvent({ type: "created", id: "web1", name: "web", source: "hook", timeNs: 1795302301123456789n, runtime: "runc" }));
 
-      const ps = await cli("--store", store.name, "ps");
+      // running containers by default (docker and podman's ps), all of them with -a
+      const running = await cli("--store", store.name, "ps", "--json");
+      expect(running.rc).toBe(0);
+      expect(running.out.split("\n").filter(Boolean).map((l) => JSON.parse(l).id)).not.toContain("web1");
+      // global options anywhere on the line
+      const ps = await cli("ps", "-a", "--store", store.name);
       expect(ps.rc).toBe(0);
       expect(ps.out.split("\n")[1]).toMatch(/^web1\s+web\s+-\s+stopped\s+3\s+runc\s+/);
       // store records come first; running containers on this host only the registry knows may follow
-      const psJson = await cli("--store", store.name, "ps", "--json");
+      const psJson = await cli("--store", store.name, "ps", "--all", "--json");
       const psRows = psJson.out.split("\n").filter(Boolean).map((l) => JSON.parse(l));
       expect(psRows[0]).toMatchObject({ id: "web1", state: "stopped", exitCode: 3, signal: null, source: "hook" });
       expect(psRows.slice(1).every((r) => r.source === "registry" && r.state === "running")).toBe(true);

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { commandForArgv0, splitGlobals } from "../../main.ts";
-import { parseArgs } from "../../lib/options/args.ts";
+import { commandForArgv0 } from "../../main.ts";
+import { HOOKSHIM, GLOBAL_OPTIONS } from "../../lib/cli/commands.ts";
+import { HelpRequest, parseCommandLine, subcommandsOf, type CommandSpec, type OptionSpec } from "../../lib/options/index.ts";
 import { UsageError } from "../../lib/errors.ts";
 import { parseConfig, loadConfig, defaultConfig } from "../../lib/config/index.ts";
 import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
@@ -8,6 +9,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const MAIN = join(import.meta.dir, "../../main.ts");
+const cli = (...args: string[]) => {
+  const p = Bun.spawnSync([process.execPath, MAIN, ...args], { stdin: "ignore", env: { ...process.env, HOOKSHIM_CONFIG: "" } });
+  return { code: p.exitCode, out: p.stdout.toString(), err: p.stderr.toString() };
+};
 
 describe("multi-call dispatch", () => {
   test("argv0 names", () => {
@@ -18,46 +23,125 @@ describe("multi-call dispatch", () => {
     expect(commandForArgv0("bun")).toBeUndefined();
   });
 
-  test("global options before the command", () => {
-    const { g, rest } = splitGlobals(["--store", "s1", "--config=/x.json", "--debug", "ps", "--json"]);
-    expect(g).toMatchObject({ store: "s1", configPath: "/x.json", debug: true });
-    expect(rest).toEqual(["ps", "--json"]);
-    expect(() => splitGlobals(["--store"])).toThrow(UsageError);
+  test("global options before the command, after it, and after its subcommand", async () => {
+    const a = await parseCommandLine(HOOKSHIM, ["--store", "s1", "--config=/x.json", "--debug", "ps", "--json"], GLOBAL_OPTIONS);
+    expect(a.path).toEqual(["hookshim", "ps"]);
+    expect([a.globals.str("store"), a.globals.str("config"), a.globals.bool("debug"), a.values.bool("json")]).toEqual(["s1", "/x.json", true, true]);
+    const b = await parseCommandLine(HOOKSHIM, ["ps", "-a", "--store", "s2"], GLOBAL_OPTIONS);
+    expect([b.globals.str("store"), b.values.bool("all")]).toEqual(["s2", true]);
+    const c = await parseCommandLine(HOOKSHIM, ["store", "--store=s3", "gc", "--older-than", "1h", "--debug"], GLOBAL_OPTIONS);
+    expect(c.path).toEqual(["hookshim", "store", "gc"]);
+    expect([c.globals.str("store"), c.globals.bool("debug"), c.values.duration("older-than")]).toEqual(["s3", true, 3_600_000]);
+    await expect(parseCommandLine(HOOKSHIM, ["--store"], GLOBAL_OPTIONS)).rejects.toThrow("hookshim: option --store needs a value");
+  });
+
+  test("the runtime shim's argv is not parsed: runc's options pass through, --help included", async () => {
+    const r = await parseCommandLine(HOOKSHIM, ["--config", "/c.json", "runtime", "--root", "/r", "--help", "create", "--bundle", "b", "id"], GLOBAL_OPTIONS);
+    expect(r.path).toEqual(["hookshim", "runtime"]);
+    expect(r.rest).toEqual(["--root", "/r", "--help", "create", "--bundle", "b", "id"]);
+    expect(r.globals.str("config")).toBe("/c.json");
   });
 
   test("unknown command and missing command are usage errors (exit 2, one line)", () => {
-    const p = Bun.spawnSync([process.execPath, MAIN, "frobnicate"]);
-    expect(p.exitCode).toBe(2);
-    expect(p.stderr.toString().trim()).toBe('hookshim: unknown command "frobnicate" (see hookshim --help)');
-    expect(p.stdout.toString()).toBe("");
-    const q = Bun.spawnSync([process.execPath, MAIN]);
-    expect(q.exitCode).toBe(2);
-    expect(q.stderr.toString()).toContain("usage: hookshim");
+    const p = cli("frobnicate");
+    expect(p.code).toBe(2);
+    expect(p.err.trim()).toBe('hookshim: unknown command "frobnicate" (see hookshim --help)');
+    expect(p.out).toBe("");
+    const q = cli();
+    expect(q.code).toBe(2);
+    expect(q.err).toContain("usage: hookshim");
+    const r = cli("store");
+    expect(r.code).toBe(2);
+    expect(r.err).toBe("hookshim store: a command is required (gc, reset; see hookshim store --help)\n");
   });
 
-  test("--version and --help go to stdout with exit 0", async () => {
-    const p = Bun.spawnSync([process.execPath, MAIN, "--help"]);
-    expect(p.exitCode).toBe(0);
-    expect(p.stdout.toString()).toContain("commands:");
+  test("--version and --help go to stdout with exit 0", () => {
+    const p = cli("--help");
+    expect(p.code).toBe(0);
+    expect(p.out).toContain("commands:");
+    expect(p.out).toContain("global options (anywhere on the line):");
+    expect(cli("--version").out).toBe("hookshim 0.1.0\n");
+    expect(cli("version").out).toBe("hookshim 0.1.0\n");
   });
 });
 
-describe("subcommand options", () => {
-  const specs = [{ name: "json" }, { name: "kind", short: "k", value: true }, { name: "path", value: true, repeat: true }];
-  test("every form", () => {
-    const p = parseArgs(["--json", "--kind", "config", "-p", "x", "--path=/a", "--path", "/b", "file"], [
-      ...specs.slice(0, 2),
-      { name: "path", short: "p", value: true, repeat: true },
-    ]);
-    expect(p.opts).toEqual({ json: true, kind: "config", path: ["x", "/a", "/b"] });
-    expect(p.positionals).toEqual(["file"]);
-    expect(parseArgs(["-kstate"], specs).opts.kind).toBe("state");
-    expect(parseArgs(["--", "--json"], specs).positionals).toEqual(["--json"]);
+/** Every command path below `spec`, gadgets included. */
+async function paths(spec: CommandSpec, path: string[] = []): Promise<string[][]> {
+  const subs = spec.passThrough ? [] : await subcommandsOf(spec);
+  return [path, ...(await Promise.all(subs.map((s) => paths(s, [...path, s.name])))).flat()];
+}
+
+describe("every command explains itself", () => {
+  test("--help on every command, subcommand and gadget, and hookshim help PATH says the same", async () => {
+    const all = (await paths(HOOKSHIM)).filter((p) => p.length && p[0] !== "runtime");
+    expect(all.map((p) => p.join(" "))).toEqual(expect.arrayContaining(["ps", "store gc", "devices check", "hook prestart", "trace exit", "top cgroups", "snapshot containers", "notifier"]));
+    for (const path of all) {
+      const h = cli(...path, "--help");
+      expect({ path, code: h.code, err: h.err }).toEqual({ path, code: 0, err: "" });
+      expect(h.out).toStartWith(`usage: hookshim ${path.join(" ")}`);
+      const viaHelp = cli("help", ...path);
+      expect(viaHelp.out).toBe(h.out);
+    }
+    // -h too, and after other options
+    expect(cli("ps", "--json", "-h").out).toContain("-a, --all");
+    expect(cli("help", "runtime").out).toContain("runc's help");
+    expect(cli("help", "nope").code).toBe(2);
+  }, 120_000);
+
+  test("ps --help lists its options (it once answered unknown option --help)", () => {
+    const h = cli("ps", "--help");
+    expect(h.out).toContain("--json");
+    expect(h.out).toContain("--store NAME");
   });
-  test("errors name the option", () => {
-    expect(() => parseArgs(["--nope"], specs, "hookshim x")).toThrow("hookshim x: unknown option --nope");
-    expect(() => parseArgs(["--kind"], specs, "hookshim x")).toThrow("hookshim x: option --kind needs a value");
-    expect(() => parseArgs(["--json=1"], specs, "hookshim x")).toThrow("hookshim x: option --json takes no value");
+
+  test("bash completion is generated from the same declarations and is valid bash", async () => {
+    const c = cli("completion", "bash");
+    expect(c.code).toBe(0);
+    expect(c.out).toContain("complete -F _hookshim hookshim");
+    const syntax = Bun.spawnSync(["bash", "-n"], { stdin: Buffer.from(c.out) });
+    expect(syntax.exitCode).toBe(0);
+    // completing in a real bash: subcommands, options of the command in hand, enum values
+    const dir = mkdtempSync(join(tmpdir(), "hookshim-completion-"));
+    try {
+      const script = join(dir, "c.bash");
+      writeFileSync(script, c.out);
+      const complete = (line: string) => {
+        const words = line.split(" ");
+        const probe = `source ${script}; COMP_WORDS=(${words.map((w) => `'${w}'`).join(" ")}); COMP_CWORD=${words.length - 1}; _hookshim; printf '%s\\n' "\${COMPREPLY[@]}"`;
+        return Bun.spawnSync(["bash", "-c", probe]).stdout.toString().trim().split("\n").filter(Boolean).sort();
+      };
+      expect(complete("hookshim st")).toEqual(["store"]);
+      expect(complete("hookshim store ")).toEqual(["gc", "reset"]);
+      expect(complete("hookshim ps --")).toEqual(expect.arrayContaining(["--all", "--json", "--store", "--help"]));
+      expect(complete("hookshim --store x ps -")).toContain("-a");
+      expect(complete("hookshim devices compile --format ")).toEqual(["asm", "json"]);
+      expect(complete("hookshim trace exit --")).toContain("--queue-size");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("options", () => {
+  const specs: OptionSpec[] = [
+    { name: "json", kind: "bool", description: "" },
+    { name: "kind", short: "k", kind: "string", description: "" },
+    { name: "path", short: "p", kind: "string", repeat: true, description: "" },
+  ];
+  const root: CommandSpec = { name: "hookshim", summary: "", subcommands: [{ name: "x", summary: "", options: specs, positionals: { synopsis: "[FILE]", min: 0, max: 1 } }] };
+  const parse = (...args: string[]) => parseCommandLine(root, ["x", ...args], []);
+  test("every form util.parseArgs knows", async () => {
+    const p = await parse("--json", "--kind", "config", "-p", "x", "--path=/a", "--path", "/b", "file");
+    expect([p.values.bool("json"), p.values.str("kind"), p.values.list("path"), p.positionals]).toEqual([true, "config", ["x", "/a", "/b"], ["file"]]);
+    expect((await parse("-kstate")).values.str("kind")).toBe("state");
+    expect((await parse("--", "--json")).positionals).toEqual(["--json"]);
+  });
+  test("errors name the command and the option", async () => {
+    await expect(parse("--nope")).rejects.toThrow(new UsageError("hookshim x: unknown option --nope"));
+    await expect(parse("--kind")).rejects.toThrow("hookshim x: option --kind needs a value");
+    await expect(parse("--json=1")).rejects.toThrow("hookshim x: option --json takes no value");
+    await expect(parse("a", "b")).rejects.toThrow('hookshim x: unexpected argument "b"');
+    await expect(parse("--help")).rejects.toBeInstanceOf(HelpRequest);
   });
 });
 

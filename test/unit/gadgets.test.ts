@@ -5,10 +5,11 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
-  parseDuration, parseParams, formatTable, tableRow, tableHeader, rowToJSON, sortRows, parseSort, parseOutput,
+  formatTable, tableRow, tableHeader, rowToJSON, sortRows, parseSort, parseOutput,
   truncate, formatBytes, runGadget, matchesFilter, decodeExitRecord, exitRow, cpuPercent, sampleCgroup, v1Controllers,
-  ociRuntimeOf, gadgetHelp, findGadget, GADGETS, type Column, type Gadget, type ParamSpec,
+  ociRuntimeOf, gadgetHelp, gadgetValues, findGadget, GADGETS, type Column, type Gadget,
 } from "../../lib/gadgets/index.ts";
+import { HelpRequest, parseCommandLine, parseDuration, type OptionSpec } from "../../lib/options/index.ts";
 import { EXIT_RECORD } from "../../bpf/exittrace.ts";
 import { UsageError } from "../../lib/errors.ts";
 
@@ -28,7 +29,7 @@ describe("parameters", () => {
     expect(parseDuration("1s x")).toBeUndefined();
   });
 
-  const specs: ParamSpec[] = [
+  const specs: OptionSpec[] = [
     { name: "interval", kind: "duration", min: 1, default: "1s", description: "" },
     { name: "max-rows", kind: "int", min: 0, default: "20", description: "" },
     { name: "output", short: "o", kind: "enum", values: ["json", "columns"], default: "columns", description: "" },
@@ -36,10 +37,12 @@ describe("parameters", () => {
     { name: "all", kind: "bool", description: "" },
     { name: "container", kind: "string", description: "" },
   ];
-  const cmd = "hookshim top cgroups";
-  const error = (argv: string[]) => {
+    // parsed as `hookshim top cgroups ARGS` would be
+  const parseParams = (argv: string[]) =>
+    parseCommandLine({ name: "hookshim", summary: "", subcommands: [{ name: "top", summary: "", subcommands: [{ name: "cgroups", summary: "", options: specs }] }] }, ["top", "cgroups", ...argv], []);
+  const error = async (argv: string[]) => {
     try {
-      parseParams(argv, specs, cmd);
+      await parseParams(argv);
     } catch (e) {
       expect(e).toBeInstanceOf(UsageError);
       return (e as Error).message;
@@ -47,26 +50,25 @@ describe("parameters", () => {
     throw new Error("no error");
   };
 
-  test("defaults fill what is not given, values have their kinds", () => {
-    const p = parseParams(["--runtime", "runc,podman", "--runtime=crun", "-o", "json", "--all"], specs, cmd);
+  test("defaults fill what is not given, values have their kinds", async () => {
+    const p = await parseParams(["--runtime", "runc,podman", "--runtime=crun", "-o", "json", "--all"]);
     expect(p.values.duration("interval")).toBe(1000);
     expect(p.values.int("max-rows")).toBe(20);
     expect(p.values.str("output")).toBe("json");
     expect(p.values.list("runtime")).toEqual(["runc", "podman", "crun"]);
     expect(p.values.bool("all")).toBe(true);
-    expect(p.values.str("container")).toBe("");
-    expect(p.help).toBe(false);
-    expect(parseParams(["-h"], specs, cmd).help).toBe(true);
+    expect(p.values.str("container")).toBeUndefined();
+    expect(parseParams(["-h"])).rejects.toBeInstanceOf(HelpRequest);
   });
 
-  test("each bad value is one line naming the parameter and the problem", () => {
-    expect(error(["--interval", "x"])).toBe(`hookshim top cgroups: --interval: "x" is not a duration (e.g. 1s, 500ms)`);
-    expect(error(["--interval", "0s"])).toBe(`hookshim top cgroups: --interval: "0s" is too short (at least 1ms)`);
-    expect(error(["--max-rows", "ten"])).toBe(`hookshim top cgroups: --max-rows: "ten" is not an integer`);
-    expect(error(["--max-rows", "-3"])).toBe(`hookshim top cgroups: --max-rows: "-3" is too small (at least 0)`);
-    expect(error(["-o", "yaml"])).toBe(`hookshim top cgroups: --output: "yaml" is not one of json, columns`);
-    expect(error(["--colour"])).toBe("hookshim top cgroups: unknown option --colour");
-    expect(error(["--interval"])).toBe("hookshim top cgroups: option --interval needs a value");
+  test("each bad value is one line naming the parameter and the problem", async () => {
+    expect(await error(["--interval", "x"])).toBe(`hookshim top cgroups: --interval: "x" is not a duration (e.g. 1s, 500ms)`);
+    expect(await error(["--interval", "0s"])).toBe(`hookshim top cgroups: --interval: "0s" is too short (at least 1ms)`);
+    expect(await error(["--max-rows", "ten"])).toBe(`hookshim top cgroups: --max-rows: "ten" is not an integer`);
+    expect(await error(["--max-rows", "-3"])).toBe(`hookshim top cgroups: --max-rows: "-3" is too small (at least 0)`);
+    expect(await error(["-o", "yaml"])).toBe(`hookshim top cgroups: --output: "yaml" is not one of json, columns`);
+    expect(await error(["--colour"])).toBe("hookshim top cgroups: unknown option --colour");
+    expect(await error(["--interval"])).toBe("hookshim top cgroups: option --interval needs a value");
   });
 });
 
@@ -153,7 +155,7 @@ describe("running a gadget", () => {
   };
   const run = async (g: Gadget<Row>, argv: string[]) => {
     let out = "";
-    const code = await runGadget(g, argv, { store: "unused", write: (t) => void (out += t), warn: () => {} });
+    const code = await runGadget(g, await gadgetValues(g as Gadget<never>, argv), { store: "unused", write: (t) => void (out += t), warn: () => {} });
     return { code, out };
   };
 
@@ -252,7 +254,7 @@ describe("the CLI", () => {
   test("unknown gadget, and the category's list of gadgets", () => {
     const r = cli("trace", "open");
     expect(r.code).toBe(2);
-    expect(r.err).toBe(`hookshim trace: unknown gadget "open" (trace gadgets: lifecycle, exit)\n`);
+    expect(r.err).toBe(`hookshim trace: unknown command "open" (see hookshim trace --help)\n`);
     const h = cli("trace", "--help");
     expect(h.code).toBe(0);
     expect(h.out).toContain("exit ");

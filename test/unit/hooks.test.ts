@@ -175,17 +175,19 @@ describe("logging, steps and fail mode", () => {
       return f;
     };
     const closedLines: string[] = [];
-    const closed = await runHook("prestart", [], { debug: false, configPath: write("c.json", "closed") }, { input: () => "{", sink: (l) => closedLines.push(l) });
+    const closed = await runHook("prestart", { debug: false, configPath: write("c.json", "closed") }, { input: () => "{", sink: (l) => closedLines.push(l) });
     expect(closed).toBe(2);
     expect(closedLines).toHaveLength(1);
     expect(closedLines[0]).toStartWith("hookshim: prestart: stdin: not valid JSON");
     const openLines: string[] = [];
-    const open = await runHook("prestart", [], { debug: false, configPath: write("o.json", "open") }, { input: () => "{", sink: (l) => openLines.push(l) });
+    const open = await runHook("prestart", { debug: false, configPath: write("o.json", "open") }, { input: () => "{", sink: (l) => openLines.push(l) });
     expect(open).toBe(0);
     expect(openLines).toHaveLength(1);
     expect(openLines[0]).toContain("fail mode open");
-    const extra = await runHook("poststop", ["x"], { debug: false }, { input: () => "", sink: () => {} });
-    expect(extra).toBe(2);
+    // arguments are refused at the command line, before the hook reads anything (main.ts)
+    const extra = Bun.spawnSync([process.execPath, join(import.meta.dir, "../../main.ts"), "hook", "poststop", "x"], { stdin: "ignore" });
+    expect(extra.exitCode).toBe(2);
+    expect(extra.stderr.toString()).toBe('hookshim hook poststop: unexpected argument "x"\n');
   });
 
   test("HOOKSHIM_TRACE_TIMING=1: one timing line naming the phases, also when the hook fails", async () => {
@@ -195,7 +197,7 @@ describe("logging, steps and fail mode", () => {
       const config = join(tmp, "timing.json");
       writeFileSync(config, JSON.stringify({ store: "unit-never-opened" }));
       const lines: string[] = [];
-      const code = await runHook("poststop", [], { debug: false, configPath: config }, { input: () => "{", sink: (l) => lines.push(l) });
+      const code = await runHook("poststop", { debug: false, configPath: config }, { input: () => "{", sink: (l) => lines.push(l) });
       expect(code).toBe(2);
       expect(lines).toHaveLength(2);
       expect(lines[1]).toMatch(/^hookshim: poststop: timing: [\d.]+ ms = boot [\d.]+ \+ config [\d.]+$/);
