@@ -2,7 +2,7 @@
 // the event log under concurrent writers, capacity, pins outliving their loader, reset, the CLI.
 // Every test gets its own store in a bpffs mounted for this file, and removes it afterwards.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BpfLink, BpfMap, ensureBpffs, progFdById, progInfoByFd, programIds, u32, u64 } from "../../lib/bpf/index.ts";
@@ -434,7 +434,7 @@ describeNeeds(["root", "btf"], "lifecycle store", () => {
 
       const bad = await cli("--store", store.name, "store", "gc", "--older-than", "soon");
       expect(bad.rc).toBe(2);
-      expect(bad.err).toStartWith('hookshim: --older-than "soon"');
+      expect(bad.err).toBe('hookshim store gc: --older-than: "soon" is not a duration (e.g. 1s, 500ms)\n');
       const gc = await cli("--store", store.name, "store", "gc", "--older-than", "1h");
       expect(gc.out).toContain("removed 1 containers");
       expect(store.containers()).toEqual([]);
@@ -446,6 +446,39 @@ describeNeeds(["root", "btf"], "lifecycle store", () => {
       expect({ ...empty, out: "" }).toEqual({ rc: 0, out: "", err: "" });
       expect(empty.out.split("\n").filter(Boolean).map((l) => JSON.parse(l).source).filter((x) => x !== "registry")).toEqual([]);
       expect(existsSync(store.dir)).toBe(false); // ps does not create the store
+    });
+  });
+
+  describe("the configuration's store, bpffs and capacity reach every tool", () => {
+    test("ps, events, the snapshot gadget and store reset read the store hookshim's config names (no --store)", async () => {
+      const store = open();
+      store.putContainer(newContainerRecord({ id: "cfg1", name: "configured", pid: 0, state: "stopped", exitCode: 4, runtime: "runc", stoppedNs: 1n }));
+      store.append(makeEvent({ type: "created", id: "cfg1", name: "configured", source: "hook", timeNs: 1n, runtime: "runc" }));
+      const config = join(bpffs, "..", `${store.name}.config.json`);
+      writeFileSync(config, JSON.stringify({ store: store.name, bpffs }));
+      // no HOOKSHIM_BPFFS and no --store: only the configuration says where the store is
+      const run = async (...args: string[]) => {
+        const env = { ...process.env, HOOKSHIM_CONFIG: config };
+        delete env.HOOKSHIM_BPFFS;
+        const p = Bun.spawn([BUN, join(REPO, "main.ts"), ...args], { env, stdout: "pipe", stderr: "pipe" });
+        const [out, err, rc] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+        return { rc, out, err };
+      };
+      try {
+        const ps = await run("ps", "-a", "--json");
+        expect(ps.err).toBe("");
+        expect(JSON.parse(ps.out.split("\n")[0]!)).toMatchObject({ id: "cfg1", name: "configured", exitCode: 4 });
+        const ev = await run("events", "--json");
+        expect(ev.out).toContain('"id":"cfg1"');
+        const snap = await run("snapshot", "containers", "--all", "-o", "json");
+        expect(snap.err).toBe("");
+        expect(snap.out).toContain('"containerId":"cfg1"');
+        const reset = await run("store", "reset");
+        expect(reset.out).toBe(`store ${store.name}: removed\n`);
+        expect(existsSync(store.dir)).toBe(false);
+      } finally {
+        rmSync(config, { force: true });
+      }
     });
   });
 
