@@ -4,6 +4,7 @@
 import { readFileSync, readdirSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { fsCode } from "../cgroup/errors.ts";
+import { containerNameFrom } from "../oci/annotations.ts";
 
 export interface ContainerMetadata {
   /** container name: the Kubernetes container name, else the engine's */
@@ -26,13 +27,11 @@ const K8S = {
   podName: "io.kubernetes.pod.name",
   podNamespace: "io.kubernetes.pod.namespace",
   podUid: "io.kubernetes.pod.uid",
-  containerName: "io.kubernetes.container.name",
 } as const;
 
 // containerd's CRI plugin (pkg/cri/annotations)
 const CRI = {
   containerType: "io.kubernetes.cri.container-type",
-  containerName: "io.kubernetes.cri.container-name",
   imageName: "io.kubernetes.cri.image-name",
   sandboxId: "io.kubernetes.cri.sandbox-id",
   sandboxName: "io.kubernetes.cri.sandbox-name",
@@ -43,7 +42,6 @@ const CRI = {
 // CRI-O (pkg/annotations); podman writes some of these too (Created, TTY) for compatibility
 const CRIO = {
   containerType: "io.kubernetes.cri-o.ContainerType",
-  containerName: "io.kubernetes.cri-o.ContainerName",
   imageName: "io.kubernetes.cri-o.ImageName",
   kubeName: "io.kubernetes.cri-o.KubeName",
   labels: "io.kubernetes.cri-o.Labels",
@@ -71,7 +69,7 @@ export function metadataFromAnnotations(annotations: Annotations): ContainerMeta
   const type = get(CRI.containerType) ?? get(CRIO.containerType);
   const sandboxId = get(CRI.sandboxId) ?? get(CRIO.sandboxId);
   const meta: ContainerMetadata = {
-    name: get(K8S.containerName) ?? get(CRI.containerName) ?? get(CRIO.containerName),
+    name: containerNameFrom(get),
     image: get(CRI.imageName) ?? get(CRIO.imageName),
     podName: get(K8S.podName) ?? get(CRI.sandboxName) ?? get(CRIO.kubeName),
     podNamespace: get(K8S.podNamespace) ?? get(CRI.sandboxNamespace) ?? get(CRIO.namespace),

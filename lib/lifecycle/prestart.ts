@@ -5,8 +5,8 @@
 import { readlinkSync } from "node:fs";
 import { basename } from "node:path";
 import { attachDeviceFilter, type AttachResult } from "../devices/index.ts";
-import { NAME_ANNOTATIONS } from "../notifier/container-info.ts";
-import { readConfig } from "../oci/bundle.ts";
+import { containerNameOf } from "../oci/annotations.ts";
+import { readHookConfig } from "../oci/hook-config.ts";
 import type { State } from "../oci/state.ts";
 import { makeEvent, newContainerRecord, nsInode, type ContainerRecord } from "../store/index.ts";
 import { applyResources, containerCgroup, releaseCreatedCgroup, type ContainerCgroup } from "./cgroup.ts";
@@ -25,11 +25,7 @@ export interface PrestartResult {
 
 /** The container's name from the annotations the managers set; "" when none does. */
 export function containerName(annotations: Record<string, string> | undefined): string {
-  for (const key of NAME_ANNOTATIONS) {
-    const v = annotations?.[key];
-    if (v) return v;
-  }
-  return "";
+  return containerNameOf(annotations) ?? "";
 }
 
 /** Which runtime ran the hook: the parent's executable (runc, crun), or "" when it cannot be read. */
@@ -43,7 +39,7 @@ export function callingRuntime(ppid = process.ppid): string {
 
 export async function prestart(state: State, ctx: HookContext): Promise<PrestartResult> {
   const pid = state.pid!;
-  const { spec, raw } = step(`reading the bundle ${state.bundle}`, () => readConfig(state.bundle));
+  const { spec, raw } = step(`reading the bundle ${state.bundle}`, () => readHookConfig(state.bundle));
   ctx.timing.mark("bundle");
   const filter = step("building the device filter", () => containerDeviceFilter(raw, ctx.config.devices));
   ctx.timing.mark("filter");

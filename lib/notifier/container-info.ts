@@ -2,15 +2,10 @@
 // runc's state.json), and the name from the bundle's annotations.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { containerNameOf } from "../oci/annotations.ts";
 
 /** Annotations that carry a container's name, by the tool that sets them. */
-export const NAME_ANNOTATIONS = [
-  "io.kubernetes.cri.container-name", // containerd CRI
-  "io.kubernetes.container.name", // CRI-O
-  "nerdctl/name", // nerdctl
-  "io.podman.annotations.name",
-  "org.opencontainers.container.name",
-] as const;
+export { NAME_ANNOTATIONS } from "../oci/annotations.ts";
 
 export class ContainerInfoError extends Error {
   constructor(
@@ -32,13 +27,7 @@ export function nameFromBundle(bundle: string): string | undefined {
     const why = e instanceof SyntaxError ? `not JSON (${e.message})` : ((e as NodeJS.ErrnoException).code ?? String(e));
     throw new ContainerInfoError("bundle", `bundle ${bundle}: cannot read ${path}: ${why}`);
   }
-  const annotations = (config as { annotations?: Record<string, unknown> } | null)?.annotations;
-  if (!annotations || typeof annotations !== "object") return undefined;
-  for (const key of NAME_ANNOTATIONS) {
-    const v = annotations[key];
-    if (typeof v === "string" && v) return v;
-  }
-  return undefined;
+  return containerNameOf((config as { annotations?: unknown } | null)?.annotations);
 }
 
 /**

@@ -7,12 +7,8 @@ import { InputError } from "../errors.ts";
 import { check } from "./issues.ts";
 import { readJsonFile, stringifyJson } from "./json.ts";
 import { SpecSchema, type Spec } from "./spec.ts";
-
-/** Real configs are tens of KiB; the limit keeps a hostile or broken file from being parsed at all. */
-export const CONFIG_SIZE_LIMIT = 16 * 1024 * 1024;
-
-/** Problems listed in one error line before the rest are counted. */
-const MAX_LISTED = 10;
+import { CONFIG_SIZE_LIMIT, configPath, problemLine } from "./config-file.ts";
+export { CONFIG_SIZE_LIMIT, configPath, problemLine } from "./config-file.ts";
 
 export interface LoadedConfig {
   /** the config.json path that was read */
@@ -24,23 +20,6 @@ export interface LoadedConfig {
   spec: Spec;
   /** the object exactly as parsed: key order and unknown fields intact */
   raw: Record<string, unknown>;
-}
-
-export function configPath(bundleOrFile: string): string {
-  let isDir = false;
-  try {
-    isDir = statSync(bundleOrFile).isDirectory();
-  } catch {
-    // a missing path is reported by the read, naming it
-  }
-  return isDir ? join(bundleOrFile, "config.json") : bundleOrFile;
-}
-
-/** Problems joined into one line, the first MAX_LISTED of them. */
-export function problemLine(file: string, problems: string[]): string {
-  const listed = problems.slice(0, MAX_LISTED).join("; ");
-  const more = problems.length > MAX_LISTED ? `; and ${problems.length - MAX_LISTED} more` : "";
-  return `${file}: ${listed}${more}`;
 }
 
 /** Reads `bundle/config.json` (or the file given) and validates it against runtime-spec v1.2. */

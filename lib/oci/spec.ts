@@ -5,7 +5,6 @@ import { z } from "zod";
 import {
   AnnotationsSchema,
   absolutePath,
-  charsOf,
   int32,
   int64,
   intRange,
@@ -14,12 +13,13 @@ import {
   stringList,
   syscallNames,
   stringMap,
-  uint16,
   uint32,
   uint64,
 } from "./primitives.ts";
 
 export { AnnotationsSchema } from "./primitives.ts";
+import { LinuxDeviceSchema, LinuxResourcesSchema } from "./resources.ts";
+export * from "./resources.ts";
 
 // ---- hooks -------------------------------------------------------------------------------------
 
@@ -147,85 +147,6 @@ const namespaceList = z.array(NamespaceSchema).superRefine((list, ctx) => {
   });
 });
 
-export const LinuxDeviceSchema = z
-  .looseObject({
-    type: z.enum(["c", "b", "u", "p"]),
-    path: absolutePath,
-    major: int64.optional(),
-    minor: int64.optional(),
-    fileMode: uint32.optional(),
-    uid: uint32.optional(),
-    gid: uint32.optional(),
-  })
-  .superRefine((d, ctx) => {
-    if (d.type === "p") return;
-    for (const f of ["major", "minor"] as const)
-      if (d[f] === undefined) ctx.addIssue({ code: "custom", path: [f], input: undefined, message: `required for a type "${d.type}" device` });
-  });
-
-/** A device cgroup rule: absent or null major/minor means any. */
-export const LinuxDeviceCgroupSchema = z.looseObject({
-  allow: z.boolean(),
-  type: z.enum(["a", "b", "c"]).optional(),
-  major: int64.nullable().optional(),
-  minor: int64.nullable().optional(),
-  access: charsOf("rwm").optional(),
-});
-
-export const LinuxMemorySchema = z.looseObject({
-  limit: int64.optional(),
-  reservation: int64.optional(),
-  swap: int64.optional(),
-  kernel: int64.optional(),
-  kernelTCP: int64.optional(),
-  swappiness: uint64.optional(),
-  disableOOMKiller: z.boolean().optional(),
-  useHierarchy: z.boolean().optional(),
-  checkBeforeUpdate: z.boolean().optional(),
-});
-
-export const LinuxCPUSchema = z.looseObject({
-  shares: uint64.optional(),
-  quota: int64.optional(),
-  burst: uint64.optional(),
-  period: uint64.optional(),
-  realtimeRuntime: int64.optional(),
-  realtimePeriod: uint64.optional(),
-  cpus: z.string().optional(),
-  mems: z.string().optional(),
-  idle: int64.optional(),
-});
-
-const WeightDeviceSchema = z.looseObject({ major: int64, minor: int64, weight: uint16.optional(), leafWeight: uint16.optional() });
-const ThrottleDeviceSchema = z.looseObject({ major: int64, minor: int64, rate: uint64 });
-
-export const LinuxBlockIOSchema = z.looseObject({
-  weight: uint16.optional(),
-  leafWeight: uint16.optional(),
-  weightDevice: z.array(WeightDeviceSchema).optional(),
-  throttleReadBpsDevice: z.array(ThrottleDeviceSchema).optional(),
-  throttleWriteBpsDevice: z.array(ThrottleDeviceSchema).optional(),
-  throttleReadIOPSDevice: z.array(ThrottleDeviceSchema).optional(),
-  throttleWriteIOPSDevice: z.array(ThrottleDeviceSchema).optional(),
-});
-
-export const LinuxResourcesSchema = z.looseObject({
-  devices: z.array(LinuxDeviceCgroupSchema).optional(),
-  memory: LinuxMemorySchema.optional(),
-  cpu: LinuxCPUSchema.optional(),
-  pids: z.looseObject({ limit: int64 }).optional(),
-  blockIO: LinuxBlockIOSchema.optional(),
-  hugepageLimits: z.array(z.looseObject({ pageSize: nonEmptyString, limit: uint64 })).optional(),
-  network: z
-    .looseObject({
-      classID: uint32.optional(),
-      priorities: z.array(z.looseObject({ name: z.string(), priority: uint32 })).optional(),
-    })
-    .optional(),
-  rdma: z.record(z.string(), z.looseObject({ hcaHandles: uint32.optional(), hcaObjects: uint32.optional() })).optional(),
-  unified: stringMap.optional(),
-});
-
 const SECCOMP_ACTIONS = [
   "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP", "SCMP_ACT_ERRNO",
   "SCMP_ACT_TRACE", "SCMP_ACT_ALLOW", "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY",
@@ -322,9 +243,4 @@ export type Hooks = z.infer<typeof HooksSchema>;
 export type Linux = z.infer<typeof LinuxSchema>;
 export type LinuxNamespace = z.infer<typeof NamespaceSchema>;
 export type LinuxIDMapping = z.infer<typeof IDMappingSchema>;
-export type LinuxDevice = z.infer<typeof LinuxDeviceSchema>;
-export type LinuxResources = z.infer<typeof LinuxResourcesSchema>;
-export type LinuxDeviceCgroup = z.infer<typeof LinuxDeviceCgroupSchema>;
-export type LinuxMemory = z.infer<typeof LinuxMemorySchema>;
-export type LinuxCPU = z.infer<typeof LinuxCPUSchema>;
 export type LinuxSeccomp = z.infer<typeof SeccompSchema>;
