@@ -1,7 +1,7 @@
 // Attaching programs to cgroups (BPF_PROG_ATTACH/DETACH/QUERY) and the attach points that return links.
-import { Struct, cStringBytes, close as closeFd, cString, SyscallError } from "../sys/index.ts";
+import { Struct, cStringBytes, close as closeFd, cString, Errno, SyscallError } from "../sys/index.ts";
 import { Cmd, AttachFlag } from "./constants.ts";
-import { bpf, bpfRaw } from "./syscall.ts";
+import { bpf, bpfTry } from "./syscall.ts";
 import { objGet, objPin } from "./pin.ts";
 
 export interface CgroupAttach {
@@ -47,13 +47,14 @@ export function progQuery(targetFd: number, attachType: number, effective = fals
       .u32(8, effective ? 1 : 0) // BPF_F_QUERY_EFFECTIVE
       .pointer(16, new Uint8Array(ids.buffer))
       .u32(24, cap);
-    const r = bpfRaw(Cmd.PROG_QUERY, attr);
+    const r = bpfTry(Cmd.PROG_QUERY, attr, `attach type ${attachType}`, "ENOSPC");
     const count = attr.getU32(24);
-    if (r === -28 && count > cap) {
+    if (r === "ENOSPC") {
+      // more programs than ids: the kernel said how many
+      if (count <= cap) throw new SyscallError("bpf", Errno.ENOSPC, `BPF_PROG_QUERY, attach type ${attachType}`);
       cap = count;
       continue;
     }
-    if (r < 0) throw new SyscallError("bpf", -r, `BPF_PROG_QUERY, attach type ${attachType}`);
     return { attachFlags: attr.getU32(12), progIds: Array.from(ids.subarray(0, count)), revision: attr.getU64(56) };
   }
 }

@@ -1,5 +1,5 @@
 export * from "./constants.ts";
-export { bpf, bpfRaw } from "./syscall.ts";
+export { bpf, bpfTry } from "./syscall.ts";
 export { BpfMap, mapInfoByFd, sanitizeName, type MapSpec, type MapInfo } from "./map.ts";
 export {
   BpfProgram, progFdById, progInfoByFd, progXlated, programIds, mapIds, linkIds,

@@ -1,8 +1,8 @@
 // BPF maps: create, open from a pin or an id, element operations, iteration, batch lookup, info.
 import { readFileSync } from "node:fs";
-import { close as closeFd, libc, errno, SYS, SyscallError, Struct, cString, addressOf } from "../sys/index.ts";
+import { close as closeFd, libc, errno, Errno, SYS, Struct, cString, addressOf, type ErrnoName } from "../sys/index.ts";
 import { Cmd, MapType, UpdateFlag, OBJ_NAME_LEN } from "./constants.ts";
-import { bpf, bpfRaw } from "./syscall.ts";
+import { bpf, bpfTry, expectedOrThrow } from "./syscall.ts";
 import { objGet, objPin } from "./pin.ts";
 
 export interface MapSpec {
@@ -25,7 +25,6 @@ export interface MapInfo {
   name: string;
 }
 
-const ENOENT = 2;
 
 export class BpfMap {
   readonly fd: number;
@@ -98,64 +97,63 @@ export class BpfMap {
       throw new RangeError(`map ${this.name}: key is ${key.byteLength} bytes, map wants ${this.keySize}`);
   }
 
-  private elemCall(cmd: number, key: Uint8Array | null, value: Uint8Array | null, flags: number): number {
+  /** An element command (lib/bpf/syscall.ts convention): 0, an expected errno by name, or a throw. */
+  private elemCall<E extends ErrnoName>(cmd: number, key: Uint8Array | null, value: Uint8Array | null, flags: number, ...expected: E[]): number | E {
     const v = this.elemView;
     v.setBigUint64(8, key ? addressOf(key) : 0n, true);
     v.setBigUint64(16, value ? addressOf(value) : 0n, true);
     v.setBigUint64(24, BigInt(flags), true);
+    // the attr is kept in this.elemAttr (hot path: no Struct per call)
     const r = libc.syscall(SYS.bpf, cmd, this.elemAttr, 32);
-    return r < 0 ? -errno() : r;
+    return r >= 0 ? r : expectedOrThrow(cmd, errno(), `map ${this.name}`, expected);
   }
 
   /** Value for key, or undefined when absent. `out` (valueSize bytes) avoids an allocation. */
   lookup(key: Uint8Array, out?: Uint8Array): Uint8Array | undefined {
     this.checkKey(key);
     const value = out ?? new Uint8Array(this.valueBufferSize);
-    const r = this.elemCall(Cmd.MAP_LOOKUP_ELEM, key, value, 0);
-    if (r === -ENOENT) return undefined;
-    if (r < 0) throw new SyscallError("bpf", -r, `BPF_MAP_LOOKUP_ELEM, map ${this.name}`);
-    return value;
+    return this.elemCall(Cmd.MAP_LOOKUP_ELEM, key, value, 0, "ENOENT") === "ENOENT" ? undefined : value;
   }
 
   /** Atomically read and remove (queues, stacks, and hash maps on >= 5.14). */
   lookupAndDelete(key: Uint8Array | null, out?: Uint8Array): Uint8Array | undefined {
     if (key) this.checkKey(key);
     const value = out ?? new Uint8Array(this.valueBufferSize);
-    const r = this.elemCall(Cmd.MAP_LOOKUP_AND_DELETE_ELEM, key, value, 0);
-    if (r === -ENOENT) return undefined;
-    if (r < 0) throw new SyscallError("bpf", -r, `BPF_MAP_LOOKUP_AND_DELETE_ELEM, map ${this.name}`);
-    return value;
+    return this.elemCall(Cmd.MAP_LOOKUP_AND_DELETE_ELEM, key, value, 0, "ENOENT") === "ENOENT" ? undefined : value;
   }
 
   update(key: Uint8Array, value: Uint8Array, flags: number = UpdateFlag.ANY): void {
-    const r = this.tryUpdate(key, value, flags);
-    if (r < 0) throw new SyscallError("bpf", -r, `BPF_MAP_UPDATE_ELEM, map ${this.name}`);
+    this.updateExpecting(key, value, flags);
   }
 
-  /** update() that returns -errno instead of throwing (EEXIST with NOEXIST, E2BIG when full). */
-  tryUpdate(key: Uint8Array, value: Uint8Array, flags: number = UpdateFlag.ANY): number {
+  /** update() that answers the errnos named in `expected` (EEXIST with NOEXIST, E2BIG when full) instead of throwing them. */
+  updateExpecting<E extends ErrnoName>(key: Uint8Array, value: Uint8Array, flags: number, ...expected: E[]): 0 | E {
     this.checkKey(key);
     if (value.byteLength !== this.valueBufferSize)
       throw new RangeError(`map ${this.name}: value is ${value.byteLength} bytes, map wants ${this.valueBufferSize}`);
-    return this.elemCall(Cmd.MAP_UPDATE_ELEM, key, value, flags);
+    const r = this.elemCall(Cmd.MAP_UPDATE_ELEM, key, value, flags, ...expected);
+    return typeof r === "string" ? r : 0;
+  }
+
+  /**
+   * update() returning 0 or -errno for EEXIST and E2BIG, the two answers its callers (the store)
+   * expect; other failures throw. Kept for those callers: new code uses updateExpecting.
+   */
+  tryUpdate(key: Uint8Array, value: Uint8Array, flags: number = UpdateFlag.ANY): number {
+    const r = this.updateExpecting(key, value, flags, "EEXIST", "E2BIG");
+    return r === 0 ? 0 : -Errno[r];
   }
 
   /** true when the key was there. */
   delete(key: Uint8Array): boolean {
     this.checkKey(key);
-    const r = this.elemCall(Cmd.MAP_DELETE_ELEM, key, null, 0);
-    if (r === -ENOENT) return false;
-    if (r < 0) throw new SyscallError("bpf", -r, `BPF_MAP_DELETE_ELEM, map ${this.name}`);
-    return true;
+    return this.elemCall(Cmd.MAP_DELETE_ELEM, key, null, 0, "ENOENT") !== "ENOENT";
   }
 
   /** The key after `key` (the first key when undefined); undefined at the end. */
   nextKey(key?: Uint8Array): Uint8Array | undefined {
     const next = new Uint8Array(this.keySize);
-    const r = this.elemCall(Cmd.MAP_GET_NEXT_KEY, key ?? null, next, 0);
-    if (r === -ENOENT) return undefined;
-    if (r < 0) throw new SyscallError("bpf", -r, `BPF_MAP_GET_NEXT_KEY, map ${this.name}`);
-    return next;
+    return this.elemCall(Cmd.MAP_GET_NEXT_KEY, key ?? null, next, 0, "ENOENT") === "ENOENT" ? undefined : next;
   }
 
   *keys(): Generator<Uint8Array> {
@@ -190,18 +188,16 @@ export class BpfMap {
         .pointer(24, values)
         .u32(32, batchSize)
         .u32(36, this.fd);
-      const r = bpfRaw(Cmd.MAP_LOOKUP_BATCH, attr);
+      // EINVAL, ENOTSUPP, EOPNOTSUPP on the first call: no batch ops here
+      const r = bpfTry(Cmd.MAP_LOOKUP_BATCH, attr, `map ${this.name}`, "ENOENT", ...(first ? (["EINVAL", "ENOTSUPP", "EOPNOTSUPP"] as const) : []));
       const count = attr.getU32(32);
       for (let i = 0; i < count; i++)
         out.push([
           keys.slice(i * this.keySize, (i + 1) * this.keySize),
           values.slice(i * this.valueBufferSize, (i + 1) * this.valueBufferSize),
         ]);
-      if (r === -ENOENT) return out;
-      if (r < 0) {
-        if (first && (r === -22 || r === -524 || r === -95)) return undefined;
-        throw new SyscallError("bpf", -r, `BPF_MAP_LOOKUP_BATCH, map ${this.name}`);
-      }
+      if (r === "ENOENT") return out;
+      if (typeof r === "string") return undefined;
       inBatch.set(outBatch);
       first = false;
     }

@@ -1,11 +1,11 @@
 // BPF programs: load (with the verifier log retried into a growing buffer), pin, open, inspect, test-run.
 import { close as closeFd, Struct, cString, cStringBytes, raiseMemlock } from "../sys/index.ts";
 import { Cmd, OBJ_NAME_LEN } from "./constants.ts";
-import { bpf, bpfRaw } from "./syscall.ts";
+import { bpf, bpfTry } from "./syscall.ts";
 import { objGet, objPin } from "./pin.ts";
 import { sanitizeName } from "./map.ts";
 import { VerifierError } from "./verifier.ts";
-import { SyscallError } from "../sys/index.ts";
+import { Errno, SyscallError } from "../sys/index.ts";
 
 export interface ProgramSpec {
   type: number;
@@ -35,8 +35,6 @@ export interface ProgramInfo {
   verifiedInsns: number;
 }
 
-const ENOSPC = 28;
-const EAGAIN = 11;
 const MIN_LOG = 64 * 1024;
 const MAX_LOG = 16 * 1024 * 1024 - 1; // kernel caps log_size at UINT_MAX >> 8
 
@@ -77,18 +75,19 @@ export class BpfProgram {
         .u32(68, spec.expectedAttachType ?? 0)
         .u32(108, spec.attachBtfId ?? 0);
       if (spec.name) attr.cstr(48, sanitizeName(spec.name), OBJ_NAME_LEN);
-      let fd = bpfRaw(Cmd.PROG_LOAD, attr);
-      // A signal arriving while the verifier runs makes the load fail with EAGAIN; libbpf retries.
-      for (let i = 0; fd === -EAGAIN && i < 5; i++) fd = bpfRaw(Cmd.PROG_LOAD, attr);
-      if (fd >= 0) return new BpfProgram(fd, spec.type, spec.name ?? "");
-      const err = -fd;
+      // The verifier's answers: EACCES/EINVAL (rejected: the log says why), ENOSPC (log too small),
+      // EAGAIN (a signal arrived while it ran; libbpf retries). Anything else (EPERM: no CAP_BPF) throws.
+      const load = () => bpfTry(Cmd.PROG_LOAD, attr, `program ${label}`, "EACCES", "EINVAL", "ENOSPC", "EAGAIN", "E2BIG", "EFAULT");
+      let fd = load();
+      for (let i = 0; fd === "EAGAIN" && i < 5; i++) fd = load();
+      if (typeof fd === "number") return new BpfProgram(fd, spec.type, spec.name ?? "");
+      const err = Errno[fd];
       if (!log) {
-        // Retry with a log so the error can say why; EPERM (no CAP_BPF) is not a verifier failure.
-        if (err === 1) throw new SyscallError("bpf", err, `BPF_PROG_LOAD, program ${label}`);
+        // Retry with a log so the error can say why.
         logSize = MIN_LOG;
         continue;
       }
-      const truncated = err === ENOSPC;
+      const truncated = fd === "ENOSPC";
       if (truncated && logSize < MAX_LOG) {
         logSize = Math.min(logSize * 4, MAX_LOG);
         continue;
@@ -215,9 +214,7 @@ function* nextIds(cmd: number): Generator<number> {
   let id = 0;
   for (;;) {
     const attr = new Struct(12).u32(0, id);
-    const r = bpfRaw(cmd, attr);
-    if (r === -2) return;
-    if (r < 0) throw new SyscallError("bpf", -r, "GET_NEXT_ID");
+    if (bpfTry(cmd, attr, undefined, "ENOENT") === "ENOENT") return;
     id = attr.getU32(4);
     yield id;
   }

@@ -1,17 +1,27 @@
 // bpf(2) itself. Every command builds a Struct sized to its own part of `union bpf_attr` (zeroed tail),
 // so the kernel sees exactly the fields we mean.
-import { libc, errno, SYS, SyscallError, Struct } from "../sys/index.ts";
+//
+// One convention for failures: an errno the caller does not name throws a SyscallError naming the
+// command (and `what` it was about); the errnos a caller expects as answers (ENOENT at the end of an
+// iteration, ENOSPC asking for a larger buffer) come back by name, never as numbers.
+import { libc, errno, errnoName, SYS, SyscallError, Struct, type ErrnoName } from "../sys/index.ts";
 import { CMD_NAMES } from "./constants.ts";
 
-/** Raw call: returns the result, or -errno. The attr buffer is referenced by `attr` until return. */
-export function bpfRaw(cmd: number, attr: Struct): number {
+/** The result (>= 0), or the name of an `expected` errno; any other failure throws. */
+export function bpfTry<E extends ErrnoName>(cmd: number, attr: Struct, what: string | undefined, ...expected: E[]): number | E {
   const r = libc.syscall(SYS.bpf, cmd, attr.bytes, attr.size);
-  return r < 0 ? -errno() : r;
+  if (r >= 0) return r;
+  return expectedOrThrow(cmd, errno(), what, expected);
+}
+
+/** The name of an expected errno, or a thrown SyscallError for `cmd`. */
+export function expectedOrThrow<E extends ErrnoName>(cmd: number, err: number, what: string | undefined, expected: readonly E[]): E {
+  const name = errnoName(err) as E;
+  if (expected.includes(name)) return name;
+  throw new SyscallError("bpf", err, what ? `${CMD_NAMES[cmd]}, ${what}` : CMD_NAMES[cmd]);
 }
 
 /** Throwing call: a SyscallError names the command and `what` (map, program or path it was about). */
 export function bpf(cmd: number, attr: Struct, what?: string): number {
-  const r = libc.syscall(SYS.bpf, cmd, attr.bytes, attr.size);
-  if (r < 0) throw new SyscallError("bpf", errno(), what ? `${CMD_NAMES[cmd]}, ${what}` : CMD_NAMES[cmd]);
-  return r;
+  return bpfTry(cmd, attr, what) as number;
 }

@@ -1,23 +1,23 @@
 // The verifier's rejection, made readable: the message shows the last meaningful lines of the log
 // (the failing instruction and the reason), the full log stays on the error for --debug and tests.
-import { errnoName } from "../sys/index.ts";
+import { errnoName, SyscallError } from "../sys/index.ts";
 
 const NOISE = [/^processed \d+ insns/, /^verification time/, /^stack depth/, /^\s*$/, /^-- END PROG LOAD LOG --/];
 
-export class VerifierError extends Error {
-  readonly errno: number;
+/** A program load the verifier refused: a SyscallError (isErrno(e, "EACCES") matches it) with the log. */
+export class VerifierError extends SyscallError {
   readonly log: string;
   readonly truncated: boolean;
   readonly program: string;
   constructor(program: string, errno: number, log: string, truncated = false) {
     const tail = VerifierError.tail(log);
     super(
-      `load program ${program}: ${errnoName(errno)}` +
-        (tail.length ? `: ${tail.join(" | ")}` : "") +
-        (truncated ? " (log truncated)" : ""),
+      "bpf",
+      errno,
+      `BPF_PROG_LOAD, program ${program}`,
+      `load program ${program}: ${errnoName(errno)}` + (tail.length ? `: ${tail.join(" | ")}` : "") + (truncated ? " (log truncated)" : ""),
     );
     this.name = "VerifierError";
-    this.errno = errno;
     this.log = log;
     this.truncated = truncated;
     this.program = program;

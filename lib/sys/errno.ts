@@ -1,5 +1,5 @@
 // Linux x86-64/arm64 errno numbers (asm-generic) and their symbolic names.
-export const ERRNO_NAMES: Record<number, string> = {
+export const ERRNO_NAMES = {
   1: "EPERM", 2: "ENOENT", 3: "ESRCH", 4: "EINTR", 5: "EIO", 6: "ENXIO", 7: "E2BIG", 8: "ENOEXEC",
   9: "EBADF", 10: "ECHILD", 11: "EAGAIN", 12: "ENOMEM", 13: "EACCES", 14: "EFAULT", 15: "ENOTBLK",
   16: "EBUSY", 17: "EEXIST", 18: "EXDEV", 19: "ENODEV", 20: "ENOTDIR", 21: "EISDIR", 22: "EINVAL",
@@ -8,16 +8,12 @@ export const ERRNO_NAMES: Record<number, string> = {
   37: "ENOLCK", 38: "ENOSYS", 39: "ENOTEMPTY", 40: "ELOOP", 42: "ENOMSG", 61: "ENODATA",
   62: "ETIME", 75: "EOVERFLOW", 95: "EOPNOTSUPP", 105: "ENOBUFS", 110: "ETIMEDOUT",
   114: "EALREADY", 115: "EINPROGRESS", 122: "EDQUOT", 125: "ECANCELED", 524: "ENOTSUPP",
-};
+} as const satisfies Record<number, `E${string}`>;
 
-export const Errno = Object.fromEntries(Object.entries(ERRNO_NAMES).map(([n, name]) => [name, Number(n)])) as Record<
-  string,
-  number
-> & {
-  EPERM: 1; ENOENT: 2; ESRCH: 3; EINTR: 4; EBADF: 9; EAGAIN: 11; ENOMEM: 12; EACCES: 13; EFAULT: 14; EBUSY: 16;
-  EEXIST: 17; ENODEV: 19; ENOTDIR: 20; EINVAL: 22; E2BIG: 7; ENOSPC: 28; ENOSYS: 38; ENOTEMPTY: 39;
-  EOPNOTSUPP: 95; ENOTSUPP: 524;
-};
+/** An errno by its name: the only way code outside this file should write one. */
+export type ErrnoName = (typeof ERRNO_NAMES)[keyof typeof ERRNO_NAMES];
+
+export const Errno = Object.fromEntries(Object.entries(ERRNO_NAMES).map(([n, name]) => [name, Number(n)])) as { readonly [K in ErrnoName]: number };
 
 const DESCRIPTIONS: Record<string, string> = {
   EPERM: "operation not permitted", ENOENT: "no such file or directory", ESRCH: "no such process",
@@ -30,7 +26,7 @@ const DESCRIPTIONS: Record<string, string> = {
 };
 
 export function errnoName(n: number): string {
-  return ERRNO_NAMES[n] ?? `E${n}`;
+  return (ERRNO_NAMES as Record<number, string>)[n] ?? `E${n}`;
 }
 
 export function errnoDescription(n: number): string {

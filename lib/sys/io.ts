@@ -2,6 +2,7 @@
 import { ptr } from "bun:ffi";
 import { libc, errno, syscall6, SYS } from "./libc.ts";
 import { SyscallError } from "./error.ts";
+import { Errno } from "./errno.ts";
 
 export const O = {
   RDONLY: 0, WRONLY: 1, RDWR: 2, CREAT: 0o100, EXCL: 0o200, NOCTTY: 0o400, TRUNC: 0o1000, APPEND: 0o2000,
@@ -35,7 +36,7 @@ export function read(fd: number, buf: Uint8Array, name = "read"): number {
   const n = Number(libc.read(fd, ptr(buf), BigInt(buf.byteLength)));
   if (n < 0) {
     const e = errno();
-    if (e === 11) return -11;
+    if (e === Errno.EAGAIN) return -Errno.EAGAIN;
     throw new SyscallError(name, e, `fd ${fd}`);
   }
   return n;
@@ -59,7 +60,7 @@ export function pollIn(fds: number[], timeoutMs: number): number[] {
   const n = libc.poll(ptr(buf), BigInt(fds.length), timeoutMs);
   if (n < 0) {
     const e = errno();
-    if (e === 4) return [];
+    if (e === Errno.EINTR) return [];
     throw new SyscallError("poll", e);
   }
   const ready: number[] = [];
@@ -103,6 +104,6 @@ export function flock(fd: number, op: number): void {
     const r = Number(syscall6(SYS.flock, fd, op, 0, 0, 0, 0));
     if (r >= 0) return;
     const e = errno();
-    if (e !== 4) throw new SyscallError("flock", e, `fd ${fd}`); // retry on EINTR only
+    if (e !== Errno.EINTR) throw new SyscallError("flock", e, `fd ${fd}`); // retry on EINTR only
   }
 }

@@ -9,7 +9,7 @@ import {
   fixedString, objGet,
 } from "../../lib/bpf/index.ts";
 import * as asm from "../../lib/bpf/asm/index.ts";
-import { SyscallError, open, close, O, umount } from "../../lib/sys/index.ts";
+import { SyscallError, isErrno, open, close, O, umount } from "../../lib/sys/index.ts";
 import { needs } from "../support/prereq.ts";
 import { cgroupMount } from "../../lib/cgroup/index.ts";
 
@@ -207,6 +207,10 @@ describe("programs", () => {
     expect(v.message).toContain("R3 !read_ok");
     expect(v.message).toMatch(/0: \(bf\) r0 = r3/);
     expect(v.log).toContain("processed");
+    // one convention for syscall failures: the verifier's refusal is a SyscallError with its errno
+    expect(v).toBeInstanceOf(SyscallError);
+    expect(isErrno(v, "EACCES")).toBe(true);
+    expect(v.code).toBe("EACCES");
   });
 
   root("the log buffer grows until the whole verifier log fits", () => {
