@@ -5,6 +5,8 @@
 // GNU argp (clustered short options, `-bVALUE`, unique prefixes of long names) and conmon's
 // GOption (no attached short values, options anywhere, `--` ends them). Unknown flags never throw:
 // they are recorded, because a watcher must survive a runtime newer than itself.
+// Longer than most files (about 400 lines) on purpose: the three parsers share the flag tables and
+// the Go/argp lookup rules, and the tables are runc's and crun's command surface, kept side by side.
 import { resolve } from "node:path";
 
 export type FlagValue = string | boolean | string[];

@@ -2,6 +2,7 @@
 // hooks.d injection), containerd through `ctr run --runc-binary` compared hook for hook with what
 // podman --hooks-dir runs for the same directories, and podman --runtime passing its commands
 // through.
+// About 450 lines: every case shares one real-runtime setup (rootfs, bundles, a containerd daemon).
 import { expect, afterAll, beforeAll } from "bun:test";
 import { chmodSync, chownSync, closeSync, openSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -1,3 +1,6 @@
+// The eBPF assembler, builder by builder: encodings checked against the kernel's and cilium's, the
+// golden runc/cilium program texts, labels, the disassembler. One file of about 450 lines because
+// the golden texts are compared against each builder in turn; split it only along instruction classes.
 import { describe, expect, test } from "bun:test";
 import * as asm from "../../lib/bpf/asm/index.ts";
 import {
