@@ -1,8 +1,8 @@
 // BPF maps: create, open from a pin or an id, element operations, iteration, batch lookup, info.
-import { readFileSync } from "node:fs";
 import { close as closeFd, libc, errno, Errno, SYS, Struct, cString, addressOf, type ErrnoName } from "../sys/index.ts";
 import { Cmd, MapType, UpdateFlag, OBJ_NAME_LEN } from "./constants.ts";
 import { bpf, bpfTry, expectedOrThrow } from "./syscall.ts";
+import { possibleCpus } from "./cpus.ts";
 import { objGet, objPin } from "./pin.ts";
 
 export interface MapSpec {
@@ -211,18 +211,7 @@ export class BpfMap {
 
 const PER_CPU_TYPES = new Set<number>([MapType.PERCPU_HASH, MapType.PERCPU_ARRAY, MapType.LRU_PERCPU_HASH]);
 
-let possibleCpuCount = 0;
-/** Number of possible CPUs (/sys/devices/system/cpu/possible, e.g. "0-3"): per-CPU values have one slot each. */
-export function possibleCpus(): number {
-  if (!possibleCpuCount) {
-    const text = readFileSync("/sys/devices/system/cpu/possible", "utf8").trim();
-    possibleCpuCount = text.split(",").reduce((n, part) => {
-      const [a, b] = part.split("-").map(Number);
-      return n + (b === undefined ? 1 : b - a! + 1);
-    }, 0);
-  }
-  return possibleCpuCount;
-}
+export { possibleCpus } from "./cpus.ts";
 
 export function mapInfoByFd(fd: number): MapInfo & { btfId: number; mapExtra: bigint } {
   const info = new Struct(88);

@@ -4,8 +4,8 @@
 // One perf event is enough, as libbpf does it: the program joins the tracepoint's own program array,
 // which runs on every CPU once it is non-empty. Attaching the same program through a second event
 // (another CPU) fails with EEXIST, because the array already holds it.
+import { onlineCpus } from "./cpus.ts";
 import { Struct, syscall6, errno, SYS, SyscallError, close as closeFd, addressOf } from "../sys/index.ts";
-import { readFileSync } from "node:fs";
 import { AttachType } from "./constants.ts";
 import { linkCreate, type BpfLink } from "./attach.ts";
 
@@ -13,22 +13,8 @@ const PERF_TYPE_TRACEPOINT = 2;
 const PERF_ATTR_SIZE = 128; // PERF_ATTR_SIZE_VER8
 const PERF_FLAG_FD_CLOEXEC = 8;
 
-/** "0-3,6" (/sys/devices/system/cpu/online) -> [0, 1, 2, 3, 6] */
-export function parseCpuList(list: string): number[] {
-  const cpus: number[] = [];
-  for (const part of list.trim().split(",")) {
-    if (!part) continue;
-    const [lo, hi] = part.split("-").map(Number);
-    for (let c = lo!; c <= (hi ?? lo!); c++) cpus.push(c);
-  }
-  return cpus;
-}
+export { parseCpuList, onlineCpus } from "./cpus.ts";
 
-export function onlineCpus(): number[] {
-  return parseCpuList(readFileSync("/sys/devices/system/cpu/online", "utf8"));
-}
-
-/** perf_event_open for a tracepoint id on one CPU, every process (pid -1). */
 export function perfEventOpenTracepoint(tracepointId: number, cpu: number): number {
   const attr = new Struct(PERF_ATTR_SIZE)
     .u32(0, PERF_TYPE_TRACEPOINT)

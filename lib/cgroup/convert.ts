@@ -1,29 +1,17 @@
 // OCI linux.resources (v1 vocabulary) to cgroup v2 Resources, with the conversions runc applies
 // (opencontainers/cgroups utils.go + runc libcontainer/specconv), so a container gets the same
 // limits whether runc or this code writes them.
+import type { LinuxResources } from "../oci/resources.ts";
 import { CgroupError } from "./errors.ts";
 import { nonEmpty, prune } from "./util.ts";
 import { MAX, type CpuResources, type Limit, type Resources, type IoMaxEntry, type IoLimitType } from "./types.ts";
 
-/** The subset of the OCI runtime-spec `linux.resources` object this module reads. */
-export interface OciLinuxResources {
-  memory?: { limit?: number; reservation?: number; swap?: number; [k: string]: unknown };
-  cpu?: { shares?: number; quota?: number; period?: number; cpus?: string; mems?: string; [k: string]: unknown };
-  pids?: { limit?: number };
-  blockIO?: {
-    weight?: number;
-    weightDevice?: { major: number; minor: number; weight?: number; leafWeight?: number }[];
-    throttleReadBpsDevice?: OciThrottle[];
-    throttleWriteBpsDevice?: OciThrottle[];
-    throttleReadIOPSDevice?: OciThrottle[];
-    throttleWriteIOPSDevice?: OciThrottle[];
-    [k: string]: unknown;
-  };
-  hugepageLimits?: { pageSize: string; limit: number }[];
-  rdma?: Record<string, { hcaHandles?: number; hcaObjects?: number }>;
-  unified?: Record<string, string>;
-  [k: string]: unknown;
-}
+/** A type with every bigint in it made a number (what ociResourcesOf returns). */
+type Numbered<T> = T extends bigint ? number : T extends (infer U)[] ? Numbered<U>[] : T extends object ? { [K in keyof T]: Numbered<T[K]> } : T;
+
+/** lib/oci's `linux.resources` (runtime-spec), with the numbers this module computes with. */
+export type OciLinuxResources = Numbered<LinuxResources>;
+
 /**
  * An OCI resources object as lib/oci parses it (integers past 2^53 arrive as bigint) with every
  * bigint made a number: cgroup limits that large mean "no limit" in practice, and the files take
@@ -41,11 +29,8 @@ export function ociResourcesOf(resources: unknown): OciLinuxResources {
   return convert(resources) as OciLinuxResources;
 }
 
-export interface OciThrottle {
-  major: number;
-  minor: number;
-  rate: number;
-}
+/** One throttle{Read,Write}{Bps,IOPS}Device entry of linux.resources.blockIO. */
+export type OciThrottle = NonNullable<NonNullable<OciLinuxResources["blockIO"]>["throttleReadBpsDevice"]>[number];
 
 /**
  * cpu.shares (2..262144, default 1024) to cpu.weight (1..10000, default 100), using the current
