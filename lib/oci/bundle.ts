@@ -3,11 +3,9 @@
 import { closeSync, fchmodSync, fchownSync, fsyncSync, openSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { InputError } from "../errors.ts";
-import { check } from "./issues.ts";
-import { readJsonFile, stringifyJson } from "./json.ts";
+import { stringifyJson } from "./json.ts";
 import { SpecSchema, type Spec } from "./spec.ts";
-import { CONFIG_SIZE_LIMIT, configPath, problemLine } from "./config-file.ts";
+import { readConfigAs } from "./config-file.ts";
 export { CONFIG_SIZE_LIMIT, configPath, problemLine } from "./config-file.ts";
 
 export interface LoadedConfig {
@@ -24,12 +22,7 @@ export interface LoadedConfig {
 
 /** Reads `bundle/config.json` (or the file given) and validates it against runtime-spec v1.2. */
 export function readConfig(bundleOrFile: string): LoadedConfig {
-  const file = configPath(bundleOrFile);
-  const raw = readJsonFile(file, CONFIG_SIZE_LIMIT);
-  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw new InputError(`${file}: a config must be a JSON object`);
-  const r = check(SpecSchema, raw);
-  if (!r.ok) throw new InputError(problemLine(file, r.problems));
-  return { file, spec: r.value, raw: raw as Record<string, unknown> };
+  return readConfigAs(SpecSchema, bundleOrFile);
 }
 
 function existing(path: string): Stats | undefined {

@@ -4,10 +4,7 @@
 // full validation does. The whole file is validated by `hookshim validate` and wherever config.json
 // is rewritten (bundle.ts readConfig: the shim, install --bundle).
 import { z } from "zod";
-import { InputError } from "../errors.ts";
-import { CONFIG_SIZE_LIMIT, configPath, problemLine } from "./config-file.ts";
-import { check } from "./issues.ts";
-import { readJsonFile } from "./json.ts";
+import { readConfigAs } from "./config-file.ts";
 import { AnnotationsSchema } from "./primitives.ts";
 import { LinuxDeviceSchema, LinuxResourcesSchema } from "./resources.ts";
 
@@ -34,10 +31,5 @@ export interface LoadedHookConfig {
 
 /** Reads `bundle/config.json` (bounded) and validates what a hook reads of it. */
 export function readHookConfig(bundleOrFile: string): LoadedHookConfig {
-  const file = configPath(bundleOrFile);
-  const raw = readJsonFile(file, CONFIG_SIZE_LIMIT);
-  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw new InputError(`${file}: a config must be a JSON object`);
-  const r = check(HookConfigSchema, raw);
-  if (!r.ok) throw new InputError(problemLine(file, r.problems));
-  return { file, spec: r.value, raw: raw as Record<string, unknown> };
+  return readConfigAs(HookConfigSchema, bundleOrFile);
 }

@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 
 import { busyboxRootfs, hookshim, hookshimExecutable, runc, runcBundle, writeTestConfig, removeRuncRun } from "../e2e/hooks-harness.ts";
 import { median, ms, report } from "./util.ts";
-import { compile } from "../support/build.ts";
+import { compileFloor } from "../support/build.ts";
 
 const ROUNDS = 30;
 const tmp = mkdtempSync(join(tmpdir(), `hooks-bench-${process.pid}-`));
@@ -21,14 +21,6 @@ const parent = `/hookshim-bench-hooks-${process.pid}`;
 const store = `hooks-bench-${process.pid}`;
 const runcRoot = join(tmp, "runc-root");
 
-function compileFloor(): string {
-  const src = join(tmp, "floor.ts");
-  writeFileSync(src, `import { readSync } from "node:fs";\nconst b = Buffer.alloc(65536);\nwhile (readSync(0, b, 0, b.length, null) > 0);\n`);
-  const out = join(tmp, "floor");
-  const r = compile(out, src);
-  if (!r.ok) throw new Error(`building the floor program: ${r.error}`);
-  return out;
-}
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) {
@@ -37,7 +29,7 @@ async function main(): Promise<void> {
   }
   const exe = hookshimExecutable(tmp);
   if (!exe.compiled) console.log(`hooks bench: compiled build failed (${exe.buildError}); hookshim runs from sources through ${exe.path}: its figure is not the binary's`);
-  const floor = compileFloor();
+  const floor = compileFloor(tmp);
   const rootfs = busyboxRootfs(tmp);
   const config = writeTestConfig(join(tmp, "config.json"), { store, cgroupParent: parent });
 

@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CgroupManager } from "../../lib/cgroup/index.ts";
 import { newContainerRecord, openStore, resetStore } from "../../lib/store/index.ts";
-import { compile } from "../support/build.ts";
+import { compile, compileFloor } from "../support/build.ts";
 import { RUNC } from "../support/bundle.ts";
 import { removeGroupEverywhere } from "../support/runtime-cgroups.ts";
 import { median, ms, report } from "./util.ts";
@@ -70,14 +70,6 @@ async function measure(variants: Variant[], mode: "time" | "rss" = "time", round
 const med = (f: Map<string, Figures>, n: string) => median(f.get(n)!.times);
 const ratio = (x: number, floor: number) => `${(x / floor).toFixed(2)}x floor`;
 
-function compileFloor(): string {
-  const src = join(tmp, "floor.ts");
-  writeFileSync(src, `import { readSync } from "node:fs";\nconst b = Buffer.alloc(65536);\nwhile (readSync(0, b, 0, b.length, null) > 0);\n`);
-  const out = join(tmp, "floor");
-  const r = compile(out, src);
-  if (!r.ok) throw new Error(`building the floor program: ${r.error}`);
-  return out;
-}
 
 function bundle(name: string, mounts: number, rules: number): string {
   const dir = join(tmp, name);
@@ -100,7 +92,7 @@ async function main(): Promise<void> {
     console.log("startup bench: needs root (runc, cgroups, bpf); skipped");
     return;
   }
-  const floor = compileFloor();
+  const floor = compileFloor(tmp);
   const exe = join(tmp, "hookshim");
   const built = compile(exe);
   if (!built.ok) throw new Error(`building hookshim: ${built.error}`);

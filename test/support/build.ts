@@ -1,6 +1,6 @@
 // The compiled hookshim for e2e tests and benchmarks, built exactly as `npm run build` builds it
 // (the flags are read from package.json, so the two cannot drift apart).
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 export const REPO = join(import.meta.dir, "../..");
@@ -26,4 +26,17 @@ export function compile(outfile: string, entry = CLI): { ok: true } | { ok: fals
   if (r.exitCode === 0) return { ok: true };
   const text = r.stderr.toString() + r.stdout.toString();
   return { ok: false, error: text.split("\n").filter((l) => /error/i.test(l)).slice(0, 3).join(" | ") || `bun build exited ${r.exitCode}` };
+}
+
+/**
+ * The Bun floor: a compiled program (same flags) that only reads stdin, as a hook must. Benchmarks
+ * report hookshim's start-up beside it. Built in `dir`; returns its path.
+ */
+export function compileFloor(dir: string): string {
+  const src = join(dir, "floor.ts");
+  writeFileSync(src, `import { readSync } from "node:fs";\nconst b = Buffer.alloc(65536);\nwhile (readSync(0, b, 0, b.length, null) > 0);\n`);
+  const out = join(dir, "floor");
+  const r = compile(out, src);
+  if (!r.ok) throw new Error(`building the floor program: ${r.error}`);
+  return out;
 }
