@@ -103,7 +103,7 @@ describeNeeds(["root", "cgroup2", "podman", "runc", "busybox"], "Registry with a
     // podman writes into its rootfs (/etc/hosts, ...): it gets its own copy
     run(["cp", "-a", busyboxRootfs(), "-T", rootfs]);
     run([
-      "podman", "--cgroup-manager=cgroupfs", "--runtime=runc", "run", "-d", "--name", name,
+      "podman", "--cgroup-manager=cgroupfs", "--runtime=runc", "run", "-d", "--network=none", "--name", name,
       "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", "--rootfs", rootfs, "sleep", "60",
     ]);
     const id = run(["podman", "inspect", "-f", "{{.Id}}", name]);
