@@ -1,5 +1,6 @@
 // Attaching programs to cgroups (BPF_PROG_ATTACH/DETACH/QUERY) and the attach points that return links.
-import { Struct, cStringBytes, close as closeFd, cString, Errno, SyscallError } from "../sys/index.ts";
+import { cStringBytes, close as closeFd, cString, Errno, SyscallError } from "../sys/index.ts";
+import { Attr, FD_ONLY, GET_ID, LINK_CREATE, LINK_INFO, OBJ_GET_INFO_BY_FD, PROG_ATTACH, PROG_QUERY, RAW_TRACEPOINT_OPEN } from "./attr.ts";
 import { Cmd, AttachFlag } from "./constants.ts";
 import { bpf, bpfTry } from "./syscall.ts";
 import { objGet, objPin } from "./pin.ts";
@@ -16,17 +17,14 @@ export interface CgroupAttach {
 }
 
 export function progAttach(a: CgroupAttach): void {
-  const attr = new Struct(24)
-    .u32(0, a.targetFd)
-    .u32(4, a.progFd)
-    .u32(8, a.attachType)
-    .u32(12, a.flags ?? 0)
-    .u32(16, a.replaceFd ?? 0);
+  const attr = new Attr(PROG_ATTACH, {
+    target_fd: a.targetFd, attach_bpf_fd: a.progFd, attach_type: a.attachType, attach_flags: a.flags, replace_bpf_fd: a.replaceFd,
+  });
   bpf(Cmd.PROG_ATTACH, attr, `attach type ${a.attachType}`);
 }
 
 export function progDetach(a: { targetFd: number; progFd: number; attachType: number }): void {
-  const attr = new Struct(24).u32(0, a.targetFd).u32(4, a.progFd).u32(8, a.attachType);
+  const attr = new Attr(PROG_ATTACH, { target_fd: a.targetFd, attach_bpf_fd: a.progFd, attach_type: a.attachType });
   bpf(Cmd.PROG_DETACH, attr, `attach type ${a.attachType}`);
 }
 
@@ -41,21 +39,19 @@ export function progQuery(targetFd: number, attachType: number, effective = fals
   let cap = 64;
   for (;;) {
     const ids = new Uint32Array(cap);
-    const attr = new Struct(64)
-      .u32(0, targetFd)
-      .u32(4, attachType)
-      .u32(8, effective ? 1 : 0) // BPF_F_QUERY_EFFECTIVE
-      .pointer(16, new Uint8Array(ids.buffer))
-      .u32(24, cap);
+    const attr = new Attr(PROG_QUERY, {
+      target_fd: targetFd, attach_type: attachType, query_flags: effective ? 1 : 0 /* BPF_F_QUERY_EFFECTIVE */,
+      prog_ids: new Uint8Array(ids.buffer), prog_cnt: cap,
+    });
     const r = bpfTry(Cmd.PROG_QUERY, attr, `attach type ${attachType}`, "ENOSPC");
-    const count = attr.getU32(24);
+    const count = attr.get("prog_cnt");
     if (r === "ENOSPC") {
       // more programs than ids: the kernel said how many
       if (count <= cap) throw new SyscallError("bpf", Errno.ENOSPC, `BPF_PROG_QUERY, attach type ${attachType}`);
       cap = count;
       continue;
     }
-    return { attachFlags: attr.getU32(12), progIds: Array.from(ids.subarray(0, count)), revision: attr.getU64(56) };
+    return { attachFlags: attr.get("attach_flags"), progIds: Array.from(ids.subarray(0, count)), revision: attr.get("revision") };
   }
 }
 
@@ -76,7 +72,7 @@ export class BpfLink {
   }
 
   static fromId(id: number): BpfLink {
-    return new BpfLink(bpf(Cmd.LINK_GET_FD_BY_ID, new Struct(12).u32(0, id), `link id ${id}`));
+    return new BpfLink(bpf(Cmd.LINK_GET_FD_BY_ID, new Attr(GET_ID, { id }), `link id ${id}`));
   }
 
   pin(path: string): void {
@@ -85,21 +81,20 @@ export class BpfLink {
 
   info(): LinkInfo {
     const name = new Uint8Array(128);
-    const info = new Struct(96).pointer(16, name).u32(24, name.byteLength);
-    const attr = new Struct(16).u32(0, this.fd).u32(4, info.size).pointer(8, info.bytes);
-    bpf(Cmd.OBJ_GET_INFO_BY_FD, attr, `link fd ${this.fd}`);
-    const type = info.getU32(0);
+    const info = new Attr(LINK_INFO, { raw_tracepoint_tp_name: name, raw_tracepoint_tp_name_len: name.byteLength });
+    bpf(Cmd.OBJ_GET_INFO_BY_FD, new Attr(OBJ_GET_INFO_BY_FD, { bpf_fd: this.fd, info_len: info.size, info: info.bytes }), `link fd ${this.fd}`);
+    const type = info.get("type");
     return {
       type,
-      id: info.getU32(4),
-      progId: info.getU32(8),
+      id: info.get("id"),
+      progId: info.get("prog_id"),
       tpName: type === LinkType.RAW_TRACEPOINT ? cString(name) : undefined,
     };
   }
 
   /** BPF_LINK_DETACH: the link stays but the program is detached (pins become defunct). */
   detach(): void {
-    bpf(Cmd.LINK_DETACH, new Struct(8).u32(0, this.fd), `link fd ${this.fd}`);
+    bpf(Cmd.LINK_DETACH, new Attr(FD_ONLY, { fd: this.fd }), `link fd ${this.fd}`);
   }
 
   close(): void {
@@ -111,19 +106,19 @@ export const LinkType = { RAW_TRACEPOINT: 1, TRACING: 2, CGROUP: 3, ITER: 4, NET
 
 /** BPF_RAW_TRACEPOINT_OPEN: attach a raw tracepoint program (or tp_btf with name null). */
 export function rawTracepointOpen(name: string | null, progFd: number): BpfLink {
-  const attr = new Struct(16).pointer(0, name === null ? null : cStringBytes(name)).u32(8, progFd);
+  const attr = new Attr(RAW_TRACEPOINT_OPEN, { name: name === null ? null : cStringBytes(name), prog_fd: progFd });
   return new BpfLink(bpf(Cmd.RAW_TRACEPOINT_OPEN, attr, `raw tracepoint ${name}`));
 }
 
-/** BPF_LINK_CREATE (cgroup, perf_event, tracing...): `extra` fills the attach-type specific tail at offset 16. */
+/** BPF_LINK_CREATE (cgroup, perf_event, tracing...): `extra` sets the attach-type specific tail fields. */
 export function linkCreate(
   progFd: number,
   targetFd: number,
   attachType: number,
   flags = 0,
-  extra?: (attr: Struct) => void,
+  extra?: (attr: Attr<typeof LINK_CREATE.fields>) => void,
 ): BpfLink {
-  const attr = new Struct(64).u32(0, progFd).u32(4, targetFd).u32(8, attachType).u32(12, flags);
+  const attr = new Attr(LINK_CREATE, { prog_fd: progFd, target_fd: targetFd, attach_type: attachType, flags });
   extra?.(attr);
   return new BpfLink(bpf(Cmd.LINK_CREATE, attr, `attach type ${attachType}`));
 }

@@ -1,8 +1,11 @@
 // BPF maps: create, open from a pin or an id, element operations, iteration, batch lookup, info.
-import { close as closeFd, libc, errno, Errno, SYS, Struct, cString, addressOf, type ErrnoName } from "../sys/index.ts";
+import { close as closeFd, libc, errno, Errno, SYS, addressOf, type ErrnoName } from "../sys/index.ts";
 import { Cmd, MapType, UpdateFlag, OBJ_NAME_LEN } from "./constants.ts";
 import { bpf, bpfTry, expectedOrThrow } from "./syscall.ts";
 import { possibleCpus } from "./cpus.ts";
+import { Attr, FD_ONLY, GET_ID, MAP_BATCH, MAP_CREATE, MAP_ELEM, MAP_INFO, OBJ_GET_INFO_BY_FD } from "./attr.ts";
+
+const ELEM_KEY = Attr.offset(MAP_ELEM, "key"), ELEM_VALUE = Attr.offset(MAP_ELEM, "value"), ELEM_FLAGS = Attr.offset(MAP_ELEM, "flags");
 import { objGet, objPin } from "./pin.ts";
 
 export interface MapSpec {
@@ -36,7 +39,7 @@ export class BpfMap {
   /** bytes of a value as user space sees it: per-CPU maps hold one 8-byte-aligned slot per possible CPU */
   readonly valueBufferSize: number;
   // One element-op attr reused by every call: the hot path allocates nothing but the result.
-  private readonly elemAttr = new Uint8Array(32);
+  private readonly elemAttr = new Uint8Array(MAP_ELEM.size);
   private readonly elemView = new DataView(this.elemAttr.buffer);
 
   private constructor(fd: number, info: Omit<MapInfo, "id" | "flags">) {
@@ -49,18 +52,14 @@ export class BpfMap {
     this.valueBufferSize = PER_CPU_TYPES.has(info.type)
       ? Math.ceil(info.valueSize / 8) * 8 * possibleCpus()
       : info.valueSize;
-    this.elemView.setUint32(0, fd, true);
+    this.elemView.setUint32(Attr.offset(MAP_ELEM, "map_fd"), fd, true);
   }
 
   static create(spec: MapSpec): BpfMap {
-    const attr = new Struct(80)
-      .u32(0, spec.type)
-      .u32(4, spec.keySize)
-      .u32(8, spec.valueSize)
-      .u32(12, spec.maxEntries)
-      .u32(16, spec.flags ?? 0)
-      .u32(20, spec.innerMapFd ?? 0);
-    if (spec.name) attr.cstr(28, sanitizeName(spec.name), OBJ_NAME_LEN);
+    const attr = new Attr(MAP_CREATE, {
+      map_type: spec.type, key_size: spec.keySize, value_size: spec.valueSize, max_entries: spec.maxEntries,
+      map_flags: spec.flags, inner_map_fd: spec.innerMapFd, map_name: spec.name && sanitizeName(spec.name),
+    });
     const fd = bpf(Cmd.MAP_CREATE, attr, `map ${spec.name ?? "(unnamed)"}`);
     return new BpfMap(fd, { ...spec, name: spec.name ?? "" });
   }
@@ -76,8 +75,7 @@ export class BpfMap {
   }
 
   static fromId(id: number): BpfMap {
-    const attr = new Struct(12).u32(0, id);
-    return BpfMap.fromFd(bpf(Cmd.MAP_GET_FD_BY_ID, attr, `map id ${id}`));
+    return BpfMap.fromFd(bpf(Cmd.MAP_GET_FD_BY_ID, new Attr(GET_ID, { id }), `map id ${id}`));
   }
 
   pin(path: string): void {
@@ -100,11 +98,11 @@ export class BpfMap {
   /** An element command (lib/bpf/syscall.ts convention): 0, an expected errno by name, or a throw. */
   private elemCall<E extends ErrnoName>(cmd: number, key: Uint8Array | null, value: Uint8Array | null, flags: number, ...expected: E[]): number | E {
     const v = this.elemView;
-    v.setBigUint64(8, key ? addressOf(key) : 0n, true);
-    v.setBigUint64(16, value ? addressOf(value) : 0n, true);
-    v.setBigUint64(24, BigInt(flags), true);
+    v.setBigUint64(ELEM_KEY, key ? addressOf(key) : 0n, true);
+    v.setBigUint64(ELEM_VALUE, value ? addressOf(value) : 0n, true);
+    v.setBigUint64(ELEM_FLAGS, BigInt(flags), true);
     // the attr is kept in this.elemAttr (hot path: no Struct per call)
-    const r = libc.syscall(SYS.bpf, cmd, this.elemAttr, 32);
+    const r = libc.syscall(SYS.bpf, cmd, this.elemAttr, MAP_ELEM.size);
     return r >= 0 ? r : expectedOrThrow(cmd, errno(), `map ${this.name}`, expected);
   }
 
@@ -181,16 +179,10 @@ export class BpfMap {
     const outBatch = new Uint8Array(Math.max(8, this.keySize));
     let first = true;
     for (;;) {
-      const attr = new Struct(56)
-        .pointer(0, first ? null : inBatch)
-        .pointer(8, outBatch)
-        .pointer(16, keys)
-        .pointer(24, values)
-        .u32(32, batchSize)
-        .u32(36, this.fd);
+      const attr = new Attr(MAP_BATCH, { in_batch: first ? null : inBatch, out_batch: outBatch, keys, values, count: batchSize, map_fd: this.fd });
       // EINVAL, ENOTSUPP, EOPNOTSUPP on the first call: no batch ops here
       const r = bpfTry(Cmd.MAP_LOOKUP_BATCH, attr, `map ${this.name}`, "ENOENT", ...(first ? (["EINVAL", "ENOTSUPP", "EOPNOTSUPP"] as const) : []));
-      const count = attr.getU32(32);
+      const count = attr.get("count");
       for (let i = 0; i < count; i++)
         out.push([
           keys.slice(i * this.keySize, (i + 1) * this.keySize),
@@ -205,7 +197,7 @@ export class BpfMap {
 
   /** BPF_MAP_FREEZE: no more writes from user space. */
   freeze(): void {
-    bpf(Cmd.MAP_FREEZE, new Struct(8).u32(0, this.fd), `map ${this.name}`);
+    bpf(Cmd.MAP_FREEZE, new Attr(FD_ONLY, { fd: this.fd }), `map ${this.name}`);
   }
 }
 
@@ -214,19 +206,18 @@ const PER_CPU_TYPES = new Set<number>([MapType.PERCPU_HASH, MapType.PERCPU_ARRAY
 export { possibleCpus } from "./cpus.ts";
 
 export function mapInfoByFd(fd: number): MapInfo & { btfId: number; mapExtra: bigint } {
-  const info = new Struct(88);
-  const attr = new Struct(16).u32(0, fd).u32(4, info.size).pointer(8, info.bytes);
-  bpf(Cmd.OBJ_GET_INFO_BY_FD, attr, `map fd ${fd}`);
+  const info = new Attr(MAP_INFO);
+  bpf(Cmd.OBJ_GET_INFO_BY_FD, new Attr(OBJ_GET_INFO_BY_FD, { bpf_fd: fd, info_len: info.size, info: info.bytes }), `map fd ${fd}`);
   return {
-    type: info.getU32(0),
-    id: info.getU32(4),
-    keySize: info.getU32(8),
-    valueSize: info.getU32(12),
-    maxEntries: info.getU32(16),
-    flags: info.getU32(20),
-    name: cString(info.bytes, 24, OBJ_NAME_LEN),
-    btfId: info.getU32(64),
-    mapExtra: info.getU64(80),
+    type: info.get("type"),
+    id: info.get("id"),
+    keySize: info.get("key_size"),
+    valueSize: info.get("value_size"),
+    maxEntries: info.get("max_entries"),
+    flags: info.get("map_flags"),
+    name: info.get("name"),
+    btfId: info.get("btf_id"),
+    mapExtra: info.get("map_extra"),
   };
 }
 

@@ -1,17 +1,18 @@
 // Pinning objects in bpffs, and making sure a bpffs is there to pin into.
 import { existsSync, mkdirSync } from "node:fs";
-import { Struct, cStringBytes, isFsType, FS_MAGIC, mount } from "../sys/index.ts";
+import { cStringBytes, isFsType, FS_MAGIC, mount } from "../sys/index.ts";
+import { Attr, OBJ } from "./attr.ts";
 import { Cmd } from "./constants.ts";
 import { bpf } from "./syscall.ts";
 
 export function objPin(fd: number, path: string): void {
-  const attr = new Struct(24).pointer(0, cStringBytes(path)).u32(8, fd);
+  const attr = new Attr(OBJ, { pathname: cStringBytes(path), bpf_fd: fd });
   bpf(Cmd.OBJ_PIN, attr, path);
 }
 
 /** Open a pinned object; flags are FileFlag.RDONLY / WRONLY. */
 export function objGet(path: string, flags = 0): number {
-  const attr = new Struct(24).pointer(0, cStringBytes(path)).u32(12, flags);
+  const attr = new Attr(OBJ, { pathname: cStringBytes(path), file_flags: flags });
   return bpf(Cmd.OBJ_GET, attr, path);
 }
 

@@ -1,6 +1,7 @@
 // BPF programs: load (with the verifier log retried into a growing buffer), pin, open, inspect, test-run.
-import { close as closeFd, Struct, cString, cStringBytes, raiseMemlock } from "../sys/index.ts";
-import { Cmd, OBJ_NAME_LEN } from "./constants.ts";
+import { close as closeFd, cString, cStringBytes, raiseMemlock } from "../sys/index.ts";
+import { Cmd } from "./constants.ts";
+import { Attr, GET_ID, OBJ_GET_INFO_BY_FD, PROG_INFO, PROG_LOAD, PROG_TEST_RUN } from "./attr.ts";
 import { bpf, bpfTry } from "./syscall.ts";
 import { objGet, objPin } from "./pin.ts";
 import { sanitizeName } from "./map.ts";
@@ -63,18 +64,11 @@ export class BpfProgram {
     let logSize = spec.logLevel ? MIN_LOG : 0;
     for (;;) {
       const log = logSize ? new Uint8Array(logSize) : null;
-      const attr = new Struct(144)
-        .u32(0, spec.type)
-        .u32(4, spec.instructions.byteLength / 8)
-        .pointer(8, spec.instructions)
-        .pointer(16, license)
-        .u32(24, log ? spec.logLevel || 1 : 0)
-        .u32(28, logSize)
-        .pointer(32, log)
-        .u32(44, spec.flags ?? 0)
-        .u32(68, spec.expectedAttachType ?? 0)
-        .u32(108, spec.attachBtfId ?? 0);
-      if (spec.name) attr.cstr(48, sanitizeName(spec.name), OBJ_NAME_LEN);
+      const attr = new Attr(PROG_LOAD, {
+        prog_type: spec.type, insn_cnt: spec.instructions.byteLength / 8, insns: spec.instructions, license,
+        log_level: log ? spec.logLevel || 1 : 0, log_size: logSize, log_buf: log, prog_flags: spec.flags,
+        expected_attach_type: spec.expectedAttachType, attach_btf_id: spec.attachBtfId, prog_name: spec.name && sanitizeName(spec.name),
+      });
       // The verifier's answers: EACCES/EINVAL (rejected: the log says why), ENOSPC (log too small),
       // EAGAIN (a signal arrived while it ran; libbpf retries). Anything else (EPERM: no CAP_BPF) throws.
       const load = () => bpfTry(Cmd.PROG_LOAD, attr, `program ${label}`, "EACCES", "EINVAL", "ENOSPC", "EAGAIN", "E2BIG", "EFAULT");
@@ -131,18 +125,13 @@ export class BpfProgram {
     dataOut?: Uint8Array;
   } {
     const dataOut = opts.dataOutSize ? new Uint8Array(opts.dataOutSize) : null;
-    const attr = new Struct(80)
-      .u32(0, this.fd)
-      .u32(8, opts.data?.byteLength ?? 0)
-      .u32(12, dataOut?.byteLength ?? 0)
-      .pointer(16, opts.data)
-      .pointer(24, dataOut)
-      .u32(32, opts.repeat ?? 0)
-      .u32(40, opts.ctx?.byteLength ?? 0)
-      .pointer(48, opts.ctx);
+    const attr = new Attr(PROG_TEST_RUN, {
+      prog_fd: this.fd, data_size_in: opts.data?.byteLength, data_size_out: dataOut?.byteLength, data_in: opts.data, data_out: dataOut,
+      repeat: opts.repeat, ctx_size_in: opts.ctx?.byteLength, ctx_in: opts.ctx,
+    });
     bpf(Cmd.PROG_TEST_RUN, attr, `program ${this.name}`);
-    const outLen = attr.getU32(12);
-    return { retval: attr.getU32(4), durationNs: attr.getU32(36), dataOut: dataOut?.subarray(0, outLen) };
+    const outLen = attr.get("data_size_out");
+    return { retval: attr.get("retval"), durationNs: attr.get("duration"), dataOut: dataOut?.subarray(0, outLen) };
   }
 
   close(): void {
@@ -151,51 +140,48 @@ export class BpfProgram {
 }
 
 export function progFdById(id: number): number {
-  return bpf(Cmd.PROG_GET_FD_BY_ID, new Struct(12).u32(0, id), `program id ${id}`);
+  return bpf(Cmd.PROG_GET_FD_BY_ID, new Attr(GET_ID, { id }), `program id ${id}`);
 }
 
 export function progInfoByFd(fd: number): ProgramInfo {
   // First pass learns nr_map_ids; second fetches them.
   const first = rawProgInfo(fd);
-  const nrMaps = first.getU32(52);
+  const nrMaps = first.get("nr_map_ids");
   let mapIds: number[] = [];
   if (nrMaps) {
     const ids = new Uint32Array(nrMaps);
-    const info = new Struct(232);
-    info.u32(52, nrMaps).pointer(56, new Uint8Array(ids.buffer));
-    const attr = new Struct(16).u32(0, fd).u32(4, info.size).pointer(8, info.bytes);
-    bpf(Cmd.OBJ_GET_INFO_BY_FD, attr, `program fd ${fd}`);
-    mapIds = Array.from(ids.subarray(0, Math.min(nrMaps, info.getU32(52))));
+    const info = rawProgInfo(fd, (i) => i.set("nr_map_ids", nrMaps).set("map_ids", new Uint8Array(ids.buffer)));
+    mapIds = Array.from(ids.subarray(0, Math.min(nrMaps, info.get("nr_map_ids"))));
   }
-  const tag = Array.from(first.bytes.subarray(8, 16), (b) => b.toString(16).padStart(2, "0")).join("");
+  const tagAt = Attr.offset(PROG_INFO, "tag");
+  const tag = Array.from(first.bytes.subarray(tagAt, tagAt + 8), (b) => b.toString(16).padStart(2, "0")).join("");
   return {
-    type: first.getU32(0),
-    id: first.getU32(4),
+    type: first.get("type"),
+    id: first.get("id"),
     tag,
-    jitedLen: first.getU32(16),
-    xlatedLen: first.getU32(20),
-    loadTime: first.getU64(40),
+    jitedLen: first.get("jited_prog_len"),
+    xlatedLen: first.get("xlated_prog_len"),
+    loadTime: first.get("load_time"),
     mapIds,
-    name: cString(first.bytes, 64, OBJ_NAME_LEN),
-    btfId: first.getU32(128),
-    runTimeNs: first.getU64(192),
-    runCount: first.getU64(200),
-    verifiedInsns: first.getU32(216),
+    name: first.get("name"),
+    btfId: first.get("btf_id"),
+    runTimeNs: first.get("run_time_ns"),
+    runCount: first.get("run_cnt"),
+    verifiedInsns: first.get("verified_insns"),
   };
 }
 
-function rawProgInfo(fd: number, fill?: (info: Struct) => void): Struct {
-  const info = new Struct(232);
+function rawProgInfo(fd: number, fill?: (info: Attr<typeof PROG_INFO.fields>) => void): Attr<typeof PROG_INFO.fields> {
+  const info = new Attr(PROG_INFO);
   fill?.(info);
-  const attr = new Struct(16).u32(0, fd).u32(4, info.size).pointer(8, info.bytes);
-  bpf(Cmd.OBJ_GET_INFO_BY_FD, attr, `program fd ${fd}`);
+  bpf(Cmd.OBJ_GET_INFO_BY_FD, new Attr(OBJ_GET_INFO_BY_FD, { bpf_fd: fd, info_len: info.size, info: info.bytes }), `program fd ${fd}`);
   return info;
 }
 
 export function progXlated(fd: number): Uint8Array {
-  const len = rawProgInfo(fd).getU32(20);
+  const len = rawProgInfo(fd).get("xlated_prog_len");
   const insns = new Uint8Array(len);
-  rawProgInfo(fd, (info) => info.u32(20, len).pointer(32, insns));
+  rawProgInfo(fd, (info) => info.set("xlated_prog_len", len).set("xlated_prog_insns", insns));
   return insns;
 }
 
@@ -213,9 +199,9 @@ export function* linkIds(): Generator<number> {
 function* nextIds(cmd: number): Generator<number> {
   let id = 0;
   for (;;) {
-    const attr = new Struct(12).u32(0, id);
+    const attr = new Attr(GET_ID, { id });
     if (bpfTry(cmd, attr, undefined, "ENOENT") === "ENOENT") return;
-    id = attr.getU32(4);
+    id = attr.get("next_id");
     yield id;
   }
 }
