@@ -6,7 +6,11 @@ import { resolve } from "node:path";
 import { InputError } from "../lib/errors.ts";
 import type { HookshimConfig } from "../lib/config/index.ts";
 import { bundleHooks, compiledExecutable } from "../lib/lifecycle/registration.ts";
-import { injectHooks, readConfig, readHooksDirs, selectHooks, writeConfigAtomic, STAGES, type SelectedHooks } from "../lib/oci/index.ts";
+// module by module, not through lib/oci/index.ts: nothing the shim does not run is loaded
+import { readConfig, writeConfigAtomic } from "../lib/oci/bundle.ts";
+import { readHooksDirs } from "../lib/oci/hooksd.ts";
+import { injectHooks, selectHooks, type SelectedHooks } from "../lib/oci/hooksd-match.ts";
+import { STAGES } from "../lib/oci/spec.ts";
 import type { RuncInvocation } from "../lib/oci/runtime-argv.ts";
 import type { RuncLog } from "./runc-log.ts";
 

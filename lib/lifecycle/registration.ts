@@ -3,7 +3,11 @@
 // command for all its stages, so it runs `hook auto`, which takes the stage from the state's status.
 import { existsSync, mkdirSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
-import { injectHooks, readConfig, writeConfigAtomic, type Hook, type HookDefinition, type Spec } from "../oci/index.ts";
+// module by module, not through lib/oci/index.ts: the shim loads this on every create/run
+import { readConfig, writeConfigAtomic } from "../oci/bundle.ts";
+import { injectHooks } from "../oci/hooksd-match.ts";
+import type { HookDefinition } from "../oci/hooksd.ts";
+import type { Hook, Spec } from "../oci/spec.ts";
 
 export const HOOKS_FILE_NAME = "hookshim.json";
 /**
