@@ -104,7 +104,11 @@ describeNeeds(["root", "btf", "cgroup2", "runc", "busybox"], "ps with runc and t
     opened.push(store);
     const recId = `ps-e2e-${process.pid}`;
     store.putContainer(newContainerRecord({ id: recId, name: "rec", pid: 0, state: "stopped", exitCode: 7, runtime: "runc", stoppedNs: 1n }));
-    const both = await ps(name, "--json");
+    // docker and podman's ps: running containers; -a adds the stopped record
+    const running = await ps(name, "--json");
+    expect(jsonRows(running.out).map((r) => r.id)).not.toContain(recId);
+    expect(jsonRows(running.out).filter((r) => r.id === id)).toHaveLength(1);
+    const both = await ps(name, "-a", "--json");
     expect(both.err).toBe("");
     expect(both.rc).toBe(0);
     const rows = jsonRows(both.out);
@@ -116,7 +120,7 @@ describeNeeds(["root", "btf", "cgroup2", "runc", "busybox"], "ps with runc and t
     expect(live[0].cgroupId).toBeGreaterThan(0);
     expect(live[0].pidns).toBeGreaterThan(0);
 
-    const table = await ps(name);
+    const table = await ps(name, "--all");
     expect(table.rc).toBe(0);
     const lines = table.out.split("\n");
     expect(lines[1]).toMatch(new RegExp(`^${recId.slice(0, 12)}\\s+rec\\s+-\\s+stopped\\s+7\\s+runc\\s+`));
