@@ -3,13 +3,25 @@
 // --preserve-fds keep working.
 import { libc, errno } from "./libc.ts";
 import { SyscallError } from "./error.ts";
-import { addressOf, cStringBytes } from "./struct.ts";
+import { addressOf } from "./struct.ts";
 
+/**
+ * A NULL-terminated char *[] for `strings`: all of them NUL-terminated in one buffer, so one address
+ * lookup serves every entry (the shim's pass-through path builds one per exec, environment included).
+ */
 function pointerArray(strings: string[]): { table: BigUint64Array; keep: Uint8Array[] } {
-  const keep = strings.map(cStringBytes);
-  const table = new BigUint64Array(keep.length + 1); // NULL-terminated
-  keep.forEach((b, i) => (table[i] = addressOf(b)));
-  return { table, keep };
+  // a C string ends at its first NUL: one inside an argument or variable would misplace every later entry
+  const withNul = strings.find((s) => s.includes("\0"));
+  if (withNul !== undefined) throw new Error(`execve: ${JSON.stringify(withNul.slice(0, 40))} contains a NUL byte`);
+  const encoded = new TextEncoder().encode(strings.join("\0") + "\0");
+  const base = addressOf(encoded);
+  const table = new BigUint64Array(strings.length + 1); // NULL-terminated
+  let at = 0;
+  for (let i = 0; i < strings.length; i++) {
+    table[i] = base + BigInt(at);
+    at = encoded.indexOf(0, at) + 1;
+  }
+  return { table, keep: [encoded] };
 }
 
 // Bun ignores SIGPIPE (13) and SIGXFSZ (25). An ignored disposition survives execve, so without a

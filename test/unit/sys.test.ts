@@ -170,3 +170,18 @@ describe("syscall tables", () => {
     expect(SYS).toEqual(syscallTable(process.arch));
   });
 });
+
+describe("execve", () => {
+  test("argv and environment arrive intact (empty, spaces, UTF-8), in order", () => {
+    const script = `import { execve } from ${JSON.stringify(join(import.meta.dir, "../../lib/sys/exec.ts"))};
+      execve("/bin/sh", ["sh", "-c", 'printf "%s|" "$@"; printf "%s;%s" "$X" "$EMPTY"', "sh", "a b", "", "ü", "--x=1"], { X: "y=z", EMPTY: "" });`;
+    const p = Bun.spawnSync([process.execPath, "-e", script]);
+    expect(p.stderr.toString()).toBe("");
+    expect(p.stdout.toString()).toBe("a b||ü|--x=1|y=z;");
+  });
+  test("a NUL inside an argument is refused, not passed on truncated", () => {
+    const script = `import { execve } from ${JSON.stringify(join(import.meta.dir, "../../lib/sys/exec.ts"))};
+      try { execve("/bin/true", ["true", "a\\0b"], {}); } catch (e) { console.log(e.message); }`;
+    expect(Bun.spawnSync([process.execPath, "-e", script]).stdout.toString()).toContain("contains a NUL byte");
+  });
+});
