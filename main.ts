@@ -6,6 +6,7 @@
 // command runs, and the runtime shim's pass-through path loads nothing but the shim.
 import { exitCodeOf, oneLine, UsageError } from "./lib/errors.ts";
 import type { CommandMain, GlobalOptions } from "./lib/cli/context.ts";
+import type { CommandSpec } from "./lib/options/spec.ts";
 
 type Loader = () => Promise<{ main: CommandMain }>;
 
@@ -45,9 +46,17 @@ async function runtime(args: string[], g: GlobalOptions): Promise<number> {
 }
 
 async function dispatch(argv: string[], g: GlobalOptions): Promise<number> {
-  const [{ HOOKSHIM, GLOBAL_OPTIONS, VERSION }, options] = await Promise.all([import("./lib/cli/commands.ts"), import("./lib/options/index.ts")]);
+  // the parser only: help and completion load when asked for
+  const [{ HOOKSHIM, GLOBAL_OPTIONS, VERSION }, { parseCommandLine, HelpRequest }] = await Promise.all([
+    import("./lib/cli/commands.ts"),
+    import("./lib/options/parse.ts"),
+  ]);
+  const help = async (spec: CommandSpec, path: string[]) => {
+    const [{ helpText }, { subcommandsOf }] = await Promise.all([import("./lib/options/help.ts"), import("./lib/options/spec.ts")]);
+    return helpText(spec, path, await subcommandsOf(spec), spec.passThrough ? [] : GLOBAL_OPTIONS);
+  };
   if (argv.length === 0) {
-    console.error(options.helpText(HOOKSHIM, ["hookshim"], await options.subcommandsOf(HOOKSHIM), GLOBAL_OPTIONS));
+    console.error(await help(HOOKSHIM, ["hookshim"]));
     return 2;
   }
   if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
@@ -56,10 +65,10 @@ async function dispatch(argv: string[], g: GlobalOptions): Promise<number> {
   }
   let parsed;
   try {
-    parsed = await options.parseCommandLine(HOOKSHIM, argv, GLOBAL_OPTIONS);
+    parsed = await parseCommandLine(HOOKSHIM, argv, GLOBAL_OPTIONS);
   } catch (e) {
-    if (!(e instanceof options.HelpRequest)) throw e;
-    console.log(options.helpText(e.spec, e.path, await options.subcommandsOf(e.spec), e.spec.passThrough ? [] : GLOBAL_OPTIONS));
+    if (!(e instanceof HelpRequest)) throw e;
+    console.log(await help(e.spec, e.path));
     return 0;
   }
   g.configPath = parsed.globals.str("config") ?? g.configPath;

@@ -3,7 +3,11 @@
 // walks the command tree, checks every option against the command it was given to, converts values
 // to their kinds and reports the first problem as one UsageError line. Global options are accepted
 // at every level, before or after the command.
-import { parseArgs } from "node:util";
+//
+// node:util costs a process about a millisecond to load, a seventh of a Bun hook's floor. The lines
+// a runtime runs on every container start (`hookshim [--config F] [--store S] hook prestart`) hold
+// only bare words and exact `--name value` pairs; plainTokens splits those itself, giving the tokens
+// util.parseArgs would (test/unit/cli.test.ts checks that), and anything else goes to util.
 import { UsageError } from "../errors.ts";
 import { subcommandsOf, type CommandSpec, type OptionSpec } from "./spec.ts";
 import { convertValue, OptionValues, type OptionValue } from "./values.ts";
@@ -30,16 +34,43 @@ export class HelpRequest extends Error {
   }
 }
 
-type Token = ReturnType<typeof tokenize>[number];
+export type Token =
+  | { kind: "option"; name: string; rawName: string; index: number; value?: string; inlineValue?: boolean }
+  | { kind: "positional"; index: number; value: string }
+  | { kind: "option-terminator"; index: number };
 
-function tokenize(args: string[], options: OptionSpec[]) {
-  const config: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }> = {};
-  for (const o of options) config[o.name] = { type: o.kind === "bool" ? "boolean" : "string", ...(o.short ? { short: o.short } : {}) };
-  // strict: false keeps unknown options and missing values as tokens, so the messages are ours
-  return parseArgs({ args, options: config, strict: false, allowPositionals: true, tokens: true }).tokens;
+/** The tokens of a line of bare words and exact `--name [value]` options; undefined for anything else. */
+export function plainTokens(args: string[], options: OptionSpec[]): Token[] | undefined {
+  const tokens: Token[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (!a.startsWith("-")) {
+      tokens.push({ kind: "positional", index: i, value: a });
+      continue;
+    }
+    const o = a.startsWith("--") && !a.includes("=") ? options.find((x) => `--${x.name}` === a) : undefined;
+    if (!o) return undefined;
+    if (o.kind === "bool") tokens.push({ kind: "option", name: o.name, rawName: a, index: i });
+    else {
+      const v = args[i + 1];
+      if (v === undefined || v.startsWith("-")) return undefined; // missing or dash-led values: util decides
+      tokens.push({ kind: "option", name: o.name, rawName: a, index: i, value: v, inlineValue: false });
+      i++;
+    }
+  }
+  return tokens;
 }
 
-// util.parseArgs names a known short option by its long name, an unknown one by its letter
+export async function tokenize(args: string[], options: OptionSpec[]): Promise<Token[]> {
+  const plain = plainTokens(args, options);
+  if (plain) return plain;
+  const { parseArgs } = await import("node:util");
+  const config: Record<string, { type: "string" | "boolean"; short?: string }> = {};
+  for (const o of options) config[o.name] = { type: o.kind === "bool" ? "boolean" : "string", ...(o.short ? { short: o.short } : {}) };
+  // strict: false keeps unknown options and missing values as tokens, so the messages are ours
+  return parseArgs({ args, options: config, strict: false, allowPositionals: true, tokens: true }).tokens as Token[];
+}
+
 function optionNamed(options: OptionSpec[], token: Extract<Token, { kind: "option" }>): OptionSpec | undefined {
   return options.find((o) => o.name === token.name && (token.rawName.startsWith("--") || o.short !== undefined));
 }
@@ -89,7 +120,7 @@ export async function parseCommandLine(root: CommandSpec, args: string[], global
     const subs = await subcommandsOf(spec);
     const own = spec.options ?? [];
     const known = [...own, ...globals, HELP_OPTION];
-    const tokens = tokenize(rest, known);
+    const tokens = await tokenize(rest, known);
     const values = new Collector(name);
     const positionals: string[] = [];
     let descended = false;

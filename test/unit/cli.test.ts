@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { commandForArgv0 } from "../../main.ts";
 import { HOOKSHIM, GLOBAL_OPTIONS } from "../../lib/cli/commands.ts";
 import { HelpRequest, parseCommandLine, subcommandsOf, type CommandSpec, type OptionSpec } from "../../lib/options/index.ts";
+import { plainTokens } from "../../lib/options/parse.ts";
 import { UsageError } from "../../lib/errors.ts";
 import { parseConfig, loadConfig, defaultConfig } from "../../lib/config/index.ts";
 import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
@@ -136,6 +137,24 @@ describe("options", () => {
     expect((await parse("-kstate")).values.str("kind")).toBe("state");
     expect((await parse("--", "--json")).positionals).toEqual(["--json"]);
   });
+  test("the plain lines hooks run are split without node:util, into the tokens util.parseArgs gives", async () => {
+    const { parseArgs } = await import("node:util");
+    const opts = [...GLOBAL_OPTIONS, ...specs];
+    const config = Object.fromEntries(opts.map((o) => [o.name, { type: o.kind === "bool" ? ("boolean" as const) : ("string" as const), ...(o.short ? { short: o.short } : {}) }]));
+    for (const args of [
+      ["hook", "prestart"],
+      ["--config", "/etc/h.json", "--store", "s", "hook", "auto"],
+      ["--debug", "x", "--kind", "state", "file"],
+      ["--json"],
+    ]) {
+      const plain = plainTokens(args, opts);
+      expect(plain).toBeDefined();
+      expect(plain).toEqual(parseArgs({ args, options: config, strict: false, allowPositionals: true, tokens: true }).tokens as never);
+    }
+    // anything else is util's: short options, inline values, --, unknown options, dash-led values
+    for (const args of [["-k", "x"], ["--kind=x"], ["--", "a"], ["--nope"], ["--kind", "-5"], ["--kind"]]) expect(plainTokens(args, opts)).toBeUndefined();
+  });
+
   test("errors name the command and the option", async () => {
     await expect(parse("--nope")).rejects.toThrow(new UsageError("hookshim x: unknown option --nope"));
     await expect(parse("--kind")).rejects.toThrow("hookshim x: option --kind needs a value");
