@@ -5,20 +5,10 @@ import { basename, dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { stringifyJson } from "./json.ts";
 import { SpecSchema, type Spec } from "./spec.ts";
-import { readConfigAs } from "./config-file.ts";
+import { readConfigAs, type LoadedConfigOf } from "./config-file.ts";
 export { CONFIG_SIZE_LIMIT, configPath, problemLine } from "./config-file.ts";
 
-export interface LoadedConfig {
-  /** the config.json path that was read */
-  file: string;
-  /**
-   * The validated config. It is the raw object itself (validation copies nothing into it), so
-   * changes made through it are what writeConfigAtomic writes.
-   */
-  spec: Spec;
-  /** the object exactly as parsed: key order and unknown fields intact */
-  raw: Record<string, unknown>;
-}
+export type LoadedConfig = LoadedConfigOf<Spec>;
 
 /** Reads `bundle/config.json` (or the file given) and validates it against runtime-spec v1.2. */
 export function readConfig(bundleOrFile: string): LoadedConfig {

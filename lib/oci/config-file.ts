@@ -31,8 +31,20 @@ export function problemLine(file: string, problems: string[]): string {
   return `${file}: ${listed}${more}`;
 }
 
+export interface LoadedConfigOf<T> {
+  /** the config.json path that was read */
+  file: string;
+  /**
+   * The validated config (or sections). It is the raw object itself (validation copies nothing
+   * into it), so changes made through it are what writeConfigAtomic writes.
+   */
+  spec: T;
+  /** the object exactly as parsed: key order and unknown fields intact */
+  raw: Record<string, unknown>;
+}
+
 /** `bundle/config.json` (or the file given), read bounded and validated against `schema`. */
-export function readConfigAs<S extends z.ZodType>(schema: S, bundleOrFile: string): { file: string; spec: z.infer<S>; raw: Record<string, unknown> } {
+export function readConfigAs<S extends z.ZodType>(schema: S, bundleOrFile: string): LoadedConfigOf<z.infer<S>> {
   const file = configPath(bundleOrFile);
   const raw = readJsonFile(file, CONFIG_SIZE_LIMIT);
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw new InputError(`${file}: a config must be a JSON object`);

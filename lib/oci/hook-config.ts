@@ -4,7 +4,7 @@
 // full validation does. The whole file is validated by `hookshim validate` and wherever config.json
 // is rewritten (bundle.ts readConfig: the shim, install --bundle).
 import { z } from "zod";
-import { readConfigAs } from "./config-file.ts";
+import { readConfigAs, type LoadedConfigOf } from "./config-file.ts";
 import { AnnotationsSchema } from "./primitives.ts";
 import { LinuxDeviceSchema, LinuxResourcesSchema } from "./resources.ts";
 
@@ -21,13 +21,7 @@ export const HookConfigSchema = z.looseObject({
 
 export type HookConfig = z.infer<typeof HookConfigSchema>;
 
-export interface LoadedHookConfig {
-  file: string;
-  /** the validated sections (the raw object itself: validation copies nothing) */
-  spec: HookConfig;
-  /** the object exactly as parsed */
-  raw: Record<string, unknown>;
-}
+export type LoadedHookConfig = LoadedConfigOf<HookConfig>;
 
 /** Reads `bundle/config.json` (bounded) and validates what a hook reads of it. */
 export function readHookConfig(bundleOrFile: string): LoadedHookConfig {

@@ -17,7 +17,10 @@ const CLI = join(import.meta.dir, "../../main.ts");
 const BUN = process.execPath;
 
 describe("parameters", () => {
-  test("durations in Go's notation", () => {
+  test("durations in Go's notation, plus days (store gc --older-than 2d)", () => {
+    expect(parseDuration("2d")).toBe(172_800_000);
+    expect(parseDuration("0")).toBe(0);
+    expect(parseDuration("1h30m")).toBe(5_400_000);
     expect(parseDuration("1s")).toBe(1000);
     expect(parseDuration("500ms")).toBe(500);
     expect(parseDuration("1m30s")).toBe(90_000);

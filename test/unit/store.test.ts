@@ -12,7 +12,6 @@ import {
 } from "../../lib/store/layout.ts";
 import { FieldTooLongError, FieldValueError, StoreVersionError } from "../../lib/store/errors.ts";
 import { checkStoreName, storeDir } from "../../lib/store/paths.ts";
-import { parseDuration } from "../../lib/options/index.ts";
 import { containerTable, containerToJSON, psRows } from "../../lib/cli/ps.ts";
 import { ContainerDirectory } from "../../lib/gadgets/containers.ts";
 import { Registry } from "../../lib/containers/index.ts";
@@ -183,16 +182,6 @@ describe("store names and paths", () => {
 });
 
 describe("CLI helpers", () => {
-  test("durations (store gc --older-than), in milliseconds", () => {
-    expect(parseDuration("10s")).toBe(10_000);
-    expect(parseDuration("30m")).toBe(1_800_000);
-    expect(parseDuration("1h30m")).toBe(5_400_000);
-    expect(parseDuration("2d")).toBe(172_800_000);
-    expect(parseDuration("0")).toBe(0);
-    expect(parseDuration("1 hour")).toBeUndefined();
-    expect(parseDuration("5")).toBeUndefined();
-  });
-
   test("ps renders a table and JSON lines", () => {
     const rec: ContainerRecord = {
       id: "0123456789abcdef", name: "db", pid: 0, pidnsIno: 0, mntnsIno: 0, cgroupId: 7n, cgroupPath: "/cg",
