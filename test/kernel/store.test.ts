@@ -481,6 +481,23 @@ describeNeeds(["root", "btf"], "lifecycle store", () => {
         rmSync(config, { force: true });
       }
     });
+
+    test("the notifier writes the store its configuration names, in the configured bpffs (it once wrote the default store)", async () => {
+      const name = `hookshim-test-notifier-cfg-${process.pid}`;
+      const config = join(bpffs, "..", `${name}.config.json`);
+      writeFileSync(config, JSON.stringify({ store: name, bpffs }));
+      const env = { ...process.env, HOOKSHIM_CONFIG: config };
+      delete env.HOOKSHIM_BPFFS;
+      const p = Bun.spawn([BUN, join(REPO, "main.ts"), "notifier", "--json", "--runtime-path", "/usr/sbin/runc"], { env, stdout: "ignore", stderr: "pipe" });
+      try {
+        await waitFor("the notifier to create its store", () => existsSync(join(bpffs, name, "containers")) || undefined, 20_000);
+      } finally {
+        p.kill("SIGTERM");
+        await p.exited;
+        resetStore(name, { bpffs });
+        rmSync(config, { force: true });
+      }
+    }, 30_000);
   });
 
   describe("cgroup-id filter map", () => {
