@@ -1,14 +1,16 @@
-// config.json as a hook reads it: only the sections prestart uses (annotations, linux.devices,
+// config.json as a hook reads it: its ociVersion (a file that is not a runtime-spec config is refused
+// before anything is read from it) and the sections prestart uses (annotations, linux.devices,
 // linux.cgroupsPath, linux.resources), validated with their runtime-spec schemas, so a hook neither
 // builds nor runs the schemas of mounts, process, seccomp and the rest. Errors name the field as the
 // full validation does. The whole file is validated by `hookshim validate` and wherever config.json
 // is rewritten (bundle.ts readConfig: the shim, install --bundle).
 import { z } from "zod";
 import { readConfigAs, type LoadedConfigOf } from "./config-file.ts";
-import { AnnotationsSchema } from "./primitives.ts";
+import { AnnotationsSchema, semver } from "./primitives.ts";
 import { LinuxDeviceSchema, LinuxResourcesSchema } from "./resources.ts";
 
 export const HookConfigSchema = z.looseObject({
+  ociVersion: semver,
   annotations: AnnotationsSchema.optional(),
   linux: z
     .looseObject({

@@ -55,6 +55,7 @@ describe("readHookConfig", () => {
     expect((hook as Error).message).toBe((full as Error).message);
     expect(() => readHookConfig(bundle("bad-device", { ...base, linux: { devices: [{ type: "c", path: "/dev/x" }] } }))).toThrow("linux.devices[0].major");
     expect(() => readHookConfig(bundle("not-object", [1]))).toThrow("a config must be a JSON object");
+    expect(() => readHookConfig(bundle("no-version", { linux: {} }))).toThrow("ociVersion: required");
   });
 
   test("sections it does not read are left to validate and the rewriters", () => {
