@@ -36,7 +36,8 @@ type StoreMaps = Record<MapRole, BpfMap>;
 // meta first: its version decides whether the other maps may be read at all.
 const ROLES: MapRole[] = ["meta", "containers", "events", "tracing", "exited", "cgroups"];
 
-function mapSpecs(o: StoreOptions): Record<MapRole, MapSpec> {
+/** The maps of a store with these capacities (exported for probes that need a store's maps without a store). */
+export function storeMapSpecs(o: StoreOptions): Record<MapRole, MapSpec> {
   const cap = { ...DEFAULT_CAPACITY, ...o };
   const objName = (role: string) => `hs_${role}`; // kernel object names are for bpftool; pins are the identity
   return {
@@ -77,7 +78,7 @@ function mountBpffs(root: string): void {
 }
 
 function openMaps(store: string, dir: string, opts: StoreOptions, create: boolean): StoreMaps {
-  const specs = mapSpecs(opts);
+  const specs = storeMapSpecs(opts);
   const opened: Partial<StoreMaps> = {};
   try {
     for (const role of ROLES) {
