@@ -3,9 +3,8 @@
 // containers the registry finds in the cgroup hierarchy that the store has no record of (containers
 // started without hookshim, or before it was installed), with source "registry". The join is
 // lib/gadgets' ContainerDirectory, the same the `snapshot containers` gadget uses.
-import { statSync } from "node:fs";
 import { signalNameOf } from "../gadgets/columns.ts";
-import { DEFAULT_STORE, formatTime, type ContainerRecord, type EventSource } from "../store/index.ts";
+import { DEFAULT_STORE, formatTime, processIds, type ContainerRecord, type EventSource } from "../store/index.ts";
 import { ContainerDirectory, type ContainerView } from "../gadgets/containers.ts";
 import type { GlobalOptions } from "./context.ts";
 import { parseArgs, flag } from "./args.ts";
@@ -15,23 +14,13 @@ import { UsageError } from "./errors.ts";
 /** A row of ps: a store record, or a running container only the registry knows (source "registry"). */
 export type PsRow = Omit<ContainerRecord, "source"> & { source: EventSource | "registry" };
 
-function nsIno(pid: number, kind: "pid" | "mnt"): number {
-  if (!pid) return 0;
-  try {
-    return Number(statSync(`/proc/${pid}/ns/${kind}`).ino);
-  } catch {
-    return 0; // gone, or not ours to see
-  }
-}
-
 /** A registry-only container in the store record's shape: what the registry cannot know is empty. */
 export function registryRow(v: ContainerView): PsRow {
   return {
     id: v.containerId,
     name: v.containerName,
     pid: v.pid,
-    pidnsIno: nsIno(v.pid, "pid"),
-    mntnsIno: nsIno(v.pid, "mnt"),
+    ...processIds(v.pid, ""),
     cgroupId: v.cgroupId ?? 0n,
     cgroupPath: v.cgroupPath,
     bundle: v.bundle,

@@ -13,7 +13,7 @@ import { existsSync, readFileSync, readlinkSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { pidfdOpen, close, isErrno } from "../sys/index.ts";
 import {
-  makeEvent, exitedEventFromWaitStatus, newContainerRecord, type Store, type LifecycleEvent, type ContainerRecord,
+  makeEvent, exitedEventFromWaitStatus, newContainerRecord, processIds, type Store, type LifecycleEvent, type ContainerRecord,
 } from "../store/index.ts";
 import { parseRuncArgv, parseConmonArgv } from "../oci/runtime-argv.ts";
 import { cgroupMount, pidGroupPath } from "../cgroup/index.ts";
@@ -401,6 +401,7 @@ export class NotifierCore {
       store.putContainer({
         ...(cur ?? newContainerRecord({ id: w.id })),
         id: w.id, name: w.name, pid: w.pid, bundle: w.bundle, runtime: w.runtime, cgroupPath: w.cgroup || cur?.cgroupPath || "", state: "running",
+        ...processIds(w.pid, w.cgroup || cur?.cgroupPath || ""),
         startedNs: now, createdNs: cur?.createdNs || now, stoppedNs: 0n, exitCode: null, signal: null, coreDumped: false,
         traceId: w.traceId, source: cur?.source ?? "notifier",
       });

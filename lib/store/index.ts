@@ -41,7 +41,7 @@
 // rejected with FieldTooLongError (exit code 2), never truncated. Record layouts carry
 // LAYOUT_VERSION in the meta map; another version fails with StoreVersionError naming both.
 export {
-  openStore, openExistingStore, ensureRunning, resetStore, newContainerRecord, nsInode, storeMapSpecs, Store,
+  openStore, openExistingStore, ensureRunning, resetStore, newContainerRecord, nsInode, processIds, storeMapSpecs, Store,
   DEFAULT_CAPACITY, type StoreOptions, type GcResult,
 } from "./store.ts";
 export { DEFAULT_STORE, bpffsRoot, storeDir, checkStoreName, PIN } from "./paths.ts";

@@ -201,6 +201,30 @@ export function nsInode(pid: number, kind: "pid" | "mnt"): number {
   return statSync(`/proc/${pid}/ns/${kind}`).ino;
 }
 
+/**
+ * The ids a container record keeps of its init process `pid`, whose cgroup v2 directory is
+ * `cgroupDir`: the cgroup id (that directory's inode, the key of every BPF cgroup filter) and the
+ * inodes of its pid and mount namespaces. 0 for what can no longer be read (the process or its cgroup
+ * is gone).
+ */
+export function processIds(pid: number, cgroupDir: string): Pick<ContainerRecord, "cgroupId" | "pidnsIno" | "mntnsIno"> {
+  const ns = (kind: "pid" | "mnt") => {
+    try {
+      return pid > 0 ? nsInode(pid, kind) : 0;
+    } catch {
+      return 0;
+    }
+  };
+  let cgroupId = 0n;
+  try {
+    const st = cgroupDir ? statSync(cgroupDir, { bigint: true }) : undefined;
+    if (st?.isDirectory()) cgroupId = st.ino;
+  } catch {
+    // removed meanwhile
+  }
+  return { cgroupId, pidnsIno: ns("pid"), mntnsIno: ns("mnt") };
+}
+
 const E2BIG = 7;
 const EEXIST = 17;
 

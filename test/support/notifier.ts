@@ -1,0 +1,69 @@
+// A container-notifier process for e2e tests: started on its own store, its JSON events and error
+// lines collected. Every runtime exec on the host waits for each live notifier, so a test file kills
+// the ones still running after each test (afterEach(killLiveNotifiers)).
+import { BUN, CLI } from "./build.ts";
+
+export interface NotifierEvent {
+  type: string; id: string; name: string; pid: number; bundle: string; runtime: string; cgroup: string;
+  exitCode: number | null; signal: number | null; source: string; error?: string;
+}
+
+const live = new Set<NotifierProcess>();
+
+export async function killLiveNotifiers(): Promise<void> {
+  for (const n of [...live]) await n.kill();
+}
+
+export class NotifierProcess {
+  readonly events: NotifierEvent[] = [];
+  readonly errors: NotifierEvent[] = [];
+  readonly stderr: string[] = [];
+  private proc!: ReturnType<typeof Bun.spawn>;
+  constructor(readonly store: string) {}
+
+  async start(extra: string[] = []): Promise<void> {
+    this.proc = Bun.spawn([BUN, CLI, "--store", this.store, "notifier", "--json", ...extra], { stdout: "pipe", stderr: "pipe" });
+    live.add(this);
+    void lines(this.proc.stdout as ReadableStream<Uint8Array>, (l) => this.events.push(JSON.parse(l)));
+    let ready!: () => void;
+    const isReady = new Promise<void>((r) => (ready = r));
+    void lines(this.proc.stderr as ReadableStream<Uint8Array>, (l) => {
+      this.stderr.push(l);
+      if (l.startsWith("{")) this.errors.push(JSON.parse(l));
+      if (l.includes("hookshim notifier: watching")) ready();
+    });
+    await Promise.race([isReady, this.proc.exited.then((c) => { throw new Error(`notifier exited ${c}: ${this.stderr.join("\n")}`); })]);
+  }
+
+  of(id: string, type?: string): NotifierEvent[] {
+    return this.events.filter((e) => e.id === id && (!type || e.type === type));
+  }
+
+  async waitFor(pred: () => boolean, what: string, ms = 20_000): Promise<void> {
+    const end = Date.now() + ms * Number(process.env.HOOKSHIM_TEST_TIME_SCALE ?? 1);
+    while (!pred()) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}; events: ${JSON.stringify(this.events.slice(-10))} stderr: ${this.stderr.slice(-5).join(" | ")}`);
+      await Bun.sleep(10);
+    }
+  }
+
+  kill(signal: NodeJS.Signals | number = "SIGTERM"): Promise<number> {
+    live.delete(this);
+    this.proc.kill(signal);
+    return this.proc.exited;
+  }
+}
+
+async function lines(stream: ReadableStream<Uint8Array>, on: (line: string) => void): Promise<void> {
+  const dec = new TextDecoder();
+  let buf = "";
+  for await (const chunk of stream) {
+    buf += dec.decode(chunk, { stream: true });
+    let i: number;
+    while ((i = buf.indexOf("\n")) >= 0) {
+      const l = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      if (l) on(l);
+    }
+  }
+}
