@@ -66,7 +66,11 @@ interface Watched {
   runtimePid?: number;
 }
 
-const DEFAULT_STATE_ROOTS: Record<string, string> = { runc: "/run/runc", crun: "/run/crun" };
+/** Where a runtime keeps a container's state, <root>/<id>/<file>, and its default root. */
+const STATE_LAYOUTS: Record<string, { root: string; file: string }> = {
+  runc: { root: "/run/runc", file: "state.json" },
+  crun: { root: "/run/crun", file: "status" },
+};
 
 export class NotifierCore {
   readonly metrics: NotifierMetrics;
@@ -141,10 +145,11 @@ export class NotifierCore {
       if ((r.command !== "create" && r.command !== "run") || !r.id) return;
       // through /proc/self/exe (a runtime re-executing itself) only argv[0] names the runtime
       const runtime = filename && basename(filename) !== "exe" ? basename(filename) : program;
-      const stateRoot = r.globals.root ?? DEFAULT_STATE_ROOTS[runtime];
+      const layout = STATE_LAYOUTS[runtime];
+      const stateRoot = r.globals.root ?? layout?.root;
       this.created({
         id: r.id, bundle: r.bundle ?? cwd, runtime, pidFile: r.pidFile,
-        stateFile: stateRoot ? join(stateRoot, r.id, "state.json") : undefined, runtimePid: tid,
+        stateFile: stateRoot ? join(stateRoot, r.id, (layout ?? STATE_LAYOUTS.runc!).file) : undefined, runtimePid: tid,
         runtimeTraceId: r.command === "run" && r.flags.detach !== true ? this.traceRuntime(tid) : undefined,
       });
     } catch (e) {

@@ -134,6 +134,14 @@ describe("state", () => {
     expect(problems({ ...s, status: "created" }, "state")).toEqual(['pid: required (a positive process id) when status is "created"']);
     expect(problems({ ...s, status: "running", pid: 0 }, "state")).toEqual(['pid: required (a positive process id) when status is "running"']);
   });
+  test("ociVersion: SemVer, or the MAJOR.MINOR crun 1.8 hands its hooks; nothing else", () => {
+    // what crun 1.8 really wrote to a prestart hook's stdin
+    const crun = { ociVersion: "1.0", id: "dbg1", pid: 161, root: "rootfs", bundle: "/tmp/b", status: "created" };
+    expect(problems(crun, "state")).toEqual([]);
+    expect(problems({ ...state(), ociVersion: "1.0.2-dev" }, "state")).toEqual([]);
+    expect(problems({ ...state(), ociVersion: "1" }, "state")).toEqual(['ociVersion: "1" is not a SemVer 2.0.0 version (or the MAJOR.MINOR crun writes)']);
+    expect(problems({ ...state(), ociVersion: "1.0.x" }, "state")).toHaveLength(1);
+  });
   test("bundle is absolute, id not empty", () => {
     expect(problems({ ...state(), bundle: "userdata", id: "" }, "state")).toEqual([
       "id: must not be empty",
