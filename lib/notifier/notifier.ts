@@ -9,7 +9,7 @@
 // Unlike runcfanotify it does not read /proc once a second: termination comes from a pidfd and the
 // store's exit tracking. Failures about one container (unreadable bundle, garbage pid file) become
 // `error` events; the notifier carries on.
-import { existsSync, readFileSync, readlinkSync } from "node:fs";
+import { existsSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { pidfdOpen, close, isErrno } from "../sys/index.ts";
 import {
@@ -254,19 +254,26 @@ export class NotifierCore {
         return true;
       }
     };
-    if (!watchPath()) {
-      // its directory does not exist yet (runc makes <root>/<id>/ during create): watch for that, or
-      // failing that rely on the runtime's exit and the deadline
+    // The file's directory may not exist yet: runc and crun make <root>/<id>/ during create, and
+    // <root> itself on their first run after boot. Watch the nearest existing ancestor for the next
+    // directory down, then start over from the file.
+    const watchTowards = (dir: string): void => {
+      const arrived = () => {
+        unwatchFile?.();
+        unwatchFile = undefined;
+        if (done) return;
+        if (watchPath()) check(false);
+        else watchTowards(dirname(c.path));
+      };
       try {
-        unwatchFile = this.poller.watchFile(dirname(c.path), () => {
-          unwatchFile?.();
-          unwatchFile = undefined;
-          if (!done && watchPath()) check(false);
-        });
-      } catch {
-        // not even the parent exists
+        unwatchFile = this.poller.watchFile(dir, arrived);
+      } catch (e) {
+        if (isErrno(e, "ENOENT", "ENOTDIR") && dirname(dir) !== dir) watchTowards(dirname(dir));
+        return;
       }
-    }
+      if (isDirectory(dir)) arrived(); // made while the watch was being set up
+    };
+    if (!watchPath()) watchTowards(dirname(c.path));
     if (done) return;
     if (check(false)) return;
     if (c.runtimePid !== undefined) {
@@ -495,6 +502,14 @@ function cgroupOf(pid: number): string {
     return join(cgroupMount().mountpoint, pidGroupPath(pid));
   } catch {
     return "";
+  }
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
   }
 }
 
