@@ -2,6 +2,7 @@
 // lines collected. Every runtime exec on the host waits for each live notifier, so a test file kills
 // the ones still running after each test (afterEach(killLiveNotifiers)).
 import { BUN, CLI } from "./build.ts";
+import { scaled } from "./time.ts";
 
 export interface NotifierEvent {
   type: string; id: string; name: string; pid: number; bundle: string; runtime: string; cgroup: string;
@@ -40,7 +41,7 @@ export class NotifierProcess {
   }
 
   async waitFor(pred: () => boolean, what: string, ms = 20_000): Promise<void> {
-    const end = Date.now() + ms * Number(process.env.HOOKSHIM_TEST_TIME_SCALE ?? 1);
+    const end = Date.now() + scaled(ms);
     while (!pred()) {
       if (Date.now() > end) throw new Error(`timed out waiting for ${what}; events: ${JSON.stringify(this.events.slice(-10))} stderr: ${this.stderr.slice(-5).join(" | ")}`);
       await Bun.sleep(10);

@@ -33,18 +33,16 @@ const checks: Record<string, () => boolean> = {
   tracefs: () => mounted("tracefs") || existsSync("/sys/kernel/tracing/events"),
   fanotify: () => existsSync("/proc/sys/fs/fanotify/max_user_groups"),
   "cgroup-v1-devices": () => existsSync("/sys/fs/cgroup/devices/devices.allow"),
-  // cgroup v2 alone at /sys/fs/cgroup, no v1 hierarchies (crun 1.8 refuses hybrid hosts)
+  // a pure cgroup v2 host (the VM lanes): cgroup2 mounted at /sys/fs/cgroup itself, no v1 hierarchies
   "cgroup2-pure": () => {
     try {
-      const lines = readFileSync("/proc/self/mountinfo", "utf8").split("\n");
-      const fs = (l: string) => l.split(" - ")[1]?.split(" ")[0];
-      return lines.some((l) => l.split(" ")[4] === "/sys/fs/cgroup" && fs(l) === "cgroup2") && !lines.some((l) => fs(l) === "cgroup");
+      return readFileSync("/proc/self/mountinfo", "utf8").split("\n").some((l) => l.split(" ")[4] === "/sys/fs/cgroup" && l.split(" - ")[1]?.startsWith("cgroup2 "));
     } catch {
       return false;
     }
   },
-  runc: () => !!which("runc"),
   crun: () => !!which("crun"),
+  runc: () => !!which("runc"),
   podman: () => !!which("podman"),
   containerd: () => !!which("containerd"),
   ctr: () => !!which("ctr"),

@@ -134,13 +134,11 @@ describe("state", () => {
     expect(problems({ ...s, status: "created" }, "state")).toEqual(['pid: required (a positive process id) when status is "created"']);
     expect(problems({ ...s, status: "running", pid: 0 }, "state")).toEqual(['pid: required (a positive process id) when status is "running"']);
   });
-  test("ociVersion: SemVer, or the MAJOR.MINOR crun 1.8 hands its hooks; nothing else", () => {
-    // what crun 1.8 really wrote to a prestart hook's stdin
-    const crun = { ociVersion: "1.0", id: "dbg1", pid: 161, root: "rootfs", bundle: "/tmp/b", status: "created" };
+  test("crun's state is accepted: it reports ociVersion \"1.0\", which is not SemVer", () => {
+    // as crun 1.8 writes it on a hook's stdin (seen in the 6.1 VM lane)
+    const crun = { ociVersion: "1.0", id: "c1", pid: 185, root: "/tmp/rootfs", bundle: "/tmp/c1", status: "created" };
     expect(problems(crun, "state")).toEqual([]);
-    expect(problems({ ...state(), ociVersion: "1.0.2-dev" }, "state")).toEqual([]);
-    expect(problems({ ...state(), ociVersion: "1" }, "state")).toEqual(['ociVersion: "1" is not a SemVer 2.0.0 version (or the MAJOR.MINOR crun writes)']);
-    expect(problems({ ...state(), ociVersion: "1.0.x" }, "state")).toHaveLength(1);
+    expect(problems({ ...crun, ociVersion: "" }, "state")).toEqual(["ociVersion: must not be empty"]);
   });
   test("bundle is absolute, id not empty", () => {
     expect(problems({ ...state(), bundle: "userdata", id: "" }, "state")).toEqual([
