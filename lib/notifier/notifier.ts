@@ -77,6 +77,8 @@ export class NotifierCore {
   private readonly poller = new Poller();
   private readonly conmon = new Map<string, ConmonInfo>();
   private readonly pending = new Map<string, () => void>();
+  /** the runtime thread whose create of an id is being waited for */
+  private readonly creators = new Map<string, number>();
   private readonly watched = new Map<string, Watched>();
   private readonly reported: ReportedContainers;
   private readonly pidWaitMs: number;
@@ -169,6 +171,9 @@ export class NotifierCore {
   private created(c: {
     id: string; bundle: string; runtime: string; pidFile?: string; stateFile?: string; runtimePid: number; runtimeTraceId?: bigint;
   }): void {
+    // crun 1.8 re-executes itself from a sealed copy, same thread and argv: one container, one precreate
+    if (this.creators.get(c.id) === c.runtimePid) return;
+    this.creators.set(c.id, c.runtimePid);
     const fromConmon = this.conmon.get(c.id);
     this.conmon.delete(c.id);
     this.pending.get(c.id)?.(); // a create of an id we were still waiting for supersedes it
@@ -216,6 +221,7 @@ export class NotifierCore {
       clearTimeout(timer);
       close(runtimeFd);
       if (this.pending.get(c.id) === finish) this.pending.delete(c.id);
+      if (c.runtimePid !== undefined && this.creators.get(c.id) === c.runtimePid) this.creators.delete(c.id);
     };
     const check = (final: boolean): boolean => {
       if (done) return true;
