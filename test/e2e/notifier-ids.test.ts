@@ -2,16 +2,14 @@
 // directory, the key of every BPF cgroup filter) and its init's pid and mount namespaces, as read
 // independently here from /proc and the cgroup tree, in the store and in `hookshim ps --json`.
 import { afterAll, afterEach, expect } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { describeNeeds, needs } from "../support/prereq.ts";
 import { busyboxRootfs, runcBundle, RUNC } from "../support/bundle.ts";
-import { BUN, CLI } from "../support/build.ts";
-import { NotifierProcess, killLiveNotifiers } from "../support/notifier.ts";
-import { removeGroupEverywhere } from "../support/runtime-cgroups.ts";
-import { cgroupMount } from "../../lib/cgroup/index.ts";
-import { openExistingStore, resetStore } from "../../lib/store/index.ts";
+import { NotifierProcess, expectRecordIds, kernelIds, killLiveNotifiers } from "../support/notifier.ts";
+import { rememberRuntimeCgroups, removeGroupEverywhere } from "../support/runtime-cgroups.ts";
+import { resetStore } from "../../lib/store/index.ts";
 
 let counter = 0;
 const uniq = (what: string) => `nid-${what}-${process.pid}-${++counter}`;
@@ -29,18 +27,6 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-/** What the kernel says about a running process, read without hookshim's helpers. */
-function kernelIds(pid: number): { cgroupDir: string; cgroupId: bigint; pidns: number; mntns: number } {
-  const line = readFileSync(`/proc/${pid}/cgroup`, "utf8").split("\n").find((l) => l.startsWith("0::"))!;
-  const cgroupDir = join(cgroupMount().mountpoint, line.slice(3));
-  return {
-    cgroupDir,
-    cgroupId: statSync(cgroupDir, { bigint: true }).ino,
-    pidns: statSync(`/proc/${pid}/ns/pid`).ino,
-    mntns: statSync(`/proc/${pid}/ns/mnt`).ino,
-  };
-}
-
 describeNeeds(["root", "fanotify", "runc", "busybox", "cgroup2"], "notifier records: cgroup id and namespaces", () => {
   needs("root")("runc create --pid-file: the add's record has the container's cgroup id, pidns and mntns", async () => {
     const n = new NotifierProcess(store);
@@ -53,29 +39,62 @@ describeNeeds(["root", "fanotify", "runc", "busybox", "cgroup2"], "notifier reco
     expect(created.exitCode).toBe(0);
     const pid = Number(readFileSync(pidFile, "utf8"));
     await n.waitFor(() => n.of(id, "add").length === 1, "add");
-    const want = kernelIds(pid);
-    // the container's own cgroup, not the host's or the notifier's
-    expect(n.of(id, "add")[0]!.cgroup).toBe(want.cgroupDir);
-    expect(want.cgroupDir.endsWith(`${parent}/${id}`)).toBe(true);
-    expect(want.pidns).not.toBe(statSync("/proc/self/ns/pid").ino);
-
-    const s = openExistingStore(store);
-    const rec = s.getContainer(id)!;
-    s.close();
-    expect(rec).toMatchObject({ pid, source: "notifier", state: "running", cgroupPath: want.cgroupDir });
-    expect(rec.cgroupId).toBe(want.cgroupId);
-    expect(rec.pidnsIno).toBe(want.pidns);
-    expect(rec.mntnsIno).toBe(want.mntns);
-
-    const ps = Bun.spawnSync([BUN, CLI, "--store", store, "ps", "--json"], { stdout: "pipe", stderr: "pipe" });
-    expect(ps.exitCode).toBe(0);
-    const row = ps.stdout.toString().trim().split("\n").map((l) => JSON.parse(l)).find((r) => r.id === id);
-    expect(row).toBeDefined();
-    expect(BigInt(row.cgroupId)).toBe(want.cgroupId);
-    expect([row.pidns, row.mntns]).toEqual([want.pidns, want.mntns]);
-
+    expect(n.of(id, "add")[0]!.cgroup).toBe(kernelIds(pid).cgroupDir);
+    expect(kernelIds(pid).cgroupDir.endsWith(`${parent}/${id}`)).toBe(true);
+    expectRecordIds(store, id, pid);
     Bun.spawnSync([RUNC, "--root", runcRoot, "kill", id, "KILL"]);
     await n.waitFor(() => n.of(id, "remove").length === 1, "remove");
     Bun.spawnSync([RUNC, "--root", runcRoot, "delete", "--force", id]);
   });
 });
+
+describeNeeds(["root", "fanotify", "podman", "busybox", "cgroup2"], "notifier records with podman", () => {
+  needs("root")("podman run -d (conmon, runc): the record has the container's cgroup id, pidns and mntns", async () => {
+    const n = new NotifierProcess(store);
+    await n.start();
+    const name = uniq("pod");
+    const rootfs = busyboxRootfs(join(tmp, name + "-fs"));
+    const p = Bun.spawnSync(["podman", "--cgroup-manager=cgroupfs", "--runtime=runc", "run", "-d", "--network=none", "--name", name,
+      "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", "--rootfs", rootfs, "sleep", "1000"], { stdout: "pipe", stderr: "pipe" });
+    try {
+      expect(p.stderr.toString()).toBe("");
+      expect(p.exitCode).toBe(0);
+      const id = p.stdout.toString().trim();
+      await n.waitFor(() => n.of(id, "add").length === 1, "podman add");
+      expectRecordIds(store, id, n.of(id, "add")[0]!.pid);
+    } finally {
+      Bun.spawnSync(["podman", "rm", "-f", "-t", "0", name]);
+    }
+  });
+});
+
+describeNeeds(["root", "fanotify", "containerd", "ctr", "busybox", "cgroup2"], "notifier records with containerd", () => {
+  needs("root")("ctr run -d through a private containerd: the record has the container's cgroup id, pidns and mntns", async () => {
+    const d = join(tmp, uniq("ctrd"));
+    mkdirSync(d, { recursive: true });
+    writeFileSync(join(d, "config.toml"), `version = 2\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n`);
+    const sock = join(d, "c.sock");
+    const ctr = (...args: string[]) => Bun.spawnSync(["ctr", "--address", sock, ...args], { stdout: "pipe", stderr: "pipe" });
+    const daemon = Bun.spawn(["containerd", "--config", join(d, "config.toml"), "--root", join(d, "root"), "--state", join(d, "state"), "--address", sock], { stdout: "ignore", stderr: "ignore" });
+    const id = uniq("ctr");
+    try {
+      for (let i = 0; i < 200 && !ctr("version").success; i++) await Bun.sleep(50);
+      const n = new NotifierProcess(store);
+      await n.start();
+      const r = ctr("run", "-d", "--runc-binary", RUNC, "--env", "PATH=/bin", "--rootfs", busyboxRootfs(join(tmp, id + "-fs")), id, "sleep", "1000");
+      expect(r.stderr.toString()).toBe("");
+      expect(r.exitCode).toBe(0);
+      await n.waitFor(() => n.of(id, "add").length === 1, "containerd add");
+      expectRecordIds(store, id, n.of(id, "add")[0]!.pid);
+    } finally {
+      ctr("task", "kill", "-s", "KILL", id);
+      for (let i = 0; i < 100 && !ctr("task", "delete", id).success; i++) await Bun.sleep(50);
+      ctr("container", "rm", id);
+      daemon.kill();
+      await daemon.exited;
+    }
+  });
+});
+
+// podman and containerd leave /libpod_parent and /default behind; registered last so it runs after the clean-up above
+afterAll(rememberRuntimeCgroups(), 10_000);

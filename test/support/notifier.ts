@@ -3,6 +3,11 @@
 // the ones still running after each test (afterEach(killLiveNotifiers)).
 import { BUN, CLI } from "./build.ts";
 import { scaled } from "./time.ts";
+import { expect } from "bun:test";
+import { readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { cgroupMount } from "../../lib/cgroup/index.ts";
+import { openExistingStore } from "../../lib/store/index.ts";
 
 export interface NotifierEvent {
   type: string; id: string; name: string; pid: number; bundle: string; runtime: string; cgroup: string;
@@ -67,4 +72,37 @@ async function lines(stream: ReadableStream<Uint8Array>, on: (line: string) => v
       if (l) on(l);
     }
   }
+}
+
+/** What the kernel says about a running process, read without hookshim's helpers. */
+export function kernelIds(pid: number): { cgroupDir: string; cgroupId: bigint; pidns: number; mntns: number } {
+  const line = readFileSync(`/proc/${pid}/cgroup`, "utf8").split("\n").find((l) => l.startsWith("0::"))!;
+  const cgroupDir = join(cgroupMount().mountpoint, line.slice(3));
+  return {
+    cgroupDir,
+    cgroupId: statSync(cgroupDir, { bigint: true }).ino,
+    pidns: statSync(`/proc/${pid}/ns/pid`).ino,
+    mntns: statSync(`/proc/${pid}/ns/mnt`).ino,
+  };
+}
+
+/** The store record and the `hookshim ps --json` row of `id` carry what the kernel says about `pid`. */
+export function expectRecordIds(store: string, id: string, pid: number): void {
+  const want = kernelIds(pid);
+  // the container's own cgroup and namespaces, not the host's
+  expect(want.cgroupDir).not.toBe(cgroupMount().mountpoint);
+  expect(want.pidns).not.toBe(statSync("/proc/self/ns/pid").ino);
+  const s = openExistingStore(store);
+  const rec = s.getContainer(id)!;
+  s.close();
+  expect(rec).toMatchObject({ pid, state: "running", cgroupPath: want.cgroupDir });
+  expect(rec.cgroupId).toBe(want.cgroupId);
+  expect(rec.pidnsIno).toBe(want.pidns);
+  expect(rec.mntnsIno).toBe(want.mntns);
+  const ps = Bun.spawnSync([BUN, CLI, "--store", store, "ps", "--json"], { stdout: "pipe", stderr: "pipe" });
+  expect(ps.exitCode).toBe(0);
+  const row = ps.stdout.toString().trim().split("\n").map((l) => JSON.parse(l)).find((r) => r.id === id);
+  expect(row).toBeDefined();
+  expect(BigInt(row.cgroupId)).toBe(want.cgroupId);
+  expect([row.pidns, row.mntns]).toEqual([want.pidns, want.mntns]);
 }

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { describeNeeds, needs } from "../support/prereq.ts";
 import { CRUN, busyboxRootfs, runcBundle } from "../support/bundle.ts";
-import { NotifierProcess, killLiveNotifiers } from "../support/notifier.ts";
+import { NotifierProcess, expectRecordIds, killLiveNotifiers } from "../support/notifier.ts";
 import { removeGroupEverywhere } from "../support/runtime-cgroups.ts";
 import { hookshim, hookshimExecutable, run, writeTestConfig, type HookshimExecutable } from "../e2e/hooks-harness.ts";
 import { cgroupMount } from "../../lib/cgroup/index.ts";
@@ -150,11 +150,13 @@ describeNeeds(["root", "crun", "busybox", "cgroup2-pure", "btf", "bpffs"], "crun
     const n = new NotifierProcess(newStore());
     await n.start();
     const id = uniq("ntf");
-    const b = bundle(id, ["sh", "-c", "sleep 0.5; exit 7"]);
+    const b = bundle(id, ["sh", "-c", "exit 7"]);
     const pidFile = join(tmp, `${id}.pid`);
     expect(await crunDetached("create", "--bundle", b, "--pid-file", pidFile, id)).toBe(0);
     const pid = Number(readFileSync(pidFile, "utf8"));
     await n.waitFor(() => n.of(id, "add").length === 1, "add");
+    // the record has the container's cgroup id and namespaces (created, not started: it is alive)
+    expectRecordIds(n.store, id, pid);
     expect((await crun("start", id)).code).toBe(0);
     await n.waitFor(() => n.of(id, "remove").length === 1, "remove");
     expect((await crun("delete", id)).code).toBe(0);
