@@ -7,12 +7,6 @@ import type { GlobalOptions } from "./context.ts";
 import { parseArgs, flag } from "./args.ts";
 import { runProbes } from "../probe/index.ts";
 
-const PROBE_FIX: Record<string, string> = {
-  "exit program": "a kernel with BTF and raw tracepoints (5.10 or later); the reason above is the kernel's",
-  "execargs tracepoint": "a kernel with syscall tracepoints (CONFIG_FTRACE_SYSCALLS) and tracefs",
-  "device program": "cgroup v2 with BPF_PROG_TYPE_CGROUP_DEVICE (CONFIG_CGROUP_BPF) and a writable cgroup2 mount",
-};
-
 export interface Check {
   name: string;
   ok: boolean;
@@ -112,7 +106,7 @@ export async function main(args: string[], _g: GlobalOptions): Promise<number> {
     // the notifier module is optional in trimmed builds
   }
   // what the hooks and the notifier load and attach, tried for real and removed again
-  for (const p of runProbes()) checks.push({ ...p, fix: PROBE_FIX[p.name] });
+  checks.push(...runProbes());
   if (flag(p, "json")) for (const c of checks) console.log(JSON.stringify(c));
   else
     for (const c of checks)

@@ -18,6 +18,8 @@ export interface ProbeResult {
   ok: boolean;
   /** what was done when ok; the kernel's reason when not */
   detail: string;
+  /** what a host that fails it needs */
+  fix: string;
 }
 
 /** Kernel object names of the probes' programs and maps: none of them outlives a probe. */
@@ -39,12 +41,12 @@ function reason(e: unknown): string {
 }
 
 /** Runs `body` with a list of things to close afterwards, last opened first. */
-function withCleanup(name: string, body: (keep: <T extends { close(): void }>(x: T) => T) => string): ProbeResult {
+function withCleanup(name: string, fix: string, body: (keep: <T extends { close(): void }>(x: T) => T) => string): ProbeResult {
   const opened: { close(): void }[] = [];
   try {
-    return { name, ok: true, detail: body((x) => (opened.push(x), x)) };
+    return { name, ok: true, detail: body((x) => (opened.push(x), x)), fix };
   } catch (e) {
-    return { name, ok: false, detail: reason(e) };
+    return { name, ok: false, detail: reason(e), fix };
   } finally {
     for (const x of opened.reverse()) {
       try {
@@ -62,7 +64,7 @@ function withCleanup(name: string, body: (keep: <T extends { close(): void }>(x:
  * `offsets` exist to show a refusal.
  */
 export function probeExitProgram(o: { tracepoint?: string; offsets?: ExitsnoopOffsets } = {}): ProbeResult {
-  return withCleanup("exit program", (keep) => {
+  return withCleanup("exit program", "a kernel with BTF and raw tracepoints (5.10 or later)", (keep) => {
     const offsets = o.offsets ?? exitsnoopOffsets();
     const tracepoint = o.tracepoint ?? EXIT_TRACEPOINT;
     const specs = storeMapSpecs({ maxTracing: 1 });
@@ -77,7 +79,7 @@ export function probeExitProgram(o: { tracepoint?: string; offsets?: ExitsnoopOf
 
 /** The notifier's argv capture (bpf/execargs.ts) on syscalls/sys_enter_execve, for the runtimes found here. */
 export function probeExecArgs(watchedNames?: readonly string[]): ProbeResult {
-  return withCleanup("execargs tracepoint", (keep) => {
+  return withCleanup("execargs tracepoint", "a kernel with syscall tracepoints (CONFIG_FTRACE_SYSCALLS) and tracefs", (keep) => {
     const names = watchedNames ?? runtimeNames(existingRuntimes());
     keep(ExecArgsCapture.start(names, PROBE_NAMES.execargsProgram));
     return `loaded and attached to syscalls/sys_enter_execve (watching ${names.join(", ")}), removed`;
@@ -90,7 +92,7 @@ export function probeExecArgs(watchedNames?: readonly string[]): ProbeResult {
  * `filter` exists to show a refusal.
  */
 export function probeDeviceProgram(o: { root?: string; policy?: DevicePolicy; filter?: CompiledFilter } = {}): ProbeResult {
-  return withCleanup("device program", (keep) => {
+  return withCleanup("device program", "cgroup v2 with CONFIG_CGROUP_BPF and a cgroup2 mount root can write to", (keep) => {
     const root = o.root ?? cgroupMount().mountpoint;
     const dir = join(root, scratchCgroupName());
     const compiled = o.filter ?? containerDeviceFilter({}, o.policy ?? EMPTY_POLICY);
