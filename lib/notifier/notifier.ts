@@ -321,7 +321,8 @@ export class NotifierCore {
     } catch (e) {
       const existing = store.getTracingTask(c.pid);
       if (existing) traceId = existing.traceId;
-      else if (!/exited before/.test(errText(e))) this.fail("store", c, `container ${c.id}: cannot trace pid ${c.pid}: ${errText(e)}`);
+      // a container that already ended is no error: its exit comes from the runtime's trace or nowhere
+      else if (!/exited before/.test(errText(e)) && alive(c.pid)) this.fail("store", c, `container ${c.id}: cannot trace pid ${c.pid}: ${errText(e)}`);
     }
     const w: Watched = { ...c, traceId, ownTrace };
     this.watched.set(c.id, w);
