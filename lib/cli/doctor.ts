@@ -5,6 +5,7 @@ import { SyscallError, mountsOfType } from "../sys/index.ts";
 import { cgroupMount } from "../cgroup/index.ts";
 import type { GlobalOptions } from "./context.ts";
 import type { ParsedCommand } from "../options/index.ts";
+import { runProbes } from "../probe/index.ts";
 
 export interface Check {
   name: string;
@@ -103,6 +104,8 @@ export async function main(p: ParsedCommand, _g: GlobalOptions): Promise<number>
   } catch {
     // the notifier module is optional in trimmed builds
   }
+  // what the hooks and the notifier load and attach, tried for real and removed again
+  checks.push(...runProbes());
   if (p.values.bool("json")) for (const c of checks) console.log(JSON.stringify(c));
   else
     for (const c of checks)

@@ -5,7 +5,7 @@
 // started without hookshim, or before it was installed), with source "registry". The join is
 // lib/gadgets' ContainerDirectory, the same the `snapshot containers` gadget uses.
 import { signalNameOf } from "../gadgets/columns.ts";
-import { formatTime, nsInode, type ContainerRecord, type EventSource } from "../store/index.ts";
+import { formatTime, processIds, type ContainerRecord, type EventSource } from "../store/index.ts";
 import { ContainerDirectory, type ContainerView } from "../gadgets/containers.ts";
 import { configuredStore, type GlobalOptions } from "./context.ts";
 import type { ParsedCommand } from "../options/index.ts";
@@ -13,23 +13,13 @@ import type { ParsedCommand } from "../options/index.ts";
 /** A row of ps: a store record, or a running container only the registry knows (source "registry"). */
 export type PsRow = Omit<ContainerRecord, "source"> & { source: EventSource | "registry" };
 
-function nsIno(pid: number, kind: "pid" | "mnt"): number {
-  if (!pid) return 0;
-  try {
-    return nsInode(pid, kind);
-  } catch {
-    return 0; // gone, or not ours to see
-  }
-}
-
 /** A registry-only container in the store record's shape: what the registry cannot know is empty. */
 export function registryRow(v: ContainerView): PsRow {
   return {
     id: v.containerId,
     name: v.containerName,
     pid: v.pid,
-    pidnsIno: nsIno(v.pid, "pid"),
-    mntnsIno: nsIno(v.pid, "mnt"),
+    ...processIds(v.pid, ""),
     cgroupId: v.cgroupId ?? 0n,
     cgroupPath: v.cgroupPath,
     bundle: v.bundle,

@@ -30,11 +30,11 @@ export function compileDeviceFilter(source: Emulator | NormalRule[]): CompiledFi
   return { reduced, instructions, bytes: assemble(instructions) };
 }
 
-export function loadDeviceFilter(compiled: CompiledFilter): BpfProgram {
+export function loadDeviceFilter(compiled: CompiledFilter, name = DEVICE_PROGRAM_NAME): BpfProgram {
   return BpfProgram.load({
     type: ProgType.CGROUP_DEVICE,
     instructions: compiled.bytes,
-    name: DEVICE_PROGRAM_NAME,
+    name,
     expectedAttachType: AttachType.CGROUP_DEVICE,
   });
 }

@@ -2,7 +2,7 @@
 // before the user program starts. Everything that can be checked without changing the host is
 // checked first (state, config.json, device rules), so bad input leaves the host and the store as
 // they were; a failure after hookshim created a cgroup gives the init back to its old group.
-import { readlinkSync } from "node:fs";
+import { readFileSync, readlinkSync } from "node:fs";
 import { basename } from "node:path";
 import { attachDeviceFilter, type AttachResult } from "../devices/index.ts";
 import { containerNameOf } from "../oci/annotations.ts";
@@ -28,10 +28,16 @@ export function containerName(annotations: Record<string, string> | undefined): 
   return containerNameOf(annotations) ?? "";
 }
 
-/** Which runtime ran the hook: the parent's executable (runc, crun), or "" when it cannot be read. */
+/**
+ * Which runtime ran the hook: the parent's executable (runc, crun), else its argv[0] (crun 1.8 runs
+ * from a sealed copy of itself whose /proc/PID/exe reads "/"), or "" when neither can be read.
+ */
 export function callingRuntime(ppid = process.ppid): string {
   try {
-    return basename(readlinkSync(`/proc/${ppid}/exe`)).replace(/ \(deleted\)$/, "");
+    const exe = basename(readlinkSync(`/proc/${ppid}/exe`)).replace(/ \(deleted\)$/, "");
+    if (exe && !exe.startsWith("memfd:")) return exe;
+    const argv0 = readFileSync(`/proc/${ppid}/cmdline`, "utf8").split("\0")[0] ?? "";
+    return basename(argv0).slice(0, 32);
   } catch {
     return "";
   }

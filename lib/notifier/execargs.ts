@@ -24,9 +24,9 @@ export class ExecArgsCapture {
 
   /**
    * `watchedNames`: basenames of the runtime binaries; only their execs are recorded (empty: every
-   * exec, which costs a record slot per exec on the host).
+   * exec, which costs a record slot per exec on the host). `programName` tells a probe's copy apart.
    */
-  static start(watchedNames: readonly string[]): ExecArgsCapture {
+  static start(watchedNames: readonly string[], programName = "execargs"): ExecArgsCapture {
     const format = tracepointFormat(EXECVE_TRACEPOINT.system, EXECVE_TRACEPOINT.event, ensureTracefs());
     const filename = format.fields.get("filename");
     const argv = format.fields.get("argv");
@@ -41,7 +41,7 @@ export class ExecArgsCapture {
       const insns = assemble(execargsInstructions({ filename: filename.offset, argv: argv.offset }, watchedNames), {
         maps: { [EXECARGS_MAPS.scratch]: scratch.fd, [EXECARGS_MAPS.records]: records.fd },
       });
-      prog = BpfProgram.load({ type: ProgType.TRACEPOINT, instructions: insns, name: "execargs", license: "GPL" });
+      prog = BpfProgram.load({ type: ProgType.TRACEPOINT, instructions: insns, name: programName, license: "GPL" });
       const attachment = TracepointAttachment.attach(prog.fd, format.id);
       return new ExecArgsCapture(records, scratch, prog, attachment);
     } catch (e) {

@@ -9,11 +9,11 @@
 // Unlike runcfanotify it does not read /proc once a second: termination comes from a pidfd and the
 // store's exit tracking. Failures about one container (unreadable bundle, garbage pid file) become
 // `error` events; the notifier carries on.
-import { existsSync, readFileSync, readlinkSync } from "node:fs";
+import { existsSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { pidfdOpen, close, isErrno } from "../sys/index.ts";
 import {
-  makeEvent, exitedEventFromWaitStatus, newContainerRecord, type Store, type LifecycleEvent, type ContainerRecord,
+  makeEvent, exitedEventFromWaitStatus, newContainerRecord, processIds, type Store, type LifecycleEvent, type ContainerRecord,
 } from "../store/index.ts";
 import { parseRuncArgv, parseConmonArgv } from "../oci/runtime-argv.ts";
 import { cgroupMount, pidGroupPath } from "../cgroup/index.ts";
@@ -66,13 +66,19 @@ interface Watched {
   runtimePid?: number;
 }
 
-const DEFAULT_STATE_ROOTS: Record<string, string> = { runc: "/run/runc", crun: "/run/crun" };
+/** Where a runtime keeps a container's state, <root>/<id>/<file>, and its default root. */
+const STATE_LAYOUTS: Record<string, { root: string; file: string }> = {
+  runc: { root: "/run/runc", file: "state.json" },
+  crun: { root: "/run/crun", file: "status" },
+};
 
 export class NotifierCore {
   readonly metrics: NotifierMetrics;
   private readonly poller = new Poller();
   private readonly conmon = new Map<string, ConmonInfo>();
   private readonly pending = new Map<string, () => void>();
+  /** the runtime thread whose create of an id is being waited for */
+  private readonly creators = new Map<string, number>();
   private readonly watched = new Map<string, Watched>();
   private readonly reported: ReportedContainers;
   private readonly pidWaitMs: number;
@@ -141,10 +147,11 @@ export class NotifierCore {
       if ((r.command !== "create" && r.command !== "run") || !r.id) return;
       // through /proc/self/exe (a runtime re-executing itself) only argv[0] names the runtime
       const runtime = filename && basename(filename) !== "exe" ? basename(filename) : program;
-      const stateRoot = r.globals.root ?? DEFAULT_STATE_ROOTS[runtime];
+      const layout = STATE_LAYOUTS[runtime];
+      const stateRoot = r.globals.root ?? layout?.root;
       this.created({
         id: r.id, bundle: r.bundle ?? cwd, runtime, pidFile: r.pidFile,
-        stateFile: stateRoot ? join(stateRoot, r.id, "state.json") : undefined, runtimePid: tid,
+        stateFile: stateRoot ? join(stateRoot, r.id, (layout ?? STATE_LAYOUTS.runc!).file) : undefined, runtimePid: tid,
         runtimeTraceId: r.command === "run" && r.flags.detach !== true ? this.traceRuntime(tid) : undefined,
       });
     } catch (e) {
@@ -164,6 +171,9 @@ export class NotifierCore {
   private created(c: {
     id: string; bundle: string; runtime: string; pidFile?: string; stateFile?: string; runtimePid: number; runtimeTraceId?: bigint;
   }): void {
+    // crun 1.8 re-executes itself from a sealed copy, same thread and argv: one container, one precreate
+    if (this.creators.get(c.id) === c.runtimePid) return;
+    this.creators.set(c.id, c.runtimePid);
     const fromConmon = this.conmon.get(c.id);
     this.conmon.delete(c.id);
     this.pending.get(c.id)?.(); // a create of an id we were still waiting for supersedes it
@@ -211,6 +221,7 @@ export class NotifierCore {
       clearTimeout(timer);
       close(runtimeFd);
       if (this.pending.get(c.id) === finish) this.pending.delete(c.id);
+      if (c.runtimePid !== undefined && this.creators.get(c.id) === c.runtimePid) this.creators.delete(c.id);
     };
     const check = (final: boolean): boolean => {
       if (done) return true;
@@ -249,19 +260,26 @@ export class NotifierCore {
         return true;
       }
     };
-    if (!watchPath()) {
-      // its directory does not exist yet (runc makes <root>/<id>/ during create): watch for that, or
-      // failing that rely on the runtime's exit and the deadline
+    // The file's directory may not exist yet: runc and crun make <root>/<id>/ during create, and
+    // <root> itself on their first run after boot. Watch the nearest existing ancestor for the next
+    // directory down, then start over from the file.
+    const watchTowards = (dir: string): void => {
+      const arrived = () => {
+        unwatchFile?.();
+        unwatchFile = undefined;
+        if (done) return;
+        if (watchPath()) check(false);
+        else watchTowards(dirname(c.path));
+      };
       try {
-        unwatchFile = this.poller.watchFile(dirname(c.path), () => {
-          unwatchFile?.();
-          unwatchFile = undefined;
-          if (!done && watchPath()) check(false);
-        });
-      } catch {
-        // not even the parent exists
+        unwatchFile = this.poller.watchFile(dir, arrived);
+      } catch (e) {
+        if (isErrno(e, "ENOENT", "ENOTDIR") && dirname(dir) !== dir) watchTowards(dirname(dir));
+        return;
       }
-    }
+      if (isDirectory(dir)) arrived(); // made while the watch was being set up
+    };
+    if (!watchPath()) watchTowards(dirname(c.path));
     if (done) return;
     if (check(false)) return;
     if (c.runtimePid !== undefined) {
@@ -303,7 +321,8 @@ export class NotifierCore {
     } catch (e) {
       const existing = store.getTracingTask(c.pid);
       if (existing) traceId = existing.traceId;
-      else if (!/exited before/.test(errText(e))) this.fail("store", c, `container ${c.id}: cannot trace pid ${c.pid}: ${errText(e)}`);
+      // a container that already ended is no error: its exit comes from the runtime's trace or nowhere
+      else if (!/exited before/.test(errText(e)) && alive(c.pid)) this.fail("store", c, `container ${c.id}: cannot trace pid ${c.pid}: ${errText(e)}`);
     }
     const w: Watched = { ...c, traceId, ownTrace };
     this.watched.set(c.id, w);
@@ -401,6 +420,7 @@ export class NotifierCore {
       store.putContainer({
         ...(cur ?? newContainerRecord({ id: w.id })),
         id: w.id, name: w.name, pid: w.pid, bundle: w.bundle, runtime: w.runtime, cgroupPath: w.cgroup || cur?.cgroupPath || "", state: "running",
+        ...processIds(w.pid, w.cgroup || cur?.cgroupPath || ""),
         startedNs: now, createdNs: cur?.createdNs || now, stoppedNs: 0n, exitCode: null, signal: null, coreDumped: false,
         traceId: w.traceId, source: cur?.source ?? "notifier",
       });
@@ -489,6 +509,14 @@ function cgroupOf(pid: number): string {
     return join(cgroupMount().mountpoint, pidGroupPath(pid));
   } catch {
     return "";
+  }
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
   }
 }
 

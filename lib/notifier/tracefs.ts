@@ -1,6 +1,6 @@
 // tracefs: where tracepoint ids and record layouts are published. Not mounted at boot on these hosts,
 // so the notifier mounts it where it is missing (like ensureBpffs does for bpffs).
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { mount, isFsType, FS_MAGIC } from "../sys/index.ts";
 
 export const TRACEFS = "/sys/kernel/tracing";
@@ -40,7 +40,12 @@ export function parseTracepointFormat(text: string): Map<string, TracepointField
 
 export function tracepointFormat(system: string, event: string, root = ensureTracefs()): TracepointFormat {
   const dir = `${root}/events/${system}/${event}`;
-  if (!existsSync(dir)) throw new Error(`tracepoint ${system}/${event}: no ${dir} (kernel built without it?)`);
+  try {
+    statSync(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? String(e);
+    throw new Error(`tracepoint ${system}/${event}: ${dir}: ${code}${code === "ENOENT" ? " (kernel built without it?)" : ""}`);
+  }
   return {
     id: Number(readFileSync(`${dir}/id`, "utf8").trim()),
     fields: parseTracepointFormat(readFileSync(`${dir}/format`, "utf8")),

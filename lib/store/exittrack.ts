@@ -76,14 +76,22 @@ export function pinnedExitProgram(dir: string, maps: { tracing: BpfMap; exited: 
   }
 }
 
+/**
+ * The exit program bound to `maps`, loaded but not attached (attach it to EXIT_TRACEPOINT with
+ * rawTracepointOpen). `name` tells a probe's copy from the store's.
+ */
+export function loadExitProgram(maps: { tracing: BpfMap; exited: BpfMap }, name = PROGRAM_NAME, offsets = exitsnoopOffsets()): BpfProgram {
+  const insns = assemble(exitsnoopInstructions(offsets), {
+    maps: { [EXITSNOOP_MAPS.tracing]: maps.tracing.fd, [EXITSNOOP_MAPS.exited]: maps.exited.fd },
+  });
+  return BpfProgram.load({ type: ProgType.RAW_TRACEPOINT, instructions: insns, name, license: "GPL" });
+}
+
 /** Call with the store lock held. */
 export function ensureExitProgram(dir: string, maps: { tracing: BpfMap; exited: BpfMap }): ExitProgramState {
   const running = pinnedExitProgram(dir, maps);
   if (running) return running;
-  const insns = assemble(exitsnoopInstructions(exitsnoopOffsets()), {
-    maps: { [EXITSNOOP_MAPS.tracing]: maps.tracing.fd, [EXITSNOOP_MAPS.exited]: maps.exited.fd },
-  });
-  const prog = BpfProgram.load({ type: ProgType.RAW_TRACEPOINT, instructions: insns, name: PROGRAM_NAME, license: "GPL" });
+  const prog = loadExitProgram(maps);
   try {
     const link = rawTracepointOpen(EXIT_TRACEPOINT, prog.fd);
     try {

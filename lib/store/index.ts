@@ -41,7 +41,7 @@
 // rejected with FieldTooLongError (exit code 2), never truncated. Record layouts carry
 // LAYOUT_VERSION in the meta map; another version fails with StoreVersionError naming both.
 export {
-  openStore, openExistingStore, ensureRunning, resetStore, newContainerRecord, nsInode, Store,
+  openStore, openExistingStore, ensureRunning, resetStore, newContainerRecord, nsInode, processIds, storeMapSpecs, Store,
   DEFAULT_CAPACITY, type StoreOptions, type GcResult,
 } from "./store.ts";
 export { DEFAULT_STORE, bpffsRoot, storeDir, checkStoreName, PIN } from "./paths.ts";
@@ -55,5 +55,5 @@ export {
 } from "./event.ts";
 export { exitedEventFromWaitStatus, waitStatusOf, type ExitOutcome } from "./waitstatus.ts";
 export { type AppendResult, type ReadResult, type StoredEvent } from "./eventlog.ts";
-export { exitsnoopOffsets, EXIT_TRACEPOINT, type ExitProgramState } from "./exittrack.ts";
+export { exitsnoopOffsets, loadExitProgram, EXIT_TRACEPOINT, type ExitProgramState } from "./exittrack.ts";
 export { FieldTooLongError, FieldValueError, StoreVersionError, StoreFullError, StoreMissingError } from "./errors.ts";

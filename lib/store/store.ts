@@ -36,7 +36,8 @@ type StoreMaps = Record<MapRole, BpfMap>;
 // meta first: its version decides whether the other maps may be read at all.
 const ROLES: MapRole[] = ["meta", "containers", "events", "tracing", "exited", "cgroups"];
 
-function mapSpecs(o: StoreOptions): Record<MapRole, MapSpec> {
+/** The maps of a store with these capacities (exported for probes that need a store's maps without a store). */
+export function storeMapSpecs(o: StoreOptions): Record<MapRole, MapSpec> {
   const cap = { ...DEFAULT_CAPACITY, ...o };
   const objName = (role: string) => `hs_${role}`; // kernel object names are for bpftool; pins are the identity
   return {
@@ -77,7 +78,7 @@ function mountBpffs(root: string): void {
 }
 
 function openMaps(store: string, dir: string, opts: StoreOptions, create: boolean): StoreMaps {
-  const specs = mapSpecs(opts);
+  const specs = storeMapSpecs(opts);
   const opened: Partial<StoreMaps> = {};
   try {
     for (const role of ROLES) {
@@ -198,6 +199,30 @@ export function newContainerRecord(fields: Pick<ContainerRecord, "id"> & Partial
 /** Inode of /proc/PID/ns/<kind>: the namespace identity the exit program compares against. */
 export function nsInode(pid: number, kind: "pid" | "mnt"): number {
   return statSync(`/proc/${pid}/ns/${kind}`).ino;
+}
+
+/**
+ * The ids a container record keeps of its init process `pid`, whose cgroup v2 directory is
+ * `cgroupDir`: the cgroup id (that directory's inode, the key of every BPF cgroup filter) and the
+ * inodes of its pid and mount namespaces. 0 for what can no longer be read (the process or its cgroup
+ * is gone).
+ */
+export function processIds(pid: number, cgroupDir: string): Pick<ContainerRecord, "cgroupId" | "pidnsIno" | "mntnsIno"> {
+  const ns = (kind: "pid" | "mnt") => {
+    try {
+      return pid > 0 ? nsInode(pid, kind) : 0;
+    } catch {
+      return 0;
+    }
+  };
+  let cgroupId = 0n;
+  try {
+    const st = cgroupDir ? statSync(cgroupDir, { bigint: true }) : undefined;
+    if (st?.isDirectory()) cgroupId = st.ino;
+  } catch {
+    // removed meanwhile
+  }
+  return { cgroupId, pidnsIno: ns("pid"), mntnsIno: ns("mnt") };
 }
 
 const E2BIG = 7;

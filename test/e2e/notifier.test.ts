@@ -7,11 +7,10 @@ import { tmpdir } from "node:os";
 import { describeNeeds, needs } from "../support/prereq.ts";
 import { resetStore } from "../../lib/store/index.ts";
 import { rememberRuntimeCgroups } from "../support/runtime-cgroups.ts";
+import { NotifierProcess, killLiveNotifiers } from "../support/notifier.ts";
 import { scaled } from "../support/time.ts";
 
 
-const BUN = join(import.meta.dir, "../../node_modules/.bin/bun");
-const CLI = join(import.meta.dir, "../../main.ts");
 const RUNC = "/usr/sbin/runc";
 let counter = 0;
 const uniq = (what: string) => `ntf-${what}-${process.pid}-${++counter}`;
@@ -22,70 +21,7 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-interface Ev {
-  type: string; id: string; name: string; pid: number; bundle: string; runtime: string;
-  exitCode: number | null; signal: number | null; source: string; error?: string;
-}
-
-// Every runc exec on the host waits for each live notifier: none outlives its test.
-const live = new Set<NotifierProcess>();
-afterEach(async () => {
-  for (const n of [...live]) await n.kill();
-});
-
-class NotifierProcess {
-  readonly events: Ev[] = [];
-  readonly errors: Ev[] = [];
-  readonly stderr: string[] = [];
-  private proc!: ReturnType<typeof Bun.spawn>;
-  constructor(readonly store: string) {}
-
-  async start(extra: string[] = []): Promise<void> {
-    this.proc = Bun.spawn([BUN, CLI, "--store", this.store, "notifier", "--json", ...extra], { stdout: "pipe", stderr: "pipe" });
-    live.add(this);
-    void lines(this.proc.stdout as ReadableStream<Uint8Array>, (l) => this.events.push(JSON.parse(l)));
-    let ready!: () => void;
-    const isReady = new Promise<void>((r) => (ready = r));
-    void lines(this.proc.stderr as ReadableStream<Uint8Array>, (l) => {
-      this.stderr.push(l);
-      if (l.startsWith("{")) this.errors.push(JSON.parse(l));
-      if (l.includes("hookshim notifier: watching")) ready();
-    });
-    await Promise.race([isReady, this.proc.exited.then((c) => { throw new Error(`notifier exited ${c}: ${this.stderr.join("\n")}`); })]);
-  }
-
-  of(id: string, type?: string): Ev[] {
-    return this.events.filter((e) => e.id === id && (!type || e.type === type));
-  }
-
-  async waitFor(pred: () => boolean, what: string, ms = 20_000): Promise<void> {
-    const end = Date.now() + ms;
-    while (!pred()) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}; events: ${JSON.stringify(this.events.slice(-10))} stderr: ${this.stderr.slice(-5).join(" | ")}`);
-      await Bun.sleep(10);
-    }
-  }
-
-  kill(signal: NodeJS.Signals | number = "SIGTERM"): Promise<number> {
-    live.delete(this);
-    this.proc.kill(signal);
-    return this.proc.exited;
-  }
-}
-
-async function lines(stream: ReadableStream<Uint8Array>, on: (line: string) => void): Promise<void> {
-  const dec = new TextDecoder();
-  let buf = "";
-  for await (const chunk of stream) {
-    buf += dec.decode(chunk, { stream: true });
-    let i: number;
-    while ((i = buf.indexOf("\n")) >= 0) {
-      const l = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      if (l) on(l);
-    }
-  }
-}
+afterEach(killLiveNotifiers);
 
 async function notifier(extra: string[] = []): Promise<NotifierProcess> {
   const n = new NotifierProcess(uniq("store"));

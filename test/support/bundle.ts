@@ -3,6 +3,7 @@ import { chmodSync, copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFil
 import { join } from "node:path";
 
 export const RUNC = "/usr/sbin/runc";
+export const CRUN = "/usr/bin/crun";
 
 /** busybox with the applets the tests run, under DIR/rootfs. */
 export function busyboxRootfs(dir: string): string {
@@ -14,12 +15,15 @@ export function busyboxRootfs(dir: string): string {
   return root;
 }
 
-/** `runc spec` in DIR/<id> with the busybox rootfs, `args`, no terminal and the cgroupsPath given. */
-export function runcBundle(dir: string, id: string, rootfs: string, args: string[], cgroupsPath: string): string {
+/**
+ * `runc spec` (or `crun spec`: `runtime`) in DIR/<id> with the busybox rootfs, `args`, no terminal
+ * and the cgroupsPath given.
+ */
+export function runcBundle(dir: string, id: string, rootfs: string, args: string[], cgroupsPath: string, runtime = RUNC): string {
   const bundle = join(dir, id);
   mkdirSync(bundle, { recursive: true });
-  const spec = Bun.spawnSync([RUNC, "spec", "--bundle", bundle]);
-  if (spec.exitCode !== 0) throw new Error(`runc spec: ${spec.stderr}`);
+  const spec = Bun.spawnSync([runtime, "spec"], { cwd: bundle });
+  if (spec.exitCode !== 0) throw new Error(`${runtime} spec: ${spec.stderr}`);
   const cfg = JSON.parse(readFileSync(join(bundle, "config.json"), "utf8"));
   cfg.root = { path: rootfs, readonly: true };
   cfg.process.args = args;
