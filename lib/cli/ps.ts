@@ -47,6 +47,8 @@ export function registryRow(v: ContainerView): PsRow {
     cgroupCreated: false,
     source: "registry",
     traceId: 0n,
+    pidStartTicks: 0n,
+    reconciled: false,
   };
 }
 

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { BpfLink, BpfMap, ensureBpffs, progFdById, progInfoByFd, programIds, u32, u64 } from "../../lib/bpf/index.ts";
 import { close, isErrno, umount } from "../../lib/sys/index.ts";
 import {
-  PIN, StoreFullError, StoreVersionError, ensureRunning, exitedEventFromWaitStatus, makeEvent, newContainerRecord,
+  PIN, LAYOUT_VERSION, ProcessGoneError, StoreFullError, StoreVersionError, ensureRunning, exitedEventFromWaitStatus, makeEvent, newContainerRecord,
   nsInode, openExistingStore, openStore, resetStore, type Store, type StoreOptions,
 } from "../../lib/store/index.ts";
 import { describeNeeds } from "../support/prereq.ts";
@@ -93,7 +93,8 @@ describeNeeds(["root", "btf"], "lifecycle store", () => {
       test(`a traced process that does "${script}" is recorded exactly`, async () => {
         const store = open();
         const p = waitingShell(script);
-        const task = store.trace(p.pid);
+        const { existing, replaced, ...task } = store.trace(p.pid);
+        expect({ existing, replaced }).toEqual({ existing: false, replaced: undefined });
         expect(store.getTracingTask(p.pid)).toEqual(task);
         expect(task.pidnsIno).toBe(nsInode(process.pid, "pid"));
         await release(p);
@@ -162,14 +163,17 @@ describeNeeds(["root", "btf"], "lifecycle store", () => {
       expect(exitedEventFromWaitStatus(status!.waitStatus).exitCode).toBe(7);
     });
 
-    test("trace refuses a pid traced twice and a process that is already gone", async () => {
+    test("trace traces a process once and refuses one that is already gone", async () => {
       const store = open();
       const p = waitingShell("exit 0");
-      store.trace(p.pid);
-      expect(() => store.trace(p.pid)).toThrow(`pid ${p.pid} is already traced`);
+      const first = store.trace(p.pid);
+      expect(first.existing).toBe(false);
+      const again = store.trace(p.pid);
+      expect(again).toMatchObject({ existing: true, traceId: first.traceId, startTicks: first.startTicks });
       await release(p);
       const gone = Bun.spawn(["/bin/true"]);
       await gone.exited;
+      expect(() => store.trace(gone.pid, { pidns: 1 })).toThrow(ProcessGoneError);
       expect(() => store.trace(gone.pid, { pidns: 1 })).toThrow(`pid ${gone.pid} exited before it could be traced`);
       expect(store.getTracingTask(gone.pid)).toBeUndefined();
     });
@@ -253,30 +257,40 @@ describeNeeds(["root", "btf"], "lifecycle store", () => {
   });
 
   describe("containers", () => {
-    test("a full table evicts the oldest finished record and never an unfinished one", () => {
+    test("a full table evicts the oldest finished record and never a verifiably running one", async () => {
       const store = open({ maxContainers: 3 });
-      for (const id of ["a", "b", "c"]) store.putContainer(newContainerRecord({ id, state: "running" }));
-      let err: unknown;
+      const live = ["a", "b", "c"].map((id) => ({ id, p: waitingShell("exit 0") }));
       try {
-        store.putContainer(newContainerRecord({ id: "d" }));
-      } catch (e) {
-        err = e;
+        for (const { id, p } of live) {
+          const t = store.trace(p.pid);
+          store.putContainer(newContainerRecord({ id, state: "running", pid: p.pid, traceId: t.traceId, pidStartTicks: t.startTicks }));
+        }
+        let err: unknown;
+        try {
+          store.putContainer(newContainerRecord({ id: "d" }));
+        } catch (e) {
+          err = e;
+        }
+        expect(err).toBeInstanceOf(StoreFullError);
+        expect((err as Error).message).toBe(`store ${store.name} is full: 3 running containers`);
+        store.updateContainer("b", { state: "stopped", stoppedNs: 2n, exitCode: 0 });
+        store.updateContainer("c", { state: "stopped", stoppedNs: 3n, exitCode: 1 });
+        const warnings = store.putContainer(newContainerRecord({ id: "d" }));
+        expect(warnings).toEqual([`store ${store.name}: container table full (3), evicted finished container b`]);
+        expect(store.containers().map((c) => c.id).sort()).toEqual(["a", "c", "d"]);
+        // replacing an existing record needs no room
+        expect(store.putContainer({ ...store.getContainer("a")!, name: "renamed" })).toEqual([]);
+      } finally {
+        for (const { p } of live) await release(p);
       }
-      expect(err).toBeInstanceOf(StoreFullError);
-      expect((err as Error).message).toBe(`store ${store.name} is full: 3 running containers`);
-      store.updateContainer("b", { state: "stopped", stoppedNs: 2n, exitCode: 0 });
-      store.updateContainer("c", { state: "stopped", stoppedNs: 3n, exitCode: 1 });
-      const warnings = store.putContainer(newContainerRecord({ id: "d" }));
-      expect(warnings).toEqual([`store ${store.name}: container table full (3), evicted finished container b`]);
-      expect(store.containers().map((c) => c.id).sort()).toEqual(["a", "c", "d"]);
-      // replacing an existing record needs no room
-      expect(store.putContainer({ ...store.getContainer("a")!, name: "renamed" })).toEqual([]);
     });
 
-    test("gc removes finished records older than the age and keeps the rest", () => {
+    test("gc removes finished records older than the age and keeps the rest", async () => {
       const store = open();
       store.putContainer(newContainerRecord({ id: "old", state: "stopped", stoppedNs: 1n }));
-      store.putContainer(newContainerRecord({ id: "live", state: "running", createdNs: 1n }));
+      const p = waitingShell("exit 0");
+      const t = store.trace(p.pid);
+      store.putContainer(newContainerRecord({ id: "live", state: "running", createdNs: 1n, pid: p.pid, traceId: t.traceId }));
       store.putContainer(newContainerRecord({ id: "recent", state: "stopped", stoppedNs: makeEvent({ type: "stopped", id: "x", source: "hook" }).timeNs }));
       store.append(makeEvent({ type: "created", id: "old", source: "hook", timeNs: 1n }));
       store.append(makeEvent({ type: "created", id: "recent", source: "hook" }));
@@ -284,6 +298,7 @@ describeNeeds(["root", "btf"], "lifecycle store", () => {
       expect(r).toMatchObject({ containers: 1, events: 1 });
       expect(store.containers().map((c) => c.id).sort()).toEqual(["live", "recent"]);
       expect(store.readEvents().events.map((e) => e.event.id)).toEqual(["recent"]);
+      await release(p);
     });
 
     test("a store with another layout version is refused", () => {
@@ -295,7 +310,7 @@ describeNeeds(["root", "btf"], "lifecycle store", () => {
         meta.close();
       }
       expect(() => openExistingStore(store.name, { bpffs })).toThrow(StoreVersionError);
-      expect(() => openExistingStore(store.name, { bpffs })).toThrow(`store ${store.name} has record layout version 99, this hookshim reads version 1`);
+      expect(() => openExistingStore(store.name, { bpffs })).toThrow(`store ${store.name} has record layout version 99, this hookshim reads version ${LAYOUT_VERSION}`);
       expect(() => openStore(store.name, { bpffs })).toThrow(StoreVersionError);
     });
   });
