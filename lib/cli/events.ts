@@ -2,6 +2,7 @@
 import {
   openExistingStore, openStore, StoreMissingError, DEFAULT_STORE, eventToJSON, eventLine, type Store,
 } from "../store/index.ts";
+import { reconcileNamedStore } from "../lifecycle/reconcile.ts";
 import type { GlobalOptions } from "./context.ts";
 import { parseArgs, flag } from "./args.ts";
 import { UsageError } from "./errors.ts";
@@ -13,6 +14,8 @@ export async function main(args: string[], g: GlobalOptions): Promise<number> {
   const render = flag(p, "json") ? eventToJSON : eventLine;
   const follow = flag(p, "follow");
 
+  // containers found gone get their stopped events first (lib/lifecycle/reconcile.ts)
+  await reconcileNamedStore(name, (l) => console.error(l));
   let store: Store;
   try {
     // A follower may start before anything was recorded: it creates the store to wait on it.

@@ -7,6 +7,7 @@ import { statSync } from "node:fs";
 import { signalNameOf } from "../gadgets/columns.ts";
 import { DEFAULT_STORE, formatTime, type ContainerRecord, type EventSource } from "../store/index.ts";
 import { ContainerDirectory, type ContainerView } from "../gadgets/containers.ts";
+import { reconcileNamedStore } from "../lifecycle/reconcile.ts";
 import type { GlobalOptions } from "./context.ts";
 import { parseArgs, flag } from "./args.ts";
 import { UsageError } from "./errors.ts";
@@ -77,6 +78,7 @@ export function containerToJSON(c: PsRow): string {
     cgroup: c.cgroupPath,
     cgroupId: Number(c.cgroupId),
     cgroupCreated: c.cgroupCreated,
+    reconciled: c.reconciled,
     pidns: c.pidnsIno,
     mntns: c.mntnsIno,
     created: time(c.createdNs),
@@ -89,7 +91,7 @@ export function containerToJSON(c: PsRow): string {
 function exitColumn(c: PsRow): string {
   if (c.signal !== null) return (signalNameOf(c.signal) ?? `signal ${c.signal}`) + (c.coreDumped ? " (core)" : "");
   if (c.exitCode !== null) return String(c.exitCode);
-  return "-";
+  return c.state === "stopped" ? "unknown" : "-"; // stopped, and no one saw how: never invented
 }
 
 export function containerTable(rows: PsRow[]): string {
@@ -111,6 +113,8 @@ export async function main(args: string[], g: GlobalOptions): Promise<number> {
   const p = parseArgs(args, [{ name: "json" }], "hookshim ps");
   if (p.positionals.length) throw new UsageError(`hookshim ps: unexpected argument "${p.positionals[0]}"`);
   // a missing store is empty (never created here); one that cannot be read fails ps, as it always did
+  // no record says created or running for a container that is gone (lib/lifecycle/reconcile.ts)
+  await reconcileNamedStore(g.store ?? DEFAULT_STORE, (l) => console.error(l));
   const dir = new ContainerDirectory({ store: g.store ?? DEFAULT_STORE, strictStore: true });
   dir.refresh();
   const rows = psRows(dir);

@@ -1,5 +1,6 @@
 // hookshim store gc [--older-than DURATION] | store reset: housekeeping of the pinned store.
 import { openStore, resetStore, DEFAULT_STORE } from "../store/index.ts";
+import { reconcileStore } from "../lifecycle/reconcile.ts";
 import type { GlobalOptions } from "./context.ts";
 import { parseArgs, str } from "./args.ts";
 import { UsageError } from "./errors.ts";
@@ -34,10 +35,12 @@ export async function main(args: string[], g: GlobalOptions): Promise<number> {
     const age = parseDuration(str(p, "older-than") ?? "0", "--older-than");
     const store = openStore(name);
     try {
+      const rec = await reconcileStore(store);
       const r = store.gc(age);
       console.log(
-        `store ${name}: removed ${r.containers} containers, ${r.exitedEvents} exit statuses, ` +
-          `${r.tracingTasks} stale tracing entries, ${r.events} events`,
+        `store ${name}: reconciled ${rec.stopped.length} gone containers, removed ${rec.cgroups.length} cgroups and ` +
+          `${rec.filterEntries} filter entries; removed ${r.containers} containers, ${r.exitedEvents} exit statuses, ` +
+          `${r.tracingTasks + rec.tracingTasks} stale tracing entries, ${r.events} events`,
       );
     } finally {
       store.close();

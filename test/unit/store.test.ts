@@ -272,7 +272,7 @@ describe("ps joins the store with the cgroup registry", () => {
     const j = JSON.parse(containerToJSON(running));
     expect(Object.keys(j)).toEqual([
       "id", "name", "pid", "state", "exitCode", "signal", "coreDumped", "runtime", "bundle", "cgroup", "cgroupId",
-      "cgroupCreated", "pidns", "mntns", "created", "started", "stopped", "source",
+      "cgroupCreated", "reconciled", "pidns", "mntns", "created", "started", "stopped", "source",
     ]);
     expect(j).toMatchObject({ id: RUNNING, source: "registry", state: "running", cgroup: `/hookshim-test-ps/${RUNNING}`, started: null, stopped: null });
     expect(typeof j.created).toBe("string");
