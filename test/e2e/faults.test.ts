@@ -114,7 +114,7 @@ describeNeeds(["root", "runc", "busybox", "cgroup2", "btf", "bpffs"], "faults: h
 
   test("prestart and poststop killed at random points: the next container is recorded, nothing lies or leaks", async () => {
     const rand = prng(SEED);
-    const ROUNDS = 24;
+    const ROUNDS = 20;
     let faults = 0;
     for (let i = 0; i < ROUNDS; i++) {
       const stage = i % 2 ? "poststop" : "prestart";
