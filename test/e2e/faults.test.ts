@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { describeNeeds } from "../support/prereq.ts";
+import { scaled } from "../support/time.ts";
 import { cgroupMount } from "../../lib/cgroup/index.ts";
 import { liveStartTicks, liveness, openExistingStore, resetStore, type ContainerRecord } from "../../lib/store/index.ts";
 import {
@@ -98,7 +99,7 @@ describeNeeds(["root", "runc", "busybox", "cgroup2", "btf", "bpffs"], "faults: h
     wrapper = faultWrapper(tmp, exe.path, faultFile);
     rootfs = busyboxRootfs(tmp);
     writeTestConfig(config, { store, cgroupParent: parent });
-  }, 120_000);
+  }, scaled(120_000));
 
   afterAll(() => removeRuncRun({ runcRoot, parent, store, tmp }));
 
@@ -139,7 +140,7 @@ describeNeeds(["root", "runc", "busybox", "cgroup2", "btf", "bpffs"], "faults: h
       `faults (runc, seed ${SEED}): ${faults} injected; after reconciliation ${faulted.length} records of faulted containers, ` +
         `${faulted.filter((r) => r.reconciled).length} stopped by reconciliation (${faulted.filter((r) => r.reconciled && r.exitCode === null && r.signal === null).length} with status unknown), none created/running, no tracing, filter or cgroup left`,
     );
-  }, 120_000);
+  }, scaled(120_000));
 });
 
 describeNeeds(["root", "podman", "runc", "busybox", "cgroup2", "btf"], "faults: hooks SIGKILLed under podman", () => {
@@ -166,7 +167,7 @@ describeNeeds(["root", "podman", "runc", "busybox", "cgroup2", "btf"], "faults: 
         version: "1.0.0", hook: { path: wrapper, args: ["hookshim", "--config", config, "hook", stage] }, when: { always: true }, stages: [stage],
       }));
     }
-  }, 120_000);
+  }, scaled(120_000));
 
   afterAll(async () => {
     await run([...podmanBase, "rm", "-af", "-t", "0"]);
@@ -202,7 +203,7 @@ describeNeeds(["root", "podman", "runc", "busybox", "cgroup2", "btf"], "faults: 
     expect(faults).toBe(ROUNDS);
     const { records } = await checkInvariants(store, parent);
     console.log(`faults (podman, seed ${SEED}): ${faults} injected; ${records.filter((r) => r.reconciled).length} records stopped by reconciliation; nothing created/running, no tracing, filter or cgroup left`);
-  }, 120_000);
+  }, scaled(120_000));
 });
 
 describeNeeds(["root", "fanotify", "runc", "busybox", "cgroup2", "btf", "bpffs"], "faults: the notifier SIGKILLed mid-start", () => {
@@ -261,7 +262,7 @@ describeNeeds(["root", "fanotify", "runc", "busybox", "cgroup2", "btf", "bpffs"]
     expect(await runcRun(next, "exit 4")).toBe(4);
     await run([RUNC, "--root", runcRoot, "delete", "-f", next]);
     let rec: ContainerRecord | undefined;
-    for (let i = 0; i < 500 && rec?.state !== "stopped"; i++) {
+    for (const end = Date.now() + scaled(5_000); Date.now() < end && rec?.state !== "stopped"; ) {
       await Bun.sleep(10);
       const s = openExistingStore(store);
       rec = s.getContainer(next);
@@ -288,7 +289,7 @@ describeNeeds(["root", "fanotify", "runc", "busybox", "cgroup2", "btf", "bpffs"]
     } finally {
       s.close();
     }
-  }, 120_000);
+  }, scaled(120_000));
 });
 
 afterAll(rememberRuntimeCgroups(), 10_000);

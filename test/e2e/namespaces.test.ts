@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { describeNeeds } from "../support/prereq.ts";
+import { scaled } from "../support/time.ts";
 import { BpfMap, u64 } from "../../lib/bpf/index.ts";
 import { PIN, nsInode, openExistingStore, openStore, storeDir, type LifecycleEvent } from "../../lib/store/index.ts";
 import { encodeTaskInfo } from "../../lib/store/layout.ts";
@@ -47,7 +48,7 @@ describeNeeds(["root", "runc", "busybox", "cgroup2", "btf", "bpffs"], "hooks for
     if (!exe.compiled) console.warn(`namespaces e2e: compiled build failed (${exe.buildError}); using ${exe.path}`);
     writeTestConfig(config, { store, cgroupParent: parent });
     openStore(store, { maxTracing: 8192 }).close(); // room for the pid-reuse test's planted entries
-  }, 120_000);
+  }, scaled(120_000));
 
   afterAll(async () => {
     await unmountUnder(tmp);
@@ -126,7 +127,7 @@ describeNeeds(["root", "runc", "busybox", "cgroup2", "btf", "bpffs"], "hooks for
       expect(r.err).not.toContain("hookshim");
       expect(r.code).toBe(5);
       expectRecordedOnce(id, own);
-    }, 30_000);
+    }, scaled(30_000));
   }
 
   test("a container whose pid still has a tracing entry from an unseen earlier process starts and is recorded", async () => {
@@ -169,7 +170,7 @@ describeNeeds(["root", "runc", "busybox", "cgroup2", "btf", "bpffs"], "hooks for
     } finally {
       after.close();
     }
-  }, 60_000);
+  }, scaled(60_000));
 });
 
 describeNeeds(["root", "podman", "runc", "busybox", "cgroup2", "btf"], "hooks under podman sharing host namespaces", () => {
@@ -188,7 +189,7 @@ describeNeeds(["root", "podman", "runc", "busybox", "cgroup2", "btf"], "hooks un
     writeTestConfig(config, { store, cgroupParent: `/hookshim-test-ns-podman-${process.pid}` });
     const r = await hookshim(["--config", config, "install", "--hooks-dir", hooksDir, "--binary", exe.path]);
     expect(r.code).toBe(0);
-  }, 120_000);
+  }, scaled(120_000));
 
   afterAll(async () => {
     await run([...podmanBase, "rm", "-af", "-t", "0"]);
@@ -217,7 +218,7 @@ describeNeeds(["root", "podman", "runc", "busybox", "cgroup2", "btf"], "hooks un
       } finally {
         s.close();
       }
-    }, 60_000);
+    }, scaled(60_000));
   }
 });
 

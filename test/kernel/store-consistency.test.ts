@@ -16,6 +16,7 @@ import {
 import { encodeTaskInfo } from "../../lib/store/layout.ts";
 import { DirLock } from "../../lib/store/lock.ts";
 import { describeNeeds } from "../support/prereq.ts";
+import { scaled } from "../support/time.ts";
 
 const BUN = process.execPath;
 const REPO = join(import.meta.dir, "../..");
@@ -90,14 +91,14 @@ describeNeeds(["root", "btf"], "store consistency", () => {
       expect(liveness(store.getContainer("new")!, store.tracing)).toBe("running");
       expect(liveness(store.getContainer("stale")!, store.tracing)).toBe("gone");
       await release(p);
-      const status = await store.waitExitedEvent(t.traceId, { timeoutMs: 10_000 });
+      const status = await store.waitExitedEvent(t.traceId, { timeoutMs: scaled(10_000) });
       expect(status?.pid).toBe(p.pid);
       expect(store.getExitedEvent(999n)).toBeUndefined();
       expect(store.collectExit("new")).toMatchObject({ state: "stopped", exitCode: 6 });
       const r = store.reconcile();
       expect(r.stopped.map((c) => c.id)).toEqual(["stale"]);
       expect(store.getContainer("stale")).toMatchObject({ state: "stopped", exitCode: null, signal: null, reconciled: true });
-    });
+    }, scaled(20_000));
 
     test("tracing the same process twice gives one entry; a process gone before it is traced is refused", async () => {
       const store = open();
@@ -108,7 +109,7 @@ describeNeeds(["root", "btf"], "store consistency", () => {
       expect(store.tracingTasks().filter(([pid]) => pid === p.pid).length).toBe(1);
       await release(p);
       expect(() => store.trace(p.pid)).toThrow(ProcessGoneError);
-    });
+    }, scaled(20_000));
 
     test("a tracing table full of entries of gone processes still takes a new one", async () => {
       const store = open({ maxTracing: 4 });
@@ -118,7 +119,7 @@ describeNeeds(["root", "btf"], "store consistency", () => {
       expect(store.getTracingTask(p.pid)?.traceId).toBe(t.traceId);
       expect(store.tracingTasks().length).toBe(1);
       await release(p);
-    });
+    }, scaled(20_000));
   });
 
   describe("reconciliation", () => {
@@ -142,10 +143,10 @@ describeNeeds(["root", "btf"], "store consistency", () => {
       // an untraced record whose pid is free
       store.putContainer(newContainerRecord({ id: "untraced", pid: 4_100_000, state: "running" }));
       await release(exited);
-      await store.waitExitedEvent(te.traceId, { timeoutMs: 10_000 });
+      await store.waitExitedEvent(te.traceId, { timeoutMs: scaled(10_000) });
       killed.kill("SIGKILL");
       await killed.exited;
-      await store.waitExitedEvent(tk.traceId, { timeoutMs: 10_000 });
+      await store.waitExitedEvent(tk.traceId, { timeoutMs: scaled(10_000) });
 
       const r = store.reconcile();
       expect(r.stopped.map((c) => c.id).sort()).toEqual(["exited", "killed", "nopid-old", "reused", "untraced"]);
@@ -166,7 +167,7 @@ describeNeeds(["root", "btf"], "store consistency", () => {
       // nothing left to do the second time
       expect(store.reconcile().stopped).toEqual([]);
       await release(running);
-    });
+    }, scaled(20_000));
 
     test("a status the kernel recorded for another process with that pid is not taken", async () => {
       const store = open();
@@ -174,10 +175,10 @@ describeNeeds(["root", "btf"], "store consistency", () => {
       const t = store.trace(p.pid);
       store.putContainer(newContainerRecord({ id: "c", pid: p.pid, traceId: t.traceId, pidStartTicks: t.startTicks + 1000n, state: "running" }));
       await release(p);
-      await store.waitExitedEvent(t.traceId, { timeoutMs: 10_000 });
+      await store.waitExitedEvent(t.traceId, { timeoutMs: scaled(10_000) });
       store.reconcile();
       expect(store.getContainer("c")).toMatchObject({ state: "stopped", exitCode: null, signal: null });
-    });
+    }, scaled(20_000));
   });
 
   describe("capacity", () => {
@@ -195,7 +196,7 @@ describeNeeds(["root", "btf"], "store consistency", () => {
       }
       expect(() => store.putContainer(newContainerRecord({ id: "more" }))).toThrow(StoreFullError);
       for (const q of [p, ...live]) await release(q);
-    });
+    }, scaled(20_000));
   });
 
   describe("lock", () => {
@@ -212,14 +213,14 @@ describeNeeds(["root", "btf"], "store consistency", () => {
         const t0 = Date.now();
         expect(() => lock.hold(() => 1)).toThrow(StoreLockTimeoutError);
         expect(Date.now() - t0).toBeGreaterThanOrEqual(300);
-        expect(Date.now() - t0).toBeLessThan(3_000);
+        expect(Date.now() - t0).toBeLessThan(scaled(3_000));
         holder.kill("SIGKILL");
         await holder.exited;
         expect(lock.hold(() => 2)).toBe(2);
       } finally {
         lock.close();
       }
-    });
+    }, scaled(20_000));
   });
 
   describe("store directory", () => {
@@ -250,6 +251,6 @@ describeNeeds(["root", "btf"], "store consistency", () => {
       } finally {
         rmSync(elsewhere, { recursive: true, force: true });
       }
-    });
+    }, scaled(20_000));
   });
 });
