@@ -13,10 +13,10 @@ import { tmpdir } from "node:os";
 import { describeNeeds } from "../support/prereq.ts";
 import { scaled } from "../support/time.ts";
 import { BpfMap, u64 } from "../../lib/bpf/index.ts";
-import { PIN, nsInode, openExistingStore, openStore, storeDir, type LifecycleEvent } from "../../lib/store/index.ts";
+import { PIN, nsInode, openExistingStore, openStore, storeDir } from "../../lib/store/index.ts";
 import { encodeTaskInfo } from "../../lib/store/layout.ts";
 import {
-  busyboxRootfs, hookshim, hookshimExecutable, removeRuncRun, run, runcBundle, writeTestConfig, RUNC, type HookshimExecutable,
+  busyboxRootfs, hookshim, hookshimExecutable, removeRuncRun, run, runcBundle, storeEvents, writeTestConfig, RUNC, type HookshimExecutable,
 } from "./hooks-harness.ts";
 import { rememberRuntimeCgroups } from "../support/runtime-cgroups.ts";
 
@@ -55,14 +55,7 @@ describeNeeds(["root", "runc", "busybox", "cgroup2", "btf", "bpffs"], "hooks for
     await removeRuncRun({ runcRoot, parent, store, tmp });
   });
 
-  function events(id: string): LifecycleEvent[] {
-    const s = openExistingStore(store);
-    try {
-      return s.readEvents().events.map((e) => e.event).filter((e) => e.id === id);
-    } finally {
-      s.close();
-    }
-  }
+  const events = (id: string) => storeEvents(store, id);
 
   /** A hooked bundle running `sh -c 'exit 5'` with only the namespaces in `own`. */
   async function bundleWith(id: string, own: readonly Ns[]): Promise<string> {

@@ -3,12 +3,11 @@
 // claims its exit; reconciliation stops records of gone containers with the kernel's status or
 // none; capacity is spent only on verifiably running containers; the lock has a deadline and dies
 // with its holder; a store directory hookshim did not make is refused.
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmdirSync, rmSync, symlinkSync } from "node:fs";
+import { describe, expect, test } from "bun:test";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BpfMap, ensureBpffs } from "../../lib/bpf/index.ts";
-import { umount } from "../../lib/sys/index.ts";
+import { BpfMap } from "../../lib/bpf/index.ts";
 import {
   PIN, ProcessGoneError, StoreDirError, StoreFullError, StoreLockTimeoutError, checkStoreDir, liveStartTicks, liveness,
   newContainerRecord, openExistingStore, openStore, resetStore, wallClockNs, type Store, type StoreOptions,
@@ -16,33 +15,13 @@ import {
 import { encodeTaskInfo } from "../../lib/store/layout.ts";
 import { DirLock } from "../../lib/store/lock.ts";
 import { describeNeeds } from "../support/prereq.ts";
+import { release, storeFixture, waitingShell, type StoreFixture } from "../support/stores.ts";
 import { scaled } from "../support/time.ts";
 
 const BUN = process.execPath;
 const REPO = join(import.meta.dir, "../..");
-let bpffs = "";
-let counter = 0;
-const opened: Store[] = [];
-const stores: string[] = [];
-
-function open(opts: StoreOptions = {}): Store {
-  const name = `hookshim-test-cons-${process.pid}-${++counter}`;
-  stores.push(name);
-  const s = openStore(name, { bpffs, ...opts });
-  opened.push(s);
-  return s;
-}
-
-/** A child that waits for a line on stdin, then does `script`'s exit (sh -c). */
-function waitingShell(script: string) {
-  return Bun.spawn(["/bin/sh", "-c", `read x; ${script}`], { stdin: "pipe", stdout: "ignore", stderr: "inherit" });
-}
-
-async function release(p: ReturnType<typeof waitingShell>) {
-  p.stdin.write("\n");
-  await p.stdin.end();
-  await p.exited;
-}
+let fx: StoreFixture;
+const open = (opts: StoreOptions = {}): Store => fx.open(opts);
 
 /** Overwrites pid's tracing entry as if an earlier process with this pid had left it. */
 function plantStaleEntry(store: Store, pid: number, traceId: bigint, startTicks: bigint) {
@@ -57,21 +36,7 @@ function plantStaleEntry(store: Store, pid: number, traceId: bigint, startTicks:
 }
 
 describeNeeds(["root", "btf"], "store consistency", () => {
-  beforeAll(() => {
-    bpffs = mkdtempSync(join(tmpdir(), "hookshim-cons-bpffs-"));
-    ensureBpffs(bpffs);
-  });
-
-  afterEach(() => {
-    for (const s of opened.splice(0)) s.close();
-    for (const name of stores.splice(0)) resetStore(name, { bpffs });
-  });
-
-  afterAll(() => {
-    if (!bpffs) return;
-    umount(bpffs);
-    rmdirSync(bpffs);
-  });
+  fx = storeFixture("hookshim-test-cons");
 
   describe("pid reuse", () => {
     test("an entry an earlier process left under the pid is replaced, and the new process's exit is its own", async () => {
@@ -226,27 +191,27 @@ describeNeeds(["root", "btf"], "store consistency", () => {
   describe("store directory", () => {
     test("a directory hookshim would not have made is refused", () => {
       const name = `hookshim-test-cons-dir-${process.pid}`;
-      const dir = join(bpffs, name);
+      const dir = join(fx.bpffs, name);
       mkdirSync(dir, { mode: 0o700 });
       try {
         chmodSync(dir, 0o777);
-        expect(() => openStore(name, { bpffs })).toThrow(StoreDirError);
-        expect(() => openStore(name, { bpffs })).toThrow(`store ${name}: ${dir} has mode 0777: group or others may write it, refusing to use it`);
+        expect(() => openStore(name, { bpffs: fx.bpffs })).toThrow(StoreDirError);
+        expect(() => openStore(name, { bpffs: fx.bpffs })).toThrow(`store ${name}: ${dir} has mode 0777: group or others may write it, refusing to use it`);
         chmodSync(dir, 0o700);
         chownSync(dir, 65534, 65534);
-        expect(() => openStore(name, { bpffs })).toThrow(`is owned by uid 65534, not 0`);
-        expect(() => openExistingStore(name, { bpffs })).toThrow(StoreDirError);
+        expect(() => openStore(name, { bpffs: fx.bpffs })).toThrow(`is owned by uid 65534, not 0`);
+        expect(() => openExistingStore(name, { bpffs: fx.bpffs })).toThrow(StoreDirError);
         chownSync(dir, 0, 0);
-        openStore(name, { bpffs }).close(); // as hookshim makes it: fine
+        openStore(name, { bpffs: fx.bpffs }).close(); // as hookshim makes it: fine
       } finally {
-        resetStore(name, { bpffs });
+        resetStore(name, { bpffs: fx.bpffs });
       }
       const elsewhere = mkdtempSync(join(tmpdir(), "hookshim-not-bpffs-"));
       try {
         expect(() => checkStoreDir("x", elsewhere)).toThrow(`${elsewhere} is not on a bpffs`);
-        const link = join(bpffs, `${name}-link`);
+        const link = join(fx.bpffs, `${name}-link`);
         symlinkSync(elsewhere, link);
-        expect(() => openStore(`${name}-link`, { bpffs })).toThrow("is a symbolic link");
+        expect(() => openStore(`${name}-link`, { bpffs: fx.bpffs })).toThrow("is a symbolic link");
         rmSync(link);
       } finally {
         rmSync(elsewhere, { recursive: true, force: true });

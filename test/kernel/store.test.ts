@@ -1,55 +1,31 @@
 // The lifecycle store against the real kernel: exit tracking by the pinned raw tracepoint program,
 // the event log under concurrent writers, capacity, pins outliving their loader, reset, the CLI.
 // Every test gets its own store in a bpffs mounted for this file, and removes it afterwards.
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { BpfLink, BpfMap, ensureBpffs, progFdById, progInfoByFd, programIds, u32, u64 } from "../../lib/bpf/index.ts";
-import { close, isErrno, umount } from "../../lib/sys/index.ts";
+import { BpfLink, BpfMap, progFdById, progInfoByFd, programIds, u32, u64 } from "../../lib/bpf/index.ts";
+import { close, isErrno } from "../../lib/sys/index.ts";
 import {
   PIN, LAYOUT_VERSION, ProcessGoneError, StoreFullError, StoreVersionError, ensureRunning, exitedEventFromWaitStatus, makeEvent, newContainerRecord,
   nsInode, openExistingStore, openStore, resetStore, type Store, type StoreOptions,
 } from "../../lib/store/index.ts";
 import { describeNeeds } from "../support/prereq.ts";
+import { release, storeFixture, waitingShell, type StoreFixture } from "../support/stores.ts";
 import { scaled } from "../support/time.ts";
 
 const BUN = process.execPath;
 const REPO = join(import.meta.dir, "../..");
 const STORE_MODULE = join(REPO, "lib/store/index.ts");
 
-let bpffs = "";
-let counter = 0;
-const opened: Store[] = [];
-const stores: string[] = [];
-
-function newStoreName(): string {
-  const name = `hookshim-test-${process.pid}-${++counter}`;
-  stores.push(name);
-  return name;
-}
-
-function open(opts: StoreOptions = {}): Store {
-  const s = openStore(newStoreName(), { bpffs, ...opts });
-  opened.push(s);
-  return s;
-}
-
-/** A child that waits for a line on stdin, then does `script`'s exit (sh -c). */
-function waitingShell(script: string) {
-  return Bun.spawn(["/bin/sh", "-c", `read x; ${script}`], { stdin: "pipe", stdout: "ignore", stderr: "inherit" });
-}
-
-async function release(p: ReturnType<typeof waitingShell>) {
-  p.stdin.write("\n");
-  await p.stdin.end();
-  await p.exited;
-}
+let fx: StoreFixture;
+const open = (opts: StoreOptions = {}): Store => fx.open(opts);
+const newStoreName = () => fx.newStoreName();
 
 /** Runs TypeScript in a separate bun process with the test's bpffs; returns stdout. */
 async function inChild(code: string): Promise<string> {
   const p = Bun.spawn([BUN, "-e", code], {
-    env: { ...process.env, HOOKSHIM_BPFFS: bpffs },
+    env: { ...process.env, HOOKSHIM_BPFFS: fx.bpffs },
     stdout: "pipe",
     stderr: "pipe",
   });
@@ -69,21 +45,7 @@ async function waitFor<T>(what: string, fn: () => T | undefined, timeoutMs = 10_
 }
 
 describeNeeds(["root", "btf"], "lifecycle store", () => {
-  beforeAll(() => {
-    bpffs = mkdtempSync(join(tmpdir(), "hookshim-store-bpffs-"));
-    ensureBpffs(bpffs);
-  });
-
-  afterEach(() => {
-    for (const s of opened.splice(0)) s.close();
-    for (const name of stores.splice(0)) resetStore(name, { bpffs });
-  });
-
-  afterAll(() => {
-    if (!bpffs) return;
-    umount(bpffs);
-    rmdirSync(bpffs);
-  });
+  fx = storeFixture("hookshim-test");
 
   describe("exit tracking", () => {
     for (const [script, expected] of [
@@ -310,9 +272,9 @@ describeNeeds(["root", "btf"], "lifecycle store", () => {
       } finally {
         meta.close();
       }
-      expect(() => openExistingStore(store.name, { bpffs })).toThrow(StoreVersionError);
-      expect(() => openExistingStore(store.name, { bpffs })).toThrow(`store ${store.name} has record layout version 99, this hookshim reads version ${LAYOUT_VERSION}`);
-      expect(() => openStore(store.name, { bpffs })).toThrow(StoreVersionError);
+      expect(() => openExistingStore(store.name, { bpffs: fx.bpffs })).toThrow(StoreVersionError);
+      expect(() => openExistingStore(store.name, { bpffs: fx.bpffs })).toThrow(`store ${store.name} has record layout version 99, this hookshim reads version ${LAYOUT_VERSION}`);
+      expect(() => openStore(store.name, { bpffs: fx.bpffs })).toThrow(StoreVersionError);
     });
   });
 
@@ -323,7 +285,7 @@ describeNeeds(["root", "btf"], "lifecycle store", () => {
         console.log(JSON.stringify(ensureRunning(${JSON.stringify(name)})));`;
       const first = JSON.parse(await inChild(code));
       expect(first.loaded).toBe(true);
-      const dir = join(bpffs, name);
+      const dir = join(fx.bpffs, name);
       expect(readdirSync(dir).sort()).toEqual(Object.values(PIN).sort());
 
       // the loader is gone; its link is pinned and its program alive
@@ -338,7 +300,7 @@ describeNeeds(["root", "btf"], "lifecycle store", () => {
 
       const second = JSON.parse(await inChild(code));
       expect(second).toEqual({ ...first, loaded: false });
-      const again = ensureRunning(name, { bpffs });
+      const again = ensureRunning(name, { bpffs: fx.bpffs });
       expect(again.loaded).toBe(false);
       // exactly one exit program uses this store's maps
       const users = [...programIds()].filter((id) => {
@@ -358,8 +320,8 @@ describeNeeds(["root", "btf"], "lifecycle store", () => {
       expect(users).toEqual([first.progId]);
 
       // and it tracks exits for a process that never loaded anything
-      const store = openStore(name, { bpffs });
-      opened.push(store);
+      const store = openStore(name, { bpffs: fx.bpffs });
+      fx.track(store);
       const p = waitingShell("exit 9");
       const { traceId } = store.trace(p.pid);
       await release(p);
@@ -368,13 +330,13 @@ describeNeeds(["root", "btf"], "lifecycle store", () => {
 
     test("a program bound to maps that were replaced is reloaded onto the new ones", async () => {
       const name = newStoreName();
-      const first = ensureRunning(name, { bpffs });
-      rmSync(join(bpffs, name, PIN.tracing)); // what a partial cleanup by hand would leave
-      const second = ensureRunning(name, { bpffs });
+      const first = ensureRunning(name, { bpffs: fx.bpffs });
+      rmSync(join(fx.bpffs, name, PIN.tracing)); // what a partial cleanup by hand would leave
+      const second = ensureRunning(name, { bpffs: fx.bpffs });
       expect(second.loaded).toBe(true);
       expect(second.progId).not.toBe(first.progId);
-      const store = openStore(name, { bpffs });
-      opened.push(store);
+      const store = openStore(name, { bpffs: fx.bpffs });
+      fx.track(store);
       const p = waitingShell("exit 5");
       const { traceId } = store.trace(p.pid);
       await release(p);
@@ -383,10 +345,10 @@ describeNeeds(["root", "btf"], "lifecycle store", () => {
 
     test("reset leaves no pins behind and the program goes", async () => {
       const name = newStoreName();
-      const { linkId, dir } = ensureRunning(name, { bpffs });
-      expect(resetStore(name, { bpffs })).toBe(true);
+      const { linkId, dir } = ensureRunning(name, { bpffs: fx.bpffs });
+      expect(resetStore(name, { bpffs: fx.bpffs })).toBe(true);
       expect(existsSync(dir)).toBe(false);
-      expect(readdirSync(bpffs).filter((e) => e === name)).toEqual([]);
+      expect(readdirSync(fx.bpffs).filter((e) => e === name)).toEqual([]);
       await waitFor("the link to be released", () => {
         try {
           BpfLink.fromId(linkId).close();
@@ -396,14 +358,14 @@ describeNeeds(["root", "btf"], "lifecycle store", () => {
           throw e;
         }
       });
-      expect(resetStore(name, { bpffs })).toBe(false);
+      expect(resetStore(name, { bpffs: fx.bpffs })).toBe(false);
     });
   });
 
   describe("CLI", () => {
     async function cli(...args: string[]): Promise<{ rc: number; out: string; err: string }> {
       const p = Bun.spawn([BUN, join(REPO, "lib/cli/main.ts"), ...args], {
-        env: { ...process.env, HOOKSHIM_BPFFS: bpffs },
+        env: { ...process.env, HOOKSHIM_BPFFS: fx.bpffs },
         stdout: "pipe",
         stderr: "pipe",
       });
@@ -432,7 +394,7 @@ describeNeeds(["root", "btf"], "lifecycle store", () => {
       );
 
       const follower = Bun.spawn([BUN, join(REPO, "lib/cli/main.ts"), "--store", store.name, "events", "--follow"], {
-        env: { ...process.env, HOOKSHIM_BPFFS: bpffs },
+        env: { ...process.env, HOOKSHIM_BPFFS: fx.bpffs },
         stdout: "pipe",
       });
       store.append(makeEvent({ type: "stopped", id: "web1", source: "hook", exitCode: 3 }));
