@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { describeNeeds } from "../support/prereq.ts";
-import { scaled } from "../support/time.ts";
+import { TIME_SCALE, scaled } from "../support/time.ts";
 import { cgroupMount } from "../../lib/cgroup/index.ts";
 import { liveStartTicks, liveness, openExistingStore, resetStore, type ContainerRecord } from "../../lib/store/index.ts";
 import {
@@ -115,11 +115,11 @@ describeNeeds(["root", "runc", "busybox", "cgroup2", "btf", "bpffs"], "faults: h
 
   test("prestart and poststop killed at random points: the next container is recorded, nothing lies or leaks", async () => {
     const rand = prng(SEED);
-    const ROUNDS = 20;
+    const ROUNDS = TIME_SCALE > 1 ? 6 : 20; // a VM lane under TCG runs a container in ~15 s
     let faults = 0;
     for (let i = 0; i < ROUNDS; i++) {
       const stage = i % 2 ? "poststop" : "prestart";
-      const delay = (rand() * 0.06).toFixed(3); // 0-60 ms: before, during and after the store writes
+      const delay = (rand() * 0.06 * TIME_SCALE).toFixed(3); // 0-60 ms (scaled): before, during and after the store writes
       writeFileSync(faultFile, `${stage} ${delay}\n`);
       await runOne(uniq(`fault-${stage}`), "exit 0");
       if (!existsSync(faultFile)) faults++;
@@ -183,11 +183,11 @@ describeNeeds(["root", "podman", "runc", "busybox", "cgroup2", "btf"], "faults: 
 
   test("prestart and poststop killed at random points under podman", async () => {
     const rand = prng(SEED + 1);
-    const ROUNDS = 6;
+    const ROUNDS = TIME_SCALE > 1 ? 4 : 6;
     let faults = 0;
     for (let i = 0; i < ROUNDS; i++) {
       const stage = i % 2 ? "poststop" : "prestart";
-      writeFileSync(faultFile, `${stage} ${(rand() * 0.06).toFixed(3)}\n`);
+      writeFileSync(faultFile, `${stage} ${(rand() * 0.06 * TIME_SCALE).toFixed(3)}\n`);
       await podmanRun("exit 0");
       if (!existsSync(faultFile)) faults++;
       rmSync(faultFile, { force: true });
@@ -243,14 +243,14 @@ describeNeeds(["root", "fanotify", "runc", "busybox", "cgroup2", "btf", "bpffs"]
 
   test("killed at random points of a start: the next container is recorded; reconciliation leaves no lie", async () => {
     const rand = prng(SEED + 2);
-    const ROUNDS = 5;
+    const ROUNDS = TIME_SCALE > 1 ? 3 : 5;
     const mine: string[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       const n = await startNotifier();
       const id = uniq("nk");
       mine.push(id);
       const started = runcRun(id, "sleep 0.2; exit 4");
-      await Bun.sleep(rand() * 300);
+      await Bun.sleep(rand() * 300 * TIME_SCALE);
       n.kill("SIGKILL");
       await n.exited;
       expect(await started).toBe(4); // nothing waits on the dead notifier
