@@ -2,6 +2,7 @@
 import {
   openExistingStore, openStore, StoreMissingError, eventToJSON, eventLine, type Store,
 } from "../store/index.ts";
+import { reconcileNamedStore } from "../lifecycle/reconcile.ts";
 import type { GlobalOptions } from "./context.ts";
 import type { ParsedCommand } from "../options/index.ts";
 import { configuredStore } from "./context.ts";
@@ -11,6 +12,8 @@ export async function main(p: ParsedCommand, g: GlobalOptions): Promise<number> 
   const render = p.values.bool("json") ? eventToJSON : eventLine;
   const follow = p.values.bool("follow");
 
+  // containers found gone get their stopped events first (lib/lifecycle/reconcile.ts)
+  await reconcileNamedStore(name, (l) => console.error(l), options);
   let store: Store;
   try {
     // A follower may start before anything was recorded: it creates the store to wait on it.

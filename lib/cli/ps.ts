@@ -7,6 +7,7 @@
 import { signalNameOf } from "../gadgets/columns.ts";
 import { formatTime, processIds, type ContainerRecord, type EventSource } from "../store/index.ts";
 import { ContainerDirectory, type ContainerView } from "../gadgets/containers.ts";
+import { reconcileNamedStore } from "../lifecycle/reconcile.ts";
 import { configuredStore, type GlobalOptions } from "./context.ts";
 import type { ParsedCommand } from "../options/index.ts";
 
@@ -35,6 +36,8 @@ export function registryRow(v: ContainerView): PsRow {
     cgroupCreated: false,
     source: "registry",
     traceId: 0n,
+    pidStartTicks: 0n,
+    reconciled: false,
   };
 }
 
@@ -67,6 +70,7 @@ export function containerToJSON(c: PsRow): string {
     cgroup: c.cgroupPath,
     cgroupId: Number(c.cgroupId),
     cgroupCreated: c.cgroupCreated,
+    reconciled: c.reconciled,
     pidns: c.pidnsIno,
     mntns: c.mntnsIno,
     created: time(c.createdNs),
@@ -79,7 +83,7 @@ export function containerToJSON(c: PsRow): string {
 function exitColumn(c: PsRow): string {
   if (c.signal !== null) return (signalNameOf(c.signal) ?? `signal ${c.signal}`) + (c.coreDumped ? " (core)" : "");
   if (c.exitCode !== null) return String(c.exitCode);
-  return "-";
+  return c.state === "stopped" ? "unknown" : "-"; // stopped, and no one saw how: never invented
 }
 
 export function containerTable(rows: PsRow[]): string {
@@ -100,6 +104,8 @@ export function containerTable(rows: PsRow[]): string {
 export async function main(p: ParsedCommand, g: GlobalOptions): Promise<number> {
   const { name, options } = await configuredStore(g);
   // a missing store is empty (never created here); one that cannot be read fails ps, as it always did
+  // no record says created or running for a container that is gone (lib/lifecycle/reconcile.ts)
+  await reconcileNamedStore(name, (l) => console.error(l), options);
   const dir = new ContainerDirectory({ store: name, storeOptions: options, strictStore: true });
   dir.refresh();
   const rows = psRows(dir, p.values.bool("all"));

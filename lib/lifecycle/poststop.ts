@@ -3,7 +3,7 @@
 // recorded before anything is cleaned up, so a cleanup failure never loses it.
 import { CgroupManager, cgroupMount, isCgroupError } from "../cgroup/index.ts";
 import type { State } from "../oci/state.ts";
-import { makeEvent, wallClockNs, type ContainerRecord, type Store } from "../store/index.ts";
+import { makeEvent, NoSuchContainerError, releaseStopped, wallClockNs, type ContainerRecord, type Store } from "../store/index.ts";
 import { removeCgroup } from "./cgroup.ts";
 import { step, type HookContext } from "./context.ts";
 
@@ -18,17 +18,21 @@ export interface PoststopResult {
   removedCgroup?: string;
 }
 
-/** The record marked stopped, with the kernel's exit status where it was seen. */
+/**
+ * The record marked stopped, with the kernel's exit status where it was seen; not written yet, so
+ * the stopped event can go first (a poststop killed between the two leaves a record that
+ * reconciliation stops, with the same kernel status: the stop is never lost).
+ */
 async function stoppedRecord(store: Store, rec: ContainerRecord, ctx: HookContext): Promise<ContainerRecord> {
   if (rec.state === "stopped") return rec; // collected already (the notifier or the shim got there first)
-  let done = store.collectExit(rec.id);
+  let done = store.exitOf(rec.id);
   if (!done && rec.traceId !== 0n) {
     await store.waitExitedEvent(rec.traceId, { timeoutMs: EXIT_WAIT_MS });
-    done = store.collectExit(rec.id);
+    done = store.exitOf(rec.id);
   }
   if (done) return done;
   ctx.log.warn(`no exit status for pid ${rec.pid} (trace id ${rec.traceId}): recording the stop without one`);
-  return store.updateContainer(rec.id, { state: "stopped", stoppedNs: wallClockNs() }).record;
+  return { ...rec, state: "stopped", stoppedNs: wallClockNs() };
 }
 
 export async function poststop(state: State, ctx: HookContext): Promise<PoststopResult> {
@@ -52,10 +56,15 @@ export async function poststop(state: State, ctx: HookContext): Promise<Poststop
         cgroup: rec.cgroupPath, exitCode: rec.exitCode, signal: rec.signal, source: "hook",
       }));
       for (const w of r.warnings) ctx.log.warn(w);
+      // unless another writer stopped it meanwhile or a new container took the id
+      try {
+        store.updateContainer(rec.id, (cur) => (cur.state !== "stopped" && cur.traceId === rec.traceId && cur.pid === rec.pid ? rec : cur));
+      } catch (e) {
+        if (!(e instanceof NoSuchContainerError)) throw e; // evicted meanwhile: the event is the record
+      }
     });
-    // The exit program drops the entry when the init exits; this covers an init that never ran.
-    if (rec.pid > 0) store.deleteTracingTask(rec.pid);
-    if (rec.cgroupId) store.unfilterCgroup(rec.cgroupId);
+    // The exit program drops the tracing entry when the init exits; this covers an init that never ran.
+    releaseStopped(store, rec);
     ctx.timing.mark("record");
 
     let removedCgroup: string | undefined;

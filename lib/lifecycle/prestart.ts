@@ -73,11 +73,20 @@ export async function prestart(state: State, ctx: HookContext): Promise<Prestart
       const record = step(`recording container ${state.id} in store ${ctx.storeName}`, () => {
         const runtime = callingRuntime();
         const task = store.trace(pid);
+        if (task.replaced) ctx.log.info(`pid ${pid}: replaced the tracing entry (trace id ${task.replaced.traceId}) an earlier process with this pid left`);
+        const known = store.getContainer(state.id);
+        // runc 1.1 runs prestart twice for a container without a mount namespace of its own, and a
+        // bundle may list hookshim as both prestart and createRuntime: the second run finds this
+        // very process traced and recorded, and records nothing more.
+        if (task.existing && known && known.state !== "stopped" && known.pid === pid && known.traceId === task.traceId) {
+          ctx.log.debug(`container ${state.id} is recorded already (trace id ${task.traceId}): this hook ran before for it`);
+          return known;
+        }
         try {
           const rec = newContainerRecord({
             id: state.id, name: containerName(state.annotations ?? spec.annotations), pid, pidnsIno: task.pidnsIno,
             mntnsIno: nsInode(pid, "mnt"), cgroupId, cgroupPath: dir, bundle: state.bundle, runtime, state: "created",
-            cgroupCreated: cg.created, source: "hook", traceId: task.traceId,
+            cgroupCreated: cg.created, source: "hook", traceId: task.traceId, pidStartTicks: task.startTicks,
           });
           for (const w of store.putContainer(rec)) ctx.log.warn(w);
           store.filterCgroup(cgroupId);
@@ -87,8 +96,9 @@ export async function prestart(state: State, ctx: HookContext): Promise<Prestart
           for (const w of appended.warnings) ctx.log.warn(w);
           return rec;
         } catch (e) {
-          store.deleteContainer(state.id);
-          store.deleteTracingTask(pid);
+          // undo only what this run added: a trace the notifier made stays its own
+          if (store.getContainer(state.id)?.traceId === task.traceId) store.deleteContainer(state.id);
+          if (!task.existing) store.tracing.untrace(pid, task.traceId);
           store.unfilterCgroup(cgroupId);
           throw e;
         }

@@ -316,8 +316,9 @@ export class NotifierCore {
     let traceId = 0n;
     let ownTrace = false;
     try {
-      traceId = store.trace(c.pid).traceId;
-      ownTrace = true;
+      const t = store.trace(c.pid);
+      traceId = t.traceId;
+      ownTrace = !t.existing; // a hook traced this process first: its poststop collects the status
     } catch (e) {
       const existing = store.getTracingTask(c.pid);
       if (existing) traceId = existing.traceId;

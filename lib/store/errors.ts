@@ -1,5 +1,6 @@
 // What can go wrong with a store, each error naming the store (or the field) and the problem.
 // `exitCode` follows the CLI contract (lib/errors.ts exitCodeOf reads it): 2 for bad input, 1 otherwise.
+// Callers test these by type (instanceof), never by message.
 
 /** A value does not fit its fixed-size field; ids are never truncated, so neither is anything else. */
 export class FieldTooLongError extends RangeError {
@@ -56,5 +57,69 @@ export class StoreMissingError extends Error {
   constructor(store: string, dir: string) {
     super(`store ${store} does not exist (no ${dir}); nothing has been recorded yet`);
     this.name = "StoreMissingError";
+  }
+}
+
+/** A map is missing or has another shape than this hookshim's layout: the store must be reset. */
+export class StoreDamagedError extends Error {
+  readonly exitCode = 1;
+  constructor(
+    readonly store: string,
+    detail: string,
+  ) {
+    super(`store ${store} ${detail}; run "hookshim --store ${store} store reset"`);
+    this.name = "StoreDamagedError";
+  }
+}
+
+/**
+ * The store's directory is not one hookshim would have made: not a directory on bpffs, owned by
+ * another user, or writable by group or others. Someone else prepared it; hookshim refuses to use it.
+ */
+export class StoreDirError extends Error {
+  readonly exitCode = 1;
+  constructor(
+    readonly store: string,
+    readonly dir: string,
+    problem: string,
+  ) {
+    super(`store ${store}: ${dir} ${problem}, refusing to use it`);
+    this.name = "StoreDirError";
+  }
+}
+
+/** Another holder kept the store lock longer than a hook may wait. */
+export class StoreLockTimeoutError extends Error {
+  readonly exitCode = 1;
+  constructor(
+    readonly dir: string,
+    readonly waitedMs: number,
+  ) {
+    super(`store lock on ${dir}: still held by another process after ${waitedMs} ms`);
+    this.name = "StoreLockTimeoutError";
+  }
+}
+
+/** An update of a container the store has no record of. */
+export class NoSuchContainerError extends Error {
+  readonly exitCode = 1;
+  constructor(
+    readonly store: string,
+    readonly id: string,
+  ) {
+    super(`store ${store}: no container ${id}`);
+    this.name = "NoSuchContainerError";
+  }
+}
+
+/** The process to trace exited before its tracing entry existed, so its exit went unseen. */
+export class ProcessGoneError extends Error {
+  readonly exitCode = 1;
+  constructor(
+    readonly store: string,
+    readonly pid: number,
+  ) {
+    super(`store ${store}: pid ${pid} exited before it could be traced`);
+    this.name = "ProcessGoneError";
   }
 }

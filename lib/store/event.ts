@@ -5,7 +5,8 @@ import { clockNs, CLOCK } from "../sys/index.ts";
 export const EVENT_TYPES = ["created", "started", "stopped", "add", "remove", "precreate", "error"] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
-export const EVENT_SOURCES = ["hook", "notifier", "shim"] as const;
+// "store": written by reconciliation (lib/store/reconcile.ts) for a container found gone, not seen to stop
+export const EVENT_SOURCES = ["hook", "notifier", "shim", "store"] as const;
 export type EventSource = (typeof EVENT_SOURCES)[number];
 
 export interface LifecycleEvent {

@@ -9,6 +9,7 @@
 // the head update leaves a complete event at head; the next writer finds it (EEXIST) and moves past.
 import type { BpfMap } from "../bpf/index.ts";
 import { UpdateFlag } from "../bpf/index.ts";
+import { Errno } from "../sys/index.ts";
 import type { DirLock } from "./lock.ts";
 import { decodeEvent, encodeEvent } from "./layout.ts";
 import { eventLine, type LifecycleEvent } from "./event.ts";
@@ -17,9 +18,6 @@ import { StoreFullError } from "./errors.ts";
 export const META = { version: 0, eventHead: 1, eventTail: 2, nextTraceId: 3 } as const;
 export const META_SLOTS = 8;
 const FIRST_SEQ = 1n;
-
-const EEXIST = 17;
-const E2BIG = 7;
 
 export interface StoredEvent {
   seq: bigint;
@@ -101,11 +99,11 @@ export class EventLog {
         }
         const r = this.events.tryUpdate(this.seqKey(seq), value, UpdateFlag.NOEXIST);
         if (r === 0) break;
-        if (r === -EEXIST) {
+        if (r === -Errno.EEXIST) {
           seq++; // left by a writer that died before raising head
           continue;
         }
-        if (r === -E2BIG) {
+        if (r === -Errno.E2BIG) {
           if (tail >= seq) throw new StoreFullError(this.store, `event log cannot take an event`);
           warnings.push(this.evict(tail));
           tail++;

@@ -13,11 +13,13 @@
 //   opts: {bpffs?, maxContainers? (4096), maxEvents? (16384), maxTracing? (4096)} — fixed at creation
 //
 // Exit tracking (embedshim's Store)
-//   store.trace(pid, {traceId?, pidns?}) → TaskInfo {traceId, pidnsIno}
+//   store.trace(pid, {traceId?, pidns?}) → {traceId, pidnsIno, startTicks, existing, replaced?}
 //       pid is a host pid; traceId defaults to store.newTraceId() (unique across processes);
 //       pidns defaults to the inode of /proc/PID/ns/pid. An exit of that pid in another pid
-//       namespace (pid reuse) records nothing and drops the tracing entry.
-//   store.getTracingTask(pid) / deleteTracingTask(pid)
+//       namespace records nothing and drops the tracing entry. A process is traced once: tracing it
+//       again returns its entry (existing: true); an entry of an earlier process with the same pid
+//       (pid, start time differ) is replaced (replaced). ProcessGoneError: it exited first.
+//   store.getTracingTask(pid) / deleteTracingTask(pid) / tracing.untrace(pid, traceId)
 //   store.getExitedEvent(traceId) → ExitStatus {pid, waitStatus, startBoottimeNs, exitedBoottimeNs}
 //   store.deleteExitedEvent(traceId); await store.waitExitedEvent(traceId, {timeoutMs?})
 //   exitedEventFromWaitStatus(status) → {exitCode, signal, coreDumped}
@@ -29,6 +31,9 @@
 //   store.updateContainer(id, patch | fn) → {record, warnings}   read-modify-write under the lock
 //   store.getContainer(id), store.containers() (oldest first), store.deleteContainer(id)
 //   store.collectExit(id) → record marked stopped with the kernel's exit status, or undefined
+//   store.reconcile() → {stopped[], ...}      gone containers (pid + start time) marked stopped with
+//                                               the kernel's status or none ("unknown"); see reconcile.ts
+//   liveness(rec, store.tracing) → running | gone | unverified;  processStat(pid), liveStartTicks(pid)
 //
 // Events (ARCHITECTURE.md format)
 //   makeEvent({type, id, source, ...}) → LifecycleEvent;  eventToJSON(ev);  eventLine(ev)
@@ -37,17 +42,22 @@
 //   for await (const {seq, event} of store.follow({after?, signal?, intervalMs?, onLost?}))
 //
 // Housekeeping: store.gc(olderThanNs) → {containers, exitedEvents, tracingTasks, events}; store.close().
+// The writer lock (flock on the store directory) dies with its holder and is waited for at most
+// LOCK_TIMEOUT_MS (StoreLockTimeoutError). A store directory hookshim did not make: StoreDirError.
 // Field limits (bytes): id 128, name 128, runtime 32, bundle and cgroup path 256; longer input is
 // rejected with FieldTooLongError (exit code 2), never truncated. Record layouts carry
 // LAYOUT_VERSION in the meta map; another version fails with StoreVersionError naming both.
-export {
-  openStore, openExistingStore, ensureRunning, resetStore, newContainerRecord, nsInode, processIds, storeMapSpecs, Store,
-  DEFAULT_CAPACITY, type StoreOptions, type GcResult,
-} from "./store.ts";
+export { openStore, openExistingStore, ensureRunning, resetStore, checkStoreDir, storeMapSpecs, DEFAULT_CAPACITY, type StoreOptions } from "./open.ts";
+export { Store, type GcResult } from "./store.ts";
+export { newContainerRecord, liveness, type Liveness } from "./containers.ts";
+export { type TraceResult } from "./tracing.ts";
+export { reconcile, goneRecord, releaseStopped, PID_WAIT_GRACE_NS, type ReconcileResult } from "./reconcile.ts";
+export { nsInode, processIds, processStat, liveStartTicks, sameStart, type ProcessStat } from "./process.ts";
+export { LOCK_TIMEOUT_MS } from "./lock.ts";
 export { DEFAULT_STORE, bpffsRoot, storeDir, checkStoreName, PIN } from "./paths.ts";
 export {
   LAYOUT_VERSION, LIMITS, CONTAINER_STATES, CONTAINER_RECORD_SIZE, EVENT_RECORD_SIZE, encodeContainer, decodeContainer, encodeEvent, decodeEvent,
-  containerKey, type ContainerRecord, type ContainerState, type TaskInfo, type ExitStatus,
+  containerKey, TRACING_VALUE, type ContainerRecord, type ContainerState, type TaskInfo, type ExitStatus,
 } from "./layout.ts";
 export {
   EVENT_TYPES, EVENT_SOURCES, makeEvent, eventToJSON, eventLine, formatTime, wallClockNs,
@@ -56,4 +66,7 @@ export {
 export { exitedEventFromWaitStatus, waitStatusOf, type ExitOutcome } from "./waitstatus.ts";
 export { type AppendResult, type ReadResult, type StoredEvent } from "./eventlog.ts";
 export { exitsnoopOffsets, loadExitProgram, EXIT_TRACEPOINT, type ExitProgramState } from "./exittrack.ts";
-export { FieldTooLongError, FieldValueError, StoreVersionError, StoreFullError, StoreMissingError } from "./errors.ts";
+export {
+  FieldTooLongError, FieldValueError, StoreVersionError, StoreFullError, StoreMissingError, StoreDamagedError, StoreDirError,
+  StoreLockTimeoutError, NoSuchContainerError, ProcessGoneError,
+} from "./errors.ts";

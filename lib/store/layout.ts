@@ -18,17 +18,24 @@
 //  64  i32 signal                                          312  runtime[32]
 //  68  u8  state (1 created, 2 running, 3 stopped)         344  bundle[256]
 //  69  u8  flags (1 exitCode set, 2 signal set,            600  cgroup[256]
-//                 4 core dumped, 8 cgroup created by us)   856  end
-//  72  name[128]  200 runtime[32]  232 source[16]
-// 248  bundle[256]  504 cgroupPath[256]  760 end
+//                 4 core dumped, 8 cgroup created by us,   856  end
+//                 16 stopped by reconciliation)
+//  72  u64 pidStartTicks (/proc/PID/stat starttime; 0 = unknown)
+//  80  name[128]  208 runtime[32]  240 source[16]
+// 256  bundle[256]  512 cgroupPath[256]  768 end
 //
 // The two exit-tracking layouts (tracing_tasks, exited_events) are written by the kernel too; they are
-// defined next to the program in bpf/exitsnoop.ts.
+// defined next to the program in bpf/exitsnoop.ts. The store's tracing_tasks value extends the
+// program's TASK_INFO with the traced process's start time (TRACING_VALUE): the program reads only the
+// first TASK_INFO.size bytes, and userspace needs the start time to tell the traced process from a
+// later one with the same pid.
+//
+// Version history: 1 (first); 2 adds pidStartTicks, the reconciled flag and TRACING_VALUE.startTicks.
 import { EXIT_STATUS, TASK_INFO } from "../../bpf/exitsnoop.ts";
 import { EVENT_SOURCES, EVENT_TYPES, type EventSource, type EventType, type LifecycleEvent } from "./event.ts";
 import { FieldTooLongError, FieldValueError, StoreVersionError } from "./errors.ts";
 
-export const LAYOUT_VERSION = 1;
+export const LAYOUT_VERSION = 2;
 
 /** Refuses a store whose meta map holds another layout version. */
 export function checkLayoutVersion(store: string, found: number, detail = ""): void {
@@ -73,9 +80,19 @@ export interface ContainerRecord {
   source: EventSource;
   /** exit-tracking id (Store.trace); 0n when the init is not traced */
   traceId: bigint;
+  /**
+   * start time of the process `pid` names (/proc/PID/stat starttime, clock ticks since boot); 0n when
+   * unknown. With the pid it identifies the process: pids are reused, (pid, start) pairs are not.
+   */
+  pidStartTicks: bigint;
+  /**
+   * stopped by reconciliation: the container was found gone, not seen to stop; exitCode and signal
+   * are the kernel's record when one existed, else both null ("unknown")
+   */
+  reconciled: boolean;
 }
 
-export const CONTAINER_RECORD_SIZE = 760;
+export const CONTAINER_RECORD_SIZE = 768;
 export const EVENT_RECORD_SIZE = 856;
 export const CONTAINER_KEY_SIZE = LIMITS.id;
 
@@ -157,6 +174,7 @@ const FLAG_EXIT_CODE = 1;
 const FLAG_SIGNAL = 2;
 const FLAG_CORE = 4;
 const FLAG_CGROUP_CREATED = 8;
+const FLAG_RECONCILED = 16;
 
 function checkPid(field: string, pid: number) {
   if (!Number.isInteger(pid) || pid < 0 || pid > 0x3fffffff) throw new FieldValueError(field, `${pid} is not a pid`);
@@ -182,10 +200,12 @@ export function encodeContainer(r: ContainerRecord, out = new Uint8Array(CONTAIN
     (r.exitCode !== null ? FLAG_EXIT_CODE : 0) |
       (r.signal !== null ? FLAG_SIGNAL : 0) |
       (r.coreDumped ? FLAG_CORE : 0) |
-      (r.cgroupCreated ? FLAG_CGROUP_CREATED : 0),
+      (r.cgroupCreated ? FLAG_CGROUP_CREATED : 0) |
+      (r.reconciled ? FLAG_RECONCILED : 0),
   );
   c.putU8(0);
   c.putU8(0);
+  c.putU64(r.pidStartTicks);
   c.putString("container name", r.name, LIMITS.name);
   c.putString("runtime", r.runtime, LIMITS.runtime);
   c.putString("source", r.source, LIMITS.source);
@@ -209,6 +229,7 @@ export function decodeContainer(id: string, b: Uint8Array): ContainerRecord {
   const state = CONTAINER_STATES[c.getU8() - 1] ?? "created";
   const flags = c.getU8();
   c.skip(2);
+  const pidStartTicks = c.getU64();
   return {
     id,
     name: c.getString(LIMITS.name),
@@ -229,6 +250,8 @@ export function decodeContainer(id: string, b: Uint8Array): ContainerRecord {
     coreDumped: (flags & FLAG_CORE) !== 0,
     cgroupCreated: (flags & FLAG_CGROUP_CREATED) !== 0,
     traceId,
+    pidStartTicks,
+    reconciled: (flags & FLAG_RECONCILED) !== 0,
   };
 }
 
@@ -277,22 +300,34 @@ export function decodeEvent(b: Uint8Array): LifecycleEvent {
   };
 }
 
-/** tracing_tasks value: which trace a pid belongs to, and the pid namespace that makes it that process. */
+/** tracing_tasks value: the program's TASK_INFO, then the start time userspace checks it against. */
+export const TRACING_VALUE = { ...TASK_INFO, startTicks: TASK_INFO.size, size: TASK_INFO.size + 8 } as const;
+
+/**
+ * tracing_tasks value: which trace a pid belongs to, the pid namespace the exit program checks, and
+ * the start time (clock ticks since boot) of the process that was traced.
+ */
 export interface TaskInfo {
   traceId: bigint;
   pidnsIno: number;
+  startTicks: bigint;
 }
 
-export function encodeTaskInfo(t: TaskInfo, out = new Uint8Array(TASK_INFO.size)): Uint8Array {
+export function encodeTaskInfo(t: TaskInfo, out = new Uint8Array(TRACING_VALUE.size)): Uint8Array {
   const v = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  v.setBigUint64(TASK_INFO.traceId, t.traceId, true);
-  v.setBigUint64(TASK_INFO.pidnsIno, BigInt(t.pidnsIno), true);
+  v.setBigUint64(TRACING_VALUE.traceId, t.traceId, true);
+  v.setBigUint64(TRACING_VALUE.pidnsIno, BigInt(t.pidnsIno), true);
+  v.setBigUint64(TRACING_VALUE.startTicks, t.startTicks, true);
   return out;
 }
 
 export function decodeTaskInfo(b: Uint8Array): TaskInfo {
   const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  return { traceId: v.getBigUint64(TASK_INFO.traceId, true), pidnsIno: Number(v.getBigUint64(TASK_INFO.pidnsIno, true)) };
+  return {
+    traceId: v.getBigUint64(TRACING_VALUE.traceId, true),
+    pidnsIno: Number(v.getBigUint64(TRACING_VALUE.pidnsIno, true)),
+    startTicks: v.getBigUint64(TRACING_VALUE.startTicks, true),
+  };
 }
 
 /** exited_events value, as the exit program wrote it. */

@@ -2,6 +2,8 @@
 //   event append rate            vs a bare NOEXIST map update of the same record (no lock, no sequence)
 //   container lookup rate        vs a bare map lookup (no key encoding, no decoding)
 //   ps over 10,000 records       vs one batch lookup of the raw map
+//   trace + untrace of a live process (start-time check, lock) vs a bare tracing-map update + delete
+//   reconciliation of 10,000 records (each judged by pid + start time) vs listing them
 //   cost per process exit of the exit program: fork+exit+wait of 10,000 children (C) without and
 //   with the program attached, plus the kernel's own run-time stats for the program.
 // Needs root. Uses its own bpffs and store, removed at the end.
@@ -81,7 +83,6 @@ try {
     ["added per exit (difference)", us(withProg - without)],
     ["program run time (bpf_stats)", runs ? `${(runNs / runs).toFixed(0)} ns over ${runs} runs` : "n/a"],
   ]);
-  for (const s of sleepers) s.kill("SIGKILL");
 
   // Event append.
   const N = 20_000;
@@ -130,6 +131,44 @@ try {
     ["raw batch lookup (baseline)", `${(batchNs / 1e6).toFixed(1)} ms`],
     ["containers() + table", `${(psNs / 1e6).toFixed(1)} ms`],
   ]);
+
+  // trace: what prestart pays per container for the pid + start time identity
+  const T = 2_000;
+  const live = Bun.spawn(["/bin/sleep", "1000"]);
+  const traceNs = median(rounds(3, () => time(() => {
+    for (let i = 0; i < T; i++) {
+      const t = store.trace(live.pid);
+      store.tracing.untrace(live.pid, t.traceId);
+    }
+  })));
+  const tracingMap = BpfMap.fromPin(join(store.dir, "tracing_tasks"));
+  const tKey = new Uint8Array(4);
+  new DataView(tKey.buffer).setUint32(0, live.pid, true);
+  const tVal = new Uint8Array(tracingMap.valueSize);
+  const bareTraceNs = median(rounds(3, () => time(() => {
+    for (let i = 0; i < T; i++) {
+      tracingMap.update(tKey, tVal, UpdateFlag.NOEXIST);
+      tracingMap.delete(tKey);
+    }
+  })));
+  tracingMap.close();
+  live.kill("SIGKILL");
+  report(`trace + untrace of a live process (${T}, median of 3)`, [
+    ["bare map update + delete (baseline)", us(bareTraceNs / T)],
+    ["store.trace + untrace", us(traceNs / T)],
+  ]);
+
+  // reconciliation over the 10,000 records above (pids 1000..10999, "running", no start time)
+  const listNs = median(rounds(3, () => time(() => store.containers())));
+  const firstNs = time(() => store.reconcile());
+  const stopped = store.containers().filter((c) => c.reconciled).length;
+  const againNs = median(rounds(3, () => time(() => store.reconcile())));
+  report(`reconciliation of ${C} records`, [
+    ["containers() (baseline)", `${(listNs / 1e6).toFixed(1)} ms`],
+    [`first run (${stopped} found gone and stopped)`, `${(firstNs / 1e6).toFixed(1)} ms`],
+    ["next run (nothing to do, median of 3)", `${(againNs / 1e6).toFixed(1)} ms`],
+  ]);
+  for (const s of sleepers) s.kill("SIGKILL");
   store.close();
 } finally {
   if (statsBefore !== undefined) writeFileSync(statsPath, statsBefore);

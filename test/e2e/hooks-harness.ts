@@ -3,7 +3,7 @@
 // per-test hookshim config, and runc under a private --root.
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { CgroupManager } from "../../lib/cgroup/index.ts";
-import { resetStore } from "../../lib/store/index.ts";
+import { openExistingStore, resetStore, type LifecycleEvent } from "../../lib/store/index.ts";
 import { removeGroupEverywhere } from "../support/runtime-cgroups.ts";
 import { join } from "node:path";
 
@@ -104,4 +104,14 @@ export async function removeRuncRun(o: { runcRoot: string; parent: string; store
   removeGroupEverywhere(o.parent);
   resetStore(o.store);
   rmSync(o.tmp, { recursive: true, force: true });
+}
+
+/** The events the store holds for container `id`, oldest first. */
+export function storeEvents(store: string, id: string): LifecycleEvent[] {
+  const s = openExistingStore(store);
+  try {
+    return s.readEvents().events.map((e) => e.event).filter((e) => e.id === id);
+  } finally {
+    s.close();
+  }
 }

@@ -1,55 +1,31 @@
 // The lifecycle store against the real kernel: exit tracking by the pinned raw tracepoint program,
 // the event log under concurrent writers, capacity, pins outliving their loader, reset, the CLI.
 // Every test gets its own store in a bpffs mounted for this file, and removes it afterwards.
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BpfLink, BpfMap, ensureBpffs, progFdById, progInfoByFd, programIds, u32, u64 } from "../../lib/bpf/index.ts";
-import { close, isErrno, umount } from "../../lib/sys/index.ts";
+import { BpfLink, BpfMap, progFdById, progInfoByFd, programIds, u32, u64 } from "../../lib/bpf/index.ts";
+import { close, isErrno } from "../../lib/sys/index.ts";
 import {
-  PIN, StoreFullError, StoreVersionError, ensureRunning, exitedEventFromWaitStatus, makeEvent, newContainerRecord,
+  PIN, LAYOUT_VERSION, ProcessGoneError, StoreFullError, StoreVersionError, ensureRunning, exitedEventFromWaitStatus, makeEvent, newContainerRecord,
   nsInode, openExistingStore, openStore, resetStore, type Store, type StoreOptions,
 } from "../../lib/store/index.ts";
 import { describeNeeds } from "../support/prereq.ts";
+import { release, storeFixture, waitingShell, type StoreFixture } from "../support/stores.ts";
 import { scaled } from "../support/time.ts";
 
 const BUN = process.execPath;
 const REPO = join(import.meta.dir, "../..");
 const STORE_MODULE = join(REPO, "lib/store/index.ts");
 
-let bpffs = "";
-let counter = 0;
-const opened: Store[] = [];
-const stores: string[] = [];
-
-function newStoreName(): string {
-  const name = `hookshim-test-${process.pid}-${++counter}`;
-  stores.push(name);
-  return name;
-}
-
-function open(opts: StoreOptions = {}): Store {
-  const s = openStore(newStoreName(), { bpffs, ...opts });
-  opened.push(s);
-  return s;
-}
-
-/** A child that waits for a line on stdin, then does `script`'s exit (sh -c). */
-function waitingShell(script: string) {
-  return Bun.spawn(["/bin/sh", "-c", `read x; ${script}`], { stdin: "pipe", stdout: "ignore", stderr: "inherit" });
-}
-
-async function release(p: ReturnType<typeof waitingShell>) {
-  p.stdin.write("\n");
-  await p.stdin.end();
-  await p.exited;
-}
+let fx: StoreFixture;
+const open = (opts: StoreOptions = {}): Store => fx.open(opts);
+const newStoreName = () => fx.newStoreName();
 
 /** Runs TypeScript in a separate bun process with the test's bpffs; returns stdout. */
 async function inChild(code: string): Promise<string> {
   const p = Bun.spawn([BUN, "-e", code], {
-    env: { ...process.env, HOOKSHIM_BPFFS: bpffs },
+    env: { ...process.env, HOOKSHIM_BPFFS: fx.bpffs },
     stdout: "pipe",
     stderr: "pipe",
   });
@@ -69,21 +45,7 @@ async function waitFor<T>(what: string, fn: () => T | undefined, timeoutMs = 10_
 }
 
 describeNeeds(["root", "btf"], "lifecycle store", () => {
-  beforeAll(() => {
-    bpffs = mkdtempSync(join(tmpdir(), "hookshim-store-bpffs-"));
-    ensureBpffs(bpffs);
-  });
-
-  afterEach(() => {
-    for (const s of opened.splice(0)) s.close();
-    for (const name of stores.splice(0)) resetStore(name, { bpffs });
-  });
-
-  afterAll(() => {
-    if (!bpffs) return;
-    umount(bpffs);
-    rmdirSync(bpffs);
-  });
+  fx = storeFixture("hookshim-test");
 
   describe("exit tracking", () => {
     for (const [script, expected] of [
@@ -94,7 +56,8 @@ describeNeeds(["root", "btf"], "lifecycle store", () => {
       test(`a traced process that does "${script}" is recorded exactly`, async () => {
         const store = open();
         const p = waitingShell(script);
-        const task = store.trace(p.pid);
+        const { existing, replaced, ...task } = store.trace(p.pid);
+        expect({ existing, replaced }).toEqual({ existing: false, replaced: undefined });
         expect(store.getTracingTask(p.pid)).toEqual(task);
         expect(task.pidnsIno).toBe(nsInode(process.pid, "pid"));
         await release(p);
@@ -163,14 +126,17 @@ describeNeeds(["root", "btf"], "lifecycle store", () => {
       expect(exitedEventFromWaitStatus(status!.waitStatus).exitCode).toBe(7);
     });
 
-    test("trace refuses a pid traced twice and a process that is already gone", async () => {
+    test("trace traces a process once and refuses one that is already gone", async () => {
       const store = open();
       const p = waitingShell("exit 0");
-      store.trace(p.pid);
-      expect(() => store.trace(p.pid)).toThrow(`pid ${p.pid} is already traced`);
+      const first = store.trace(p.pid);
+      expect(first.existing).toBe(false);
+      const again = store.trace(p.pid);
+      expect(again).toMatchObject({ existing: true, traceId: first.traceId, startTicks: first.startTicks });
       await release(p);
       const gone = Bun.spawn(["/bin/true"]);
       await gone.exited;
+      expect(() => store.trace(gone.pid, { pidns: 1 })).toThrow(ProcessGoneError);
       expect(() => store.trace(gone.pid, { pidns: 1 })).toThrow(`pid ${gone.pid} exited before it could be traced`);
       expect(store.getTracingTask(gone.pid)).toBeUndefined();
     });
@@ -254,30 +220,40 @@ describeNeeds(["root", "btf"], "lifecycle store", () => {
   });
 
   describe("containers", () => {
-    test("a full table evicts the oldest finished record and never an unfinished one", () => {
+    test("a full table evicts the oldest finished record and never a verifiably running one", async () => {
       const store = open({ maxContainers: 3 });
-      for (const id of ["a", "b", "c"]) store.putContainer(newContainerRecord({ id, state: "running" }));
-      let err: unknown;
+      const live = ["a", "b", "c"].map((id) => ({ id, p: waitingShell("exit 0") }));
       try {
-        store.putContainer(newContainerRecord({ id: "d" }));
-      } catch (e) {
-        err = e;
+        for (const { id, p } of live) {
+          const t = store.trace(p.pid);
+          store.putContainer(newContainerRecord({ id, state: "running", pid: p.pid, traceId: t.traceId, pidStartTicks: t.startTicks }));
+        }
+        let err: unknown;
+        try {
+          store.putContainer(newContainerRecord({ id: "d" }));
+        } catch (e) {
+          err = e;
+        }
+        expect(err).toBeInstanceOf(StoreFullError);
+        expect((err as Error).message).toBe(`store ${store.name} is full: 3 running containers`);
+        store.updateContainer("b", { state: "stopped", stoppedNs: 2n, exitCode: 0 });
+        store.updateContainer("c", { state: "stopped", stoppedNs: 3n, exitCode: 1 });
+        const warnings = store.putContainer(newContainerRecord({ id: "d" }));
+        expect(warnings).toEqual([`store ${store.name}: container table full (3), evicted finished container b`]);
+        expect(store.containers().map((c) => c.id).sort()).toEqual(["a", "c", "d"]);
+        // replacing an existing record needs no room
+        expect(store.putContainer({ ...store.getContainer("a")!, name: "renamed" })).toEqual([]);
+      } finally {
+        for (const { p } of live) await release(p);
       }
-      expect(err).toBeInstanceOf(StoreFullError);
-      expect((err as Error).message).toBe(`store ${store.name} is full: 3 running containers`);
-      store.updateContainer("b", { state: "stopped", stoppedNs: 2n, exitCode: 0 });
-      store.updateContainer("c", { state: "stopped", stoppedNs: 3n, exitCode: 1 });
-      const warnings = store.putContainer(newContainerRecord({ id: "d" }));
-      expect(warnings).toEqual([`store ${store.name}: container table full (3), evicted finished container b`]);
-      expect(store.containers().map((c) => c.id).sort()).toEqual(["a", "c", "d"]);
-      // replacing an existing record needs no room
-      expect(store.putContainer({ ...store.getContainer("a")!, name: "renamed" })).toEqual([]);
     });
 
-    test("gc removes finished records older than the age and keeps the rest", () => {
+    test("gc removes finished records older than the age and keeps the rest", async () => {
       const store = open();
       store.putContainer(newContainerRecord({ id: "old", state: "stopped", stoppedNs: 1n }));
-      store.putContainer(newContainerRecord({ id: "live", state: "running", createdNs: 1n }));
+      const p = waitingShell("exit 0");
+      const t = store.trace(p.pid);
+      store.putContainer(newContainerRecord({ id: "live", state: "running", createdNs: 1n, pid: p.pid, traceId: t.traceId }));
       store.putContainer(newContainerRecord({ id: "recent", state: "stopped", stoppedNs: makeEvent({ type: "stopped", id: "x", source: "hook" }).timeNs }));
       store.append(makeEvent({ type: "created", id: "old", source: "hook", timeNs: 1n }));
       store.append(makeEvent({ type: "created", id: "recent", source: "hook" }));
@@ -285,6 +261,7 @@ describeNeeds(["root", "btf"], "lifecycle store", () => {
       expect(r).toMatchObject({ containers: 1, events: 1 });
       expect(store.containers().map((c) => c.id).sort()).toEqual(["live", "recent"]);
       expect(store.readEvents().events.map((e) => e.event.id)).toEqual(["recent"]);
+      await release(p);
     });
 
     test("a store with another layout version is refused", () => {
@@ -295,9 +272,9 @@ describeNeeds(["root", "btf"], "lifecycle store", () => {
       } finally {
         meta.close();
       }
-      expect(() => openExistingStore(store.name, { bpffs })).toThrow(StoreVersionError);
-      expect(() => openExistingStore(store.name, { bpffs })).toThrow(`store ${store.name} has record layout version 99, this hookshim reads version 1`);
-      expect(() => openStore(store.name, { bpffs })).toThrow(StoreVersionError);
+      expect(() => openExistingStore(store.name, { bpffs: fx.bpffs })).toThrow(StoreVersionError);
+      expect(() => openExistingStore(store.name, { bpffs: fx.bpffs })).toThrow(`store ${store.name} has record layout version 99, this hookshim reads version ${LAYOUT_VERSION}`);
+      expect(() => openStore(store.name, { bpffs: fx.bpffs })).toThrow(StoreVersionError);
     });
   });
 
@@ -308,7 +285,7 @@ describeNeeds(["root", "btf"], "lifecycle store", () => {
         console.log(JSON.stringify(ensureRunning(${JSON.stringify(name)})));`;
       const first = JSON.parse(await inChild(code));
       expect(first.loaded).toBe(true);
-      const dir = join(bpffs, name);
+      const dir = join(fx.bpffs, name);
       expect(readdirSync(dir).sort()).toEqual(Object.values(PIN).sort());
 
       // the loader is gone; its link is pinned and its program alive
@@ -323,7 +300,7 @@ describeNeeds(["root", "btf"], "lifecycle store", () => {
 
       const second = JSON.parse(await inChild(code));
       expect(second).toEqual({ ...first, loaded: false });
-      const again = ensureRunning(name, { bpffs });
+      const again = ensureRunning(name, { bpffs: fx.bpffs });
       expect(again.loaded).toBe(false);
       // exactly one exit program uses this store's maps
       const users = [...programIds()].filter((id) => {
@@ -343,8 +320,8 @@ describeNeeds(["root", "btf"], "lifecycle store", () => {
       expect(users).toEqual([first.progId]);
 
       // and it tracks exits for a process that never loaded anything
-      const store = openStore(name, { bpffs });
-      opened.push(store);
+      const store = openStore(name, { bpffs: fx.bpffs });
+      fx.track(store);
       const p = waitingShell("exit 9");
       const { traceId } = store.trace(p.pid);
       await release(p);
@@ -353,13 +330,13 @@ describeNeeds(["root", "btf"], "lifecycle store", () => {
 
     test("a program bound to maps that were replaced is reloaded onto the new ones", async () => {
       const name = newStoreName();
-      const first = ensureRunning(name, { bpffs });
-      rmSync(join(bpffs, name, PIN.tracing)); // what a partial cleanup by hand would leave
-      const second = ensureRunning(name, { bpffs });
+      const first = ensureRunning(name, { bpffs: fx.bpffs });
+      rmSync(join(fx.bpffs, name, PIN.tracing)); // what a partial cleanup by hand would leave
+      const second = ensureRunning(name, { bpffs: fx.bpffs });
       expect(second.loaded).toBe(true);
       expect(second.progId).not.toBe(first.progId);
-      const store = openStore(name, { bpffs });
-      opened.push(store);
+      const store = openStore(name, { bpffs: fx.bpffs });
+      fx.track(store);
       const p = waitingShell("exit 5");
       const { traceId } = store.trace(p.pid);
       await release(p);
@@ -368,10 +345,10 @@ describeNeeds(["root", "btf"], "lifecycle store", () => {
 
     test("reset leaves no pins behind and the program goes", async () => {
       const name = newStoreName();
-      const { linkId, dir } = ensureRunning(name, { bpffs });
-      expect(resetStore(name, { bpffs })).toBe(true);
+      const { linkId, dir } = ensureRunning(name, { bpffs: fx.bpffs });
+      expect(resetStore(name, { bpffs: fx.bpffs })).toBe(true);
       expect(existsSync(dir)).toBe(false);
-      expect(readdirSync(bpffs).filter((e) => e === name)).toEqual([]);
+      expect(readdirSync(fx.bpffs).filter((e) => e === name)).toEqual([]);
       await waitFor("the link to be released", () => {
         try {
           BpfLink.fromId(linkId).close();
@@ -381,14 +358,14 @@ describeNeeds(["root", "btf"], "lifecycle store", () => {
           throw e;
         }
       });
-      expect(resetStore(name, { bpffs })).toBe(false);
+      expect(resetStore(name, { bpffs: fx.bpffs })).toBe(false);
     });
   });
 
   describe("CLI", () => {
     async function cli(...args: string[]): Promise<{ rc: number; out: string; err: string }> {
       const p = Bun.spawn([BUN, join(REPO, "main.ts"), ...args], {
-        env: { ...process.env, HOOKSHIM_BPFFS: bpffs },
+        env: { ...process.env, HOOKSHIM_BPFFS: fx.bpffs },
         stdout: "pipe",
         stderr: "pipe",
       });
@@ -422,7 +399,7 @@ describeNeeds(["root", "btf"], "lifecycle store", () => {
       );
 
       const follower = Bun.spawn([BUN, join(REPO, "main.ts"), "--store", store.name, "events", "--follow"], {
-        env: { ...process.env, HOOKSHIM_BPFFS: bpffs },
+        env: { ...process.env, HOOKSHIM_BPFFS: fx.bpffs },
         stdout: "pipe",
       });
       store.append(makeEvent({ type: "stopped", id: "web1", source: "hook", exitCode: 3 }));
@@ -455,8 +432,8 @@ describeNeeds(["root", "btf"], "lifecycle store", () => {
       const store = open();
       store.putContainer(newContainerRecord({ id: "cfg1", name: "configured", pid: 0, state: "stopped", exitCode: 4, runtime: "runc", stoppedNs: 1n }));
       store.append(makeEvent({ type: "created", id: "cfg1", name: "configured", source: "hook", timeNs: 1n, runtime: "runc" }));
-      const config = join(bpffs, "..", `${store.name}.config.json`);
-      writeFileSync(config, JSON.stringify({ store: store.name, bpffs }));
+      const config = join(fx.bpffs, "..", `${store.name}.config.json`);
+      writeFileSync(config, JSON.stringify({ store: store.name, bpffs: fx.bpffs }));
       // no HOOKSHIM_BPFFS and no --store: only the configuration says where the store is
       const run = async (...args: string[]) => {
         const env = { ...process.env, HOOKSHIM_CONFIG: config };
@@ -482,22 +459,22 @@ describeNeeds(["root", "btf"], "lifecycle store", () => {
       }
     });
 
-    test("the notifier writes the store its configuration names, in the configured bpffs (it once wrote the default store)", async () => {
+    test("the notifier writes the store its configuration names, in the configured fx.bpffs (it once wrote the default store)", async () => {
       const name = `hookshim-test-notifier-cfg-${process.pid}`;
-      const config = join(bpffs, "..", `${name}.config.json`);
-      writeFileSync(config, JSON.stringify({ store: name, bpffs }));
+      const config = join(fx.bpffs, "..", `${name}.config.json`);
+      writeFileSync(config, JSON.stringify({ store: name, bpffs: fx.bpffs }));
       const env = { ...process.env, HOOKSHIM_CONFIG: config };
       delete env.HOOKSHIM_BPFFS;
       const p = Bun.spawn([BUN, join(REPO, "main.ts"), "notifier", "--json", "--runtime-path", "/usr/sbin/runc"], { env, stdout: "ignore", stderr: "pipe" });
       try {
-        await waitFor("the notifier to create its store", () => existsSync(join(bpffs, name, "containers")) || undefined, 20_000);
+        await waitFor("the notifier to create its store", () => existsSync(join(fx.bpffs, name, "containers")) || undefined, 20_000);
       } finally {
         p.kill("SIGTERM");
         await p.exited;
-        resetStore(name, { bpffs });
+        resetStore(name, { bpffs: fx.bpffs });
         rmSync(config, { force: true });
       }
-    }, 30_000);
+    }, scaled(30_000));
   });
 
   describe("cgroup-id filter map", () => {

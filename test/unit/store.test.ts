@@ -104,6 +104,8 @@ describe("record layouts", () => {
     cgroupCreated: true,
     source: "shim",
     traceId: 77n,
+    pidStartTicks: 987654321n,
+    reconciled: true,
   };
 
   test("container records round-trip", () => {
@@ -148,9 +150,12 @@ describe("record layouts", () => {
   });
 
   test("exit-tracking values use the kernel program's layout", () => {
-    const t = { traceId: 0x1122334455667788n, pidnsIno: 4026531836 };
+    const t = { traceId: 0x1122334455667788n, pidnsIno: 4026531836, startTicks: 123456n };
     const tb = encodeTaskInfo(t);
-    expect(tb.byteLength).toBe(16);
+    // the program reads the first 16 bytes (bpf/exitsnoop.ts TASK_INFO); the start time follows
+    expect(tb.byteLength).toBe(24);
+    expect(new DataView(tb.buffer).getBigUint64(0, true)).toBe(t.traceId);
+    expect(new DataView(tb.buffer).getBigUint64(8, true)).toBe(BigInt(t.pidnsIno));
     expect(decodeTaskInfo(tb)).toEqual(t);
     const s = { pid: 99, waitStatus: 3 << 8, startBoottimeNs: 5n, exitedBoottimeNs: 10n };
     const sb = encodeExitStatus(s);
@@ -187,6 +192,7 @@ describe("CLI helpers", () => {
       id: "0123456789abcdef", name: "db", pid: 0, pidnsIno: 0, mntnsIno: 0, cgroupId: 7n, cgroupPath: "/cg",
       bundle: "/b", runtime: "runc", state: "stopped", createdNs: 1795302301123456789n, startedNs: 0n,
       stoppedNs: 0n, exitCode: null, signal: 9, coreDumped: false, cgroupCreated: false, source: "hook", traceId: 0n,
+      pidStartTicks: 0n, reconciled: false,
     };
     const lines = containerTable([rec, { ...rec, id: "x", state: "running", signal: null, pid: 12 }]).split("\n");
     expect(lines[0]).toMatch(/^ID\s+NAME\s+PID\s+STATE\s+EXIT\s+RUNTIME\s+CREATED$/);
@@ -256,7 +262,7 @@ describe("ps joins the store with the cgroup registry", () => {
     const j = JSON.parse(containerToJSON(running));
     expect(Object.keys(j)).toEqual([
       "id", "name", "pid", "state", "exitCode", "signal", "coreDumped", "runtime", "bundle", "cgroup", "cgroupId",
-      "cgroupCreated", "pidns", "mntns", "created", "started", "stopped", "source",
+      "cgroupCreated", "reconciled", "pidns", "mntns", "created", "started", "stopped", "source",
     ]);
     expect(j).toMatchObject({ id: RUNNING, source: "registry", state: "running", cgroup: `/hookshim-test-ps/${RUNNING}`, started: null, stopped: null });
     expect(typeof j.created).toBe("string");
