@@ -18,6 +18,7 @@ import {
   uint32,
   uint64,
 } from "./primitives.ts";
+import { describeValue } from "./issues.ts";
 
 export { AnnotationsSchema } from "./primitives.ts";
 
@@ -209,13 +210,19 @@ export const LinuxBlockIOSchema = z.looseObject({
   throttleWriteIOPSDevice: z.array(ThrottleDeviceSchema).optional(),
 });
 
+// runtime-spec 1.2 config-linux.md: "The value has the format <size><unit-prefix>B (64KB, 2MB, 1GB)"
+const HUGEPAGE_SIZE = /^[1-9][0-9]*[KMG]B$/;
+const hugepageSize = z
+  .string()
+  .refine((s) => HUGEPAGE_SIZE.test(s), { error: (iss) => `${describeValue(iss.input)} is not a page size like 2MB or 1GB (<size><K|M|G>B)` });
+
 export const LinuxResourcesSchema = z.looseObject({
   devices: z.array(LinuxDeviceCgroupSchema).optional(),
   memory: LinuxMemorySchema.optional(),
   cpu: LinuxCPUSchema.optional(),
   pids: z.looseObject({ limit: int64 }).optional(),
   blockIO: LinuxBlockIOSchema.optional(),
-  hugepageLimits: z.array(z.looseObject({ pageSize: nonEmptyString, limit: uint64 })).optional(),
+  hugepageLimits: z.array(z.looseObject({ pageSize: hugepageSize, limit: uint64 })).optional(),
   network: z
     .looseObject({
       classID: uint32.optional(),
@@ -284,6 +291,8 @@ export const LinuxSchema = z.looseObject({
   gidMappings: z.array(IDMappingSchema).optional(),
   timeOffsets: z.partialRecord(z.enum(["boottime", "monotonic"]), z.looseObject({ secs: int64.optional(), nanosecs: uint32.optional() })).optional(),
   devices: z.array(LinuxDeviceSchema).optional(),
+  // runtime-spec 1.2: host interface name -> { name: its name inside the container (OPTIONAL) }
+  netDevices: z.record(z.string(), z.looseObject({ name: z.string().optional() })).optional(),
   cgroupsPath: z.string().optional(),
   resources: LinuxResourcesSchema.optional(),
   intelRdt: IntelRdtSchema.optional(),
