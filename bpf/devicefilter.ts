@@ -2,7 +2,8 @@
 // ebpf/devicefilter (after crun's ebpf.c): a prologue that loads struct bpf_cgroup_dev_ctx into
 // registers, one block per exception labelled block-N, and a default. Unlike runc, a deny block
 // matches when the requested access shares any bit with the rule (the v1 controller's partial
-// match), an allow block only when the request is a subset of it.
+// match, so a request with no bits never matches one), an allow block only when the request is a
+// subset of it.
 //
 // Also the way back: decompileDeviceFilter reads hookshim's and runc's program shapes (as the
 // kernel reports them, xlated) and returns the blocks, so the rules in force can be shown and edited.
@@ -56,7 +57,10 @@ export function deviceFilterInstructions(spec: FilterSpec): Instruction[] {
   spec.exceptions.forEach((ex, i) => {
     const next = `block-${i + 1}`;
     const block: Instruction[] = [JumpImm(JumpOp.JNE, R2, typeValue(ex.type), next)];
-    if ((ex.access & DevcgAccess.ALL) !== DevcgAccess.ALL) {
+    // A deny block always tests the access: a request with no bits (access(2) with F_OK) shares
+    // none with the rule, and v1 lets it through. An rwm allow block needs no test: every request,
+    // that one included, is a subset of rwm.
+    if (spec.defaultAllow || (ex.access & DevcgAccess.ALL) !== DevcgAccess.ALL) {
       block.push(Mov32Reg(R1, R3), And32Imm(R1, ex.access));
       block.push(
         spec.defaultAllow
@@ -182,7 +186,8 @@ export function decompileDeviceFilter(insns: Instruction[]): DecompiledFilter {
     if (verdict === undefined) throw new NotADeviceFilterError(p, "expected the block's verdict (r0 = N; exit)");
     if (p + 2 !== next) throw new NotADeviceFilterError(pc, "block does not end where its jumps lead");
     const allow = verdict !== 0;
-    const v1 = test === "none" || (allow ? test === "subset" : test === "overlap");
+    // an untested deny block also denies requests with no access bits, which v1 allows
+    const v1 = allow ? test !== "overlap" : test === "overlap";
     blocks.push({ type: typeNum === DevcgType.BLOCK ? "b" : "c", major, minor, access, allow, test, v1 });
     pc = next;
   }

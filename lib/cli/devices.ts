@@ -1,11 +1,13 @@
 // hookshim devices compile|apply|check|show|add|remove: the device filter from the command line.
 import { disassemble, type Instruction } from "../bpf/asm/index.ts";
 import {
-  Access, DeviceRuleError, Emulator, attachDeviceFilter, changeDeviceRule, compileDeviceFilter, containerDeviceRules,
-  formatAccess, formatRule, normalizeRules, parseAccess, parseDeviceSpec, readDeviceFilters, ruleFromSpec,
-  type AttachedFilter, type NormalRule, type ReducedRules,
+  Access, ContainerDevices, DeviceRuleError, HOST_PROGRAM_NAME, DEVICE_PROGRAM_NAME, attachContainerFilters,
+  attachDeviceFilter, changeDeviceRule, compileContainerFilters, formatAccess, formatRule, normalizeRules, parseAccess,
+  parseDeviceSpec, readDeviceFilters, ruleFromSpec, emulatorFromFilter,
+  type AttachedFilter, type CompiledFilter, type NormalRule, type ReducedRules,
 } from "../devices/index.ts";
 import { loadConfig } from "../config/index.ts";
+import { containerDevices } from "../lifecycle/devices.ts";
 import { CONFIG_SIZE_LIMIT, readConfig } from "../oci/bundle.ts";
 import { readJsonFile } from "../oci/json.ts";
 import type { GlobalOptions } from "./context.ts";
@@ -39,21 +41,29 @@ function asInput<T>(file: string, fn: () => T): T {
 }
 
 /**
- * The ordered rules from --rules (a LinuxDeviceCgroup array) or --config (an OCI config.json: its
- * linux.resources.devices, then hookshim's host policy, then the io.hookshim.devices annotation).
+ * The decisions from --rules (a LinuxDeviceCgroup array, taken as it is) or --config (an OCI
+ * config.json: exactly what the hook attaches for it, host policy included).
  */
-function ruleSource(p: Parsed, g: GlobalOptions, cmd: string): { file: string; rules: NormalRule[] } {
+function deviceSource(p: Parsed, g: GlobalOptions, cmd: string): { file: string; fromConfig: boolean; devices: ContainerDevices } {
   const config = str(p, "config");
   const rules = str(p, "rules");
   if ((config === undefined) === (rules === undefined)) throw new UsageError(`${cmd}: give one of --config F or --rules F`);
-  if (rules !== undefined) return { file: rules, rules: asInput(rules, () => normalizeRules(readJsonFile(rules, CONFIG_SIZE_LIMIT))) };
+  if (rules !== undefined) {
+    const list = asInput(rules, () => normalizeRules(readJsonFile(rules, CONFIG_SIZE_LIMIT)));
+    return { file: rules, fromConfig: false, devices: asInput(rules, () => ContainerDevices.fromRules([], list)) };
+  }
   const { file, raw } = readConfig(config!);
   const policy = loadConfig(g.configPath).devices;
-  return { file, rules: asInput(file, () => containerDeviceRules(raw, policy)) };
+  return { file, fromConfig: true, devices: asInput(file, () => containerDevices(raw, policy)) };
 }
 
-function emulate(file: string, rules: NormalRule[]): Emulator {
-  return asInput(file, () => new Emulator().applyAll(rules));
+/** The programs in attach order, each with its name. */
+function programsOf(devices: ContainerDevices): [string, CompiledFilter][] {
+  const f = compileContainerFilters(devices);
+  return [
+    ...(f.host ? [[HOST_PROGRAM_NAME, f.host] as [string, CompiledFilter]] : []),
+    ...(f.container ? [[DEVICE_PROGRAM_NAME, f.container] as [string, CompiledFilter]] : []),
+  ];
 }
 
 function instructionJson(i: Instruction): Record<string, unknown> {
@@ -71,7 +81,8 @@ function reducedLines(r: ReducedRules): string[] {
 }
 
 function filterLines(dir: string, f: AttachedFilter): string[] {
-  const head = `${dir}: program ${f.id} ${f.name || "(unnamed)"}${f.hookshim ? " (hookshim)" : ""} tag ${f.tag}`;
+  const role = f.hostPolicy ? " (hookshim host policy: its denies hold whatever the other programs allow)" : f.hookshim ? " (hookshim)" : "";
+  const head = `${dir}: program ${f.id} ${f.name || "(unnamed)"}${role} tag ${f.tag}`;
   if (!f.filter) return [head, `  cannot read rules: ${f.error}`];
   const lines = [head, `  ${f.filter.defaultAllow ? "allow" : "deny"} a *:* rwm`];
   for (const b of f.filter.blocks) {
@@ -79,7 +90,9 @@ function filterLines(dir: string, f: AttachedFilter): string[] {
     if (!b.v1)
       line += b.allow
         ? `  # differs from v1: allows any request sharing a bit with ${formatAccess(b.access)}`
-        : `  # differs from v1: denies only requests within ${formatAccess(b.access)}`;
+        : b.test === "none"
+          ? "  # differs from v1: also denies requests with no access bits (access(2) with F_OK)"
+          : `  # differs from v1: denies only requests within ${formatAccess(b.access)}`;
     lines.push(line);
   }
   return lines;
@@ -95,25 +108,33 @@ export async function main(args: string[], g: GlobalOptions): Promise<number> {
   const p = parseArgs(rest, SPECS, cmd);
   switch (sub) {
     case "compile": {
-      const { file, rules } = ruleSource(p, g, cmd);
-      const compiled = compileDeviceFilter(emulate(file, rules));
+      const { devices } = deviceSource(p, g, cmd);
+      const programs = programsOf(devices);
       const format = str(p, "format") ?? "asm";
-      if (format === "asm") process.stdout.write(disassemble(compiled.instructions).replace(/\n?$/, "\n"));
-      else if (format === "json") console.log(JSON.stringify(compiled.instructions.map(instructionJson), null, 1));
-      else throw new UsageError(`${cmd}: --format must be asm or json, not "${format}"`);
+      // one program: its instructions alone; with the host policy's, each under its name
+      if (format === "asm")
+        for (const [name, c] of programs) {
+          if (programs.length > 1) console.log(`; program ${name}`);
+          process.stdout.write(disassemble(c.instructions).replace(/\n?$/, "\n"));
+        }
+      else if (format === "json") {
+        const json = programs.map(([name, c]) => [name, c.instructions.map(instructionJson)] as const);
+        console.log(JSON.stringify(json.length === 1 ? json[0]![1] : Object.fromEntries(json), null, 1));
+      } else throw new UsageError(`${cmd}: --format must be asm or json, not "${format}"`);
       return 0;
     }
     case "apply": {
       const dir = requireStr(p, "cgroup", cmd);
-      const { file, rules } = ruleSource(p, g, cmd);
-      const compiled = compileDeviceFilter(emulate(file, rules));
-      const r = attachDeviceFilter(dir, compiled);
+      const { devices, fromConfig } = deviceSource(p, g, cmd);
+      const filters = compileContainerFilters(devices);
+      const r = fromConfig ? attachContainerFilters(dir, filters)! : attachDeviceFilter(dir, filters.container!);
       const how = r.replaced.length === 0 ? "attached" : r.atomic ? `replaced ${r.replaced[0]}` : `replaced ${r.replaced.join(", ")} (attach, then detach)`;
-      console.log(`${dir}: program ${r.progId} ${how}, ${compiled.instructions.length} instructions`);
+      const host = r.hostProgId !== undefined ? ` and host policy program ${r.hostProgId} (${filters.host!.instructions.length} instructions)` : "";
+      console.log(`${dir}: program ${r.progId}${host} ${how}, ${filters.container!.instructions.length} instructions`);
       return 0;
     }
     case "check": {
-      const { file, rules } = ruleSource(p, g, cmd);
+      const { devices } = deviceSource(p, g, cmd);
       const device = requireStr(p, "device", cmd);
       const accessText = requireStr(p, "access", cmd);
       let spec;
@@ -127,7 +148,7 @@ export async function main(args: string[], g: GlobalOptions): Promise<number> {
       if (spec.type === "a" || spec.major < 0 || spec.minor < 0 || spec.access !== undefined)
         throw new UsageError(`${cmd}: --device names one device: TYPE MAJOR:MINOR with b or c and numbers ("c 1:3")`);
       if (access === 0 || (access & ~Access.ALL) !== 0) throw new UsageError(`${cmd}: --access needs at least one of r, w, m`);
-      console.log(emulate(file, rules).allows(spec.type, spec.major, spec.minor, access) ? "allow" : "deny");
+      console.log(devices.allows(spec.type, spec.major, spec.minor, access) ? "allow" : "deny");
       return 0;
     }
     case "show": {
@@ -135,7 +156,7 @@ export async function main(args: string[], g: GlobalOptions): Promise<number> {
       const filters = readDeviceFilters(dir);
       if (flag(p, "json")) {
         console.log(JSON.stringify(filters.map((f) => ({
-          id: f.id, name: f.name, tag: f.tag, hookshim: f.hookshim, error: f.error,
+          id: f.id, name: f.name, tag: f.tag, hookshim: f.hookshim, hostPolicy: f.hostPolicy, error: f.error,
           defaultAllow: f.filter?.defaultAllow,
           rules: f.filter?.blocks.map((b) => ({ allow: b.allow, type: b.type, major: b.major < 0 ? null : b.major, minor: b.minor < 0 ? null : b.minor, access: formatAccess(b.access), test: b.test, v1: b.v1 })),
         }))));
@@ -143,6 +164,7 @@ export async function main(args: string[], g: GlobalOptions): Promise<number> {
         console.log(`${dir}: no device program attached (every device allowed unless a parent cgroup restricts it)`);
       } else {
         for (const f of filters) console.log(filterLines(dir, f).join("\n"));
+        if (filters.length > 1) console.log(`${dir}: an access is allowed only when every program allows it`);
       }
       return 0;
     }
@@ -159,6 +181,10 @@ export async function main(args: string[], g: GlobalOptions): Promise<number> {
       }
       const r = asInput(`${cmd} "${text}"`, () => changeDeviceRule(dir, rule));
       console.log(reducedLines(r.after).join("\n"));
+      if (rule.allow && rule.type !== "a" && rule.major >= 0 && rule.minor >= 0)
+        for (const h of r.host)
+          if (h.filter && !emulatorFromFilter(h.filter).allows(rule.type, rule.major, rule.minor, rule.access))
+            console.log(`note: the host policy (program ${h.id}) still denies ${formatRule(rule)}: a host deny always wins`);
       return 0;
     }
     default:

@@ -1,38 +1,38 @@
-// The device filter a hook attaches. It replaces whatever device program the cgroup has, so it must
-// keep what the runtime itself would allow (runc specconv: the config's rules, then one allow per
-// created device node, then runc's default devices) before lib/devices appends the host policy and
-// the annotation requests.
+// The device programs a hook attaches: the host policy's denies and the container's own list
+// (lib/devices containerRuleSets says which rules: the config's, its device nodes, the runtime's
+// defaults, the host's allows, permitted requests). The host's program never depends on the
+// container's input: when that input cannot be compiled, the host program is still attached.
 import {
-  RUNC_ALLOWED_DEVICES, compileDeviceFilter, containerDeviceRules, Emulator, type CompiledFilter, type DeviceConfigSource, type DevicePolicy, type DeviceRule,
+  ContainerDevices, attachContainerFilters, compileContainerFilters, containerRuleSets, hostDenyRules,
+  type AttachResult, type ContainerFilters, type DeviceConfigSource, type DevicePolicy,
 } from "../devices/index.ts";
+import { containerCgroup } from "./cgroup.ts";
 
-/** The fields of an OCI config the runtime's device rules come from. */
-export interface RuntimeDeviceSource extends DeviceConfigSource {
-  linux?: {
-    resources?: { devices?: unknown };
-    devices?: { type?: unknown; major?: unknown; minor?: unknown }[];
-  };
+/** The container's decisions, as `devices check --config` and the hook's programs make them; DeviceRuleError names the rule at fault. */
+export function containerDevices(config: DeviceConfigSource, policy: DevicePolicy): ContainerDevices {
+  const sets = containerRuleSets(config, policy);
+  return ContainerDevices.fromRules(sets.host, sets.container);
 }
 
-/** A created device node's rule, as runc adds it ("u" is an unbuffered character device; fifos need none). */
-function nodeRule(d: { type?: unknown; major?: unknown; minor?: unknown }): DeviceRule | undefined {
-  const type = d.type === "u" ? "c" : d.type;
-  if ((type !== "c" && type !== "b") || typeof d.major !== "number" || typeof d.minor !== "number") return undefined;
-  return { allow: true, type, major: d.major, minor: d.minor, access: "rwm" };
+/** Compiles the container's programs; DeviceRuleError names the rule (or annotation entry) at fault. */
+export function containerDeviceFilter(config: DeviceConfigSource, policy: DevicePolicy): ContainerFilters {
+  return compileContainerFilters(containerDevices(config, policy));
 }
 
-/** The config with its device rules widened to what the runtime enforces. */
-export function runtimeDeviceSource(config: RuntimeDeviceSource): DeviceConfigSource {
-  const own = config.linux?.resources?.devices ?? [];
-  const nodes = (config.linux?.devices ?? []).map(nodeRule).filter((r): r is DeviceRule => r !== undefined);
-  return {
-    // a malformed list is passed on as it is, for lib/devices to name the problem
-    linux: { resources: { devices: Array.isArray(own) ? [...own, ...nodes, ...RUNC_ALLOWED_DEVICES] : own } },
-    annotations: config.annotations,
-  };
+/** The host policy alone: its denies over allow-all (the container's own rules stay the runtime's). */
+export function hostPolicyFilter(policy: DevicePolicy): ContainerFilters {
+  return compileContainerFilters(ContainerDevices.fromRules(hostDenyRules(policy)));
 }
 
-/** Compiles the container's filter; DeviceRuleError names the rule (or annotation entry) at fault. */
-export function containerDeviceFilter(config: RuntimeDeviceSource, policy: DevicePolicy): CompiledFilter {
-  return compileDeviceFilter(new Emulator().applyAll(containerDeviceRules(runtimeDeviceSource(config), policy)));
+/**
+ * After a prestart that failed (fail mode open lets the container start): the host policy on the
+ * container's cgroup all the same, beside the runtime's program (replacing only an earlier host
+ * program). Returns what was attached; undefined when the policy denies nothing. Throws when it
+ * cannot be attached.
+ */
+export function enforceHostPolicy(pid: number, id: string, cgroupParent: string, policy: DevicePolicy): AttachResult | undefined {
+  const filters = hostPolicyFilter(policy);
+  if (!filters.host) return undefined;
+  const cg = containerCgroup(pid, id, cgroupParent);
+  return attachContainerFilters(cg.manager.path, filters);
 }

@@ -4,7 +4,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { assemble, decode, disassemble, Exit, Mov32Imm, R0 } from "../../lib/bpf/asm/index.ts";
+import { assemble, decode, disassemble, Exit, JumpImm, JumpOp, Mov32Imm, R0, R2, R4, R5 } from "../../lib/bpf/asm/index.ts";
 import { Emulator, RUNC_ALLOWED_DEVICES, compileDeviceFilter, emulatorFromFilter, type DeviceRule } from "../../lib/devices/index.ts";
 import { decompileDeviceFilter, deviceFilterInstructions, runcInstructionCount, NotADeviceFilterError } from "../../bpf/devicefilter.ts";
 import { PROBE_DEVICES, randomRuleSet, seededRandom } from "../support/devicerules.ts";
@@ -53,13 +53,17 @@ block-0:
     expect(disasm([{ allow: true, type: "a", access: "rwm" }, { allow: false, type: "b", major: 8, minor: 0, access: "rwm" }])).toBe(normalize(`${PROLOGUE}
 block-0:
 6: JNEImm dst: r2 off: -1 imm: 1 <block-1>
-7: JNEImm dst: r4 off: -1 imm: 8 <block-1>
-8: JNEImm dst: r5 off: -1 imm: 0 <block-1>
-9: MovImm32 dst: r0 imm: 0
-10: Exit
+// unlike runc, a deny block tests the access even for rwm: a request with no bits passes (v1)
+7: MovReg32 dst: r1 src: r3
+8: AndImm32 dst: r1 imm: 7
+9: JEqImm dst: r1 off: -1 imm: 0 <block-1>
+10: JNEImm dst: r4 off: -1 imm: 8 <block-1>
+11: JNEImm dst: r5 off: -1 imm: 0 <block-1>
+12: MovImm32 dst: r0 imm: 0
+13: Exit
 block-1:
-11: MovImm32 dst: r0 imm: 1
-12: Exit`));
+14: MovImm32 dst: r0 imm: 1
+15: Exit`));
   });
 
   test("weird: an a rule in the middle drops what came before", () => {
@@ -71,13 +75,17 @@ block-1:
     expect(disasm(rules)).toBe(normalize(`${PROLOGUE}
 block-0:
 6: JNEImm dst: r2 off: -1 imm: 1 <block-1>
-7: JNEImm dst: r4 off: -1 imm: 8 <block-1>
-8: JNEImm dst: r5 off: -1 imm: 2 <block-1>
-9: MovImm32 dst: r0 imm: 0
-10: Exit
+// unlike runc, a deny block tests the access even for rwm: a request with no bits passes (v1)
+7: MovReg32 dst: r1 src: r3
+8: AndImm32 dst: r1 imm: 7
+9: JEqImm dst: r1 off: -1 imm: 0 <block-1>
+10: JNEImm dst: r4 off: -1 imm: 8 <block-1>
+11: JNEImm dst: r5 off: -1 imm: 2 <block-1>
+12: MovImm32 dst: r0 imm: 0
+13: Exit
 block-1:
-11: MovImm32 dst: r0 imm: 1
-12: Exit`));
+14: MovImm32 dst: r0 imm: 1
+15: Exit`));
   });
 
   test("runc's built-in allow list: sorted blocks, allow blocks test a subset, 64 instructions as runc", () => {
@@ -153,17 +161,40 @@ describe("instruction counts and decompilation", () => {
         continue;
       }
       const compiled = compileDeviceFilter(emu);
-      expect(compiled.instructions.length).toBeLessThanOrEqual(runcInstructionCount(compiled.reduced));
+      // runc's count, plus the access test runc leaves out of an rwm deny block (v1 lets F_OK through)
+      const rwmDenies = compiled.reduced.defaultAllow ? compiled.reduced.exceptions.filter((e) => e.access === 7).length : 0;
+      expect(compiled.instructions.length).toBeLessThanOrEqual(runcInstructionCount(compiled.reduced) + 3 * rwmDenies);
       const back = decompileDeviceFilter(decode(compiled.bytes));
       expect(back.defaultAllow).toBe(compiled.reduced.defaultAllow);
       expect(back.blocks.map(({ type, major, minor, access }) => ({ type, major, minor, access }))).toEqual(compiled.reduced.exceptions);
       expect(back.blocks.every((b) => b.v1)).toBe(true);
       const again = emulatorFromFilter(back);
       for (const d of PROBE_DEVICES)
-        for (let a = 1; a <= 7; a++) expect(again.allows(d.type, d.major, d.minor, a)).toBe(emu.allows(d.type, d.major, d.minor, a));
+        for (let a = 0; a <= 7; a++) expect(again.allows(d.type, d.major, d.minor, a)).toBe(emu.allows(d.type, d.major, d.minor, a));
       checked++;
     }
     expect(checked).toBeGreaterThan(100);
+  });
+
+  test("a request with no access bits (access(2) F_OK): v1's answer; runc's untested deny block is flagged (issue 15 #16)", () => {
+    // default allow, every access to c 1:3 denied: v1 still lets F_OK through
+    const emu = Emulator.fromRules([{ allow: true, type: "a" }, { allow: false, type: "c", major: 1, minor: 3, access: "rwm" }]);
+    expect(emu.allows("c", 1, 3, 0)).toBe(true);
+    expect(emu.allows("c", 1, 3, 2)).toBe(false);
+    const back = decompileDeviceFilter(decode(compileDeviceFilter(emu).bytes));
+    expect(back.blocks).toEqual([{ type: "c", major: 1, minor: 3, access: 7, allow: false, test: "overlap", v1: true }]);
+    // runc's shape for the same rule: no access test, so it denies F_OK too
+    const runcShape = deviceFilterInstructions({ defaultAllow: false, exceptions: [] }).slice(0, 6);
+    const runc = [
+      ...runcShape,
+      JumpImm(JumpOp.JNE, R2, 2, "block-1").withSymbol("block-0"), JumpImm(JumpOp.JNE, R4, 1, "block-1"), JumpImm(JumpOp.JNE, R5, 3, "block-1"),
+      Mov32Imm(R0, 0), Exit(), Mov32Imm(R0, 1).withSymbol("block-1"), Exit(),
+    ];
+    expect(decompileDeviceFilter(decode(assemble(runc))).blocks[0]).toMatchObject({ allow: false, test: "none", v1: false });
+    // default deny: F_OK passes where an exception names the device, as in v1
+    const deny = Emulator.fromRules([{ allow: false, type: "a" }, { allow: true, type: "c", major: 1, minor: 3, access: "r" }]);
+    expect(deny.allows("c", 1, 3, 0)).toBe(true);
+    expect(deny.allows("c", 1, 5, 0)).toBe(false);
   });
 
   test("device numbers past 2^31 are compared in 32 bits and read back", () => {
@@ -200,7 +231,7 @@ describe("hookshim devices CLI (no kernel)", () => {
     const json = await cli("devices", "compile", "--rules", rules, "--format", "json");
     expect(json.code).toBe(0);
     const insns = JSON.parse(json.out);
-    expect(insns).toHaveLength(13);
+    expect(insns).toHaveLength(16);
     expect(insns[6]).toMatchObject({ opcode: 0x55, dst: 2, constant: 1, symbol: "block-0", reference: "block-1" });
   });
 
