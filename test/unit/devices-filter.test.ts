@@ -1,7 +1,7 @@
 // The device filter program without the kernel: runc-style golden disassembly, instruction counts
 // against runc's formula, decompilation round trips, and the devices CLI's offline commands.
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { assemble, decode, disassemble, Exit, JumpImm, JumpOp, Mov32Imm, R0, R2, R4, R5 } from "../../lib/bpf/asm/index.ts";
@@ -242,6 +242,17 @@ describe("hookshim devices CLI (no kernel)", () => {
     const partial = file("partial.json", [{ allow: true, type: "a" }, { allow: false, type: "c", major: 1, minor: 3, access: "w" }]);
     expect((await cli("devices", "check", "--rules", partial, "--device", "c 1:3", "--access", "rw")).out.trim()).toBe("deny");
     expect((await cli("devices", "check", "--rules", partial, "--device", "c 1:3", "--access", "r")).out.trim()).toBe("allow");
+  });
+
+  test("check --config decides with the rules the hook attaches: the runtime's defaults and linux.devices (issue 15 #4)", async () => {
+    const runc = join(FIXTURES, "runc-1.1-spec.json");
+    // runc adds /dev/net/tun and mknod of anything to every container
+    expect((await cli("devices", "check", "--config", runc, "--device", "c 10:200", "--access", "rw")).out.trim()).toBe("allow");
+    expect((await cli("devices", "check", "--config", runc, "--device", "b 8:0", "--access", "m")).out.trim()).toBe("allow");
+    expect((await cli("devices", "check", "--config", runc, "--device", "b 8:0", "--access", "r")).out.trim()).toBe("deny");
+    // a device node the config creates is allowed, as runc allows it
+    const withNode = file("node.json", { ...JSON.parse(readFileSync(runc, "utf8")), linux: { ...JSON.parse(readFileSync(runc, "utf8")).linux, devices: [{ path: "/dev/sda", type: "b", major: 8, minor: 0 }] } });
+    expect((await cli("devices", "check", "--config", withNode, "--device", "b 8:0", "--access", "rw")).out.trim()).toBe("allow");
   });
 
   test("bad input exits 2 with one line naming the file and the rule index", async () => {
