@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { describeNeeds } from "../support/prereq.ts";
 import { CgroupManager, cgroupMount, pidGroupPath } from "../../lib/cgroup/index.ts";
-import { readDeviceFilters } from "../../lib/devices/index.ts";
+import { DEVICE_PROGRAM_NAME, HOST_PROGRAM_NAME, readDeviceFilters } from "../../lib/devices/index.ts";
 import { openStore, resetStore, type Store } from "../../lib/store/index.ts";
 import { hookshim, writeTestConfig } from "../e2e/hooks-harness.ts";
 
@@ -141,7 +141,8 @@ describeNeeds(["root", "cgroup2", "btf"], "hook CLI on this kernel", () => {
     expect(pre.code).toBe(0);
     const dir = `${cgroupMount().mountpoint}${parent}/${id}`;
     expect(pidGroupPath(pid)).toBe(`${parent}/${id}`);
-    expect(readDeviceFilters(dir).map((f) => f.hookshim)).toEqual([true]);
+    // the host policy's program (it denies /dev/zero) and the container's
+    expect(readDeviceFilters(dir).map((f) => [f.name, f.hookshim]).sort()).toEqual([[DEVICE_PROGRAM_NAME, true], [HOST_PROGRAM_NAME, true]]);
     // this host's v2 hierarchy offers none of them: one warning per controller
     for (const c of ["memory", "cpu", "pids"]) expect(pre.err.split("\n").filter((l) => l.includes(`controller ${c} `))).toHaveLength(1);
     expect(s.getContainer(id)).toMatchObject({ state: "created", pid, cgroupPath: dir, cgroupCreated: true });
