@@ -3,7 +3,8 @@ import { z } from "zod";
 import { InputError } from "../cli/errors.ts";
 import { check } from "./issues.ts";
 import { parseJson } from "./json.ts";
-import { AnnotationsSchema, absolutePath, int32, nonEmptyString, semver } from "./primitives.ts";
+import { containerIdSchema } from "./id.ts";
+import { AnnotationsSchema, absolutePath, int32, semver } from "./primitives.ts";
 
 export const STATUSES = ["creating", "created", "running", "stopped"] as const;
 export type Status = (typeof STATUSES)[number];
@@ -11,7 +12,7 @@ export type Status = (typeof STATUSES)[number];
 export const StateSchema = z
   .looseObject({
     ociVersion: semver,
-    id: nonEmptyString,
+    id: containerIdSchema,
     status: z.enum(STATUSES),
     // Go runtimes write `pid` with omitempty; a stopped container's state may carry none
     pid: int32.refine((n) => n >= 0, { error: (iss) => `must be >= 0, got ${String(iss.input)}` }).optional(),
