@@ -18,7 +18,11 @@ const USAGE = `usage: hookshim devices compile (--config F | --rules F) [--forma
        hookshim devices apply --cgroup DIR (--config F | --rules F)
        hookshim devices check (--config F | --rules F) --device 'c 1:3' --access rw
        hookshim devices show --cgroup DIR [--json]
-       hookshim devices add|remove --cgroup DIR 'c 10:229 rwm'`;
+       hookshim devices add|remove --cgroup DIR 'c 10:229 rwm'
+--config F: an OCI config.json, decided as the hook does (its rules, its device nodes, the
+runtime's defaults, hookshim's host policy, permitted annotation requests); when the host policy
+denies something that is a program of its own, printed first (json: an object by program name).
+--rules F: a JSON array of LinuxDeviceCgroup rules, exactly as written.`;
 
 const SPECS = [
   { name: "config", value: true },

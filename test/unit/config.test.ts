@@ -1,7 +1,7 @@
 // hookshim's own config file: strict schemas, the nearest known key for a typo, no silent defaults
 // where a missing field would change what is allowed; `validate --kind hookshim-config` and doctor.
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { configProblems, nearestKey, parseConfig } from "../../lib/config/index.ts";
@@ -47,6 +47,12 @@ describe("strict config (issue 15 #5)", () => {
       .toEqual(["devices.requests.permitted[0].type: required"]);
     expect(configProblems(tun({}))).toEqual([]);
     expect(configProblems({ devices: { rules: [{ allow: false, type: "a", access: "rwm" }] } })).toEqual([]);
+  });
+
+  test("the README's example config is valid", () => {
+    const readme = readFileSync(join(import.meta.dir, "../../README.md"), "utf8");
+    const example = /## Configuration[\s\S]*?```json\n([\s\S]*?)```/.exec(readme)![1]!;
+    expect(configProblems(JSON.parse(example))).toEqual([]);
   });
 
   test("parseConfig throws one InputError line naming the file", () => {
