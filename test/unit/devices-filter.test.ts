@@ -34,6 +34,24 @@ const PROLOGUE = `
 4: LdXMemW dst: r4 src: r1 off: 4 imm: 0
 5: LdXMemW dst: r5 src: r1 off: 8 imm: 0`;
 
+/**
+ * Allow all but one device: a deny block that tests the access overlap (JEqImm 0), even for rwm
+ * where runc tests nothing, so a request with no bits (F_OK) passes as in v1.
+ */
+const allowAllButOne = (type: number, access: number, major: number, minor: number) => `${PROLOGUE}
+block-0:
+6: JNEImm dst: r2 off: -1 imm: ${type} <block-1>
+7: MovReg32 dst: r1 src: r3
+8: AndImm32 dst: r1 imm: ${access}
+9: JEqImm dst: r1 off: -1 imm: 0 <block-1>
+10: JNEImm dst: r4 off: -1 imm: ${major} <block-1>
+11: JNEImm dst: r5 off: -1 imm: ${minor} <block-1>
+12: MovImm32 dst: r0 imm: 0
+13: Exit
+block-1:
+14: MovImm32 dst: r0 imm: 1
+15: Exit`;
+
 describe("golden programs (runc's devicefilter_test cases)", () => {
   test("nil: deny everything", () => {
     expect(disasm([])).toBe(normalize(`${PROLOGUE}
@@ -50,20 +68,7 @@ block-0:
   });
 
   test("privileged except one device", () => {
-    expect(disasm([{ allow: true, type: "a", access: "rwm" }, { allow: false, type: "b", major: 8, minor: 0, access: "rwm" }])).toBe(normalize(`${PROLOGUE}
-block-0:
-6: JNEImm dst: r2 off: -1 imm: 1 <block-1>
-// unlike runc, a deny block tests the access even for rwm: a request with no bits passes (v1)
-7: MovReg32 dst: r1 src: r3
-8: AndImm32 dst: r1 imm: 7
-9: JEqImm dst: r1 off: -1 imm: 0 <block-1>
-10: JNEImm dst: r4 off: -1 imm: 8 <block-1>
-11: JNEImm dst: r5 off: -1 imm: 0 <block-1>
-12: MovImm32 dst: r0 imm: 0
-13: Exit
-block-1:
-14: MovImm32 dst: r0 imm: 1
-15: Exit`));
+    expect(disasm([{ allow: true, type: "a", access: "rwm" }, { allow: false, type: "b", major: 8, minor: 0, access: "rwm" }])).toBe(normalize(allowAllButOne(1, 7, 8, 0)));
   });
 
   test("weird: an a rule in the middle drops what came before", () => {
@@ -72,20 +77,7 @@ block-1:
       { allow: true, type: "a", access: "rwm" },
       { allow: false, type: "b", major: 8, minor: 2, access: "rwm" },
     ];
-    expect(disasm(rules)).toBe(normalize(`${PROLOGUE}
-block-0:
-6: JNEImm dst: r2 off: -1 imm: 1 <block-1>
-// unlike runc, a deny block tests the access even for rwm: a request with no bits passes (v1)
-7: MovReg32 dst: r1 src: r3
-8: AndImm32 dst: r1 imm: 7
-9: JEqImm dst: r1 off: -1 imm: 0 <block-1>
-10: JNEImm dst: r4 off: -1 imm: 8 <block-1>
-11: JNEImm dst: r5 off: -1 imm: 2 <block-1>
-12: MovImm32 dst: r0 imm: 0
-13: Exit
-block-1:
-14: MovImm32 dst: r0 imm: 1
-15: Exit`));
+    expect(disasm(rules)).toBe(normalize(allowAllButOne(1, 7, 8, 2)));
   });
 
   test("runc's built-in allow list: sorted blocks, allow blocks test a subset, 64 instructions as runc", () => {
@@ -133,19 +125,7 @@ block-11:
   });
 
   test("a partial deny on allow-all tests overlap (JEqImm 0), not runc's subset", () => {
-    expect(disasm([{ allow: true, type: "a" }, { allow: false, type: "c", major: 1, minor: 3, access: "w" }])).toBe(normalize(`${PROLOGUE}
-block-0:
-6: JNEImm dst: r2 off: -1 imm: 2 <block-1>
-7: MovReg32 dst: r1 src: r3
-8: AndImm32 dst: r1 imm: 4
-9: JEqImm dst: r1 off: -1 imm: 0 <block-1>
-10: JNEImm dst: r4 off: -1 imm: 1 <block-1>
-11: JNEImm dst: r5 off: -1 imm: 3 <block-1>
-12: MovImm32 dst: r0 imm: 0
-13: Exit
-block-1:
-14: MovImm32 dst: r0 imm: 1
-15: Exit`));
+    expect(disasm([{ allow: true, type: "a" }, { allow: false, type: "c", major: 1, minor: 3, access: "w" }])).toBe(normalize(allowAllButOne(2, 4, 1, 3)));
   });
 });
 
