@@ -134,7 +134,7 @@ export async function main(args: string[], g: GlobalOptions): Promise<number> {
       const r = fromConfig ? attachContainerFilters(dir, filters)! : attachDeviceFilter(dir, filters.container!);
       const how = r.replaced.length === 0 ? "attached" : r.atomic ? `replaced ${r.replaced[0]}` : `replaced ${r.replaced.join(", ")} (attach, then detach)`;
       const host = r.hostProgId !== undefined ? ` and host policy program ${r.hostProgId} (${filters.host!.instructions.length} instructions)` : "";
-      console.log(`${dir}: program ${r.progId}${host} ${how}, ${filters.container!.instructions.length} instructions`);
+      console.log(`${dir}: program ${r.progId} (${filters.container!.instructions.length} instructions)${host} ${how}`);
       return 0;
     }
     case "check": {
