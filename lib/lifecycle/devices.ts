@@ -3,8 +3,8 @@
 // defaults, the host's allows, permitted requests). The host's program never depends on the
 // container's input: when that input cannot be compiled, the host program is still attached.
 import {
-  ContainerDevices, attachContainerFilters, compileContainerFilters, containerRuleSets, hostDenyRules,
-  type AttachResult, type ContainerFilters, type DeviceConfigSource, type DevicePolicy,
+  ContainerDevices, DEVICE_PROGRAM_NAME, HOST_PROGRAM_NAME, attachContainerFilters, compileContainerFilters, containerRuleSets,
+  hostDenyRules, readDeviceFilters, type AttachResult, type ContainerFilters, type DeviceConfigSource, type DevicePolicy,
 } from "../devices/index.ts";
 import { containerCgroup } from "./cgroup.ts";
 
@@ -27,12 +27,15 @@ export function hostPolicyFilter(policy: DevicePolicy): ContainerFilters {
 /**
  * After a prestart that failed (fail mode open lets the container start): the host policy on the
  * container's cgroup all the same, beside the runtime's program (replacing only an earlier host
- * program). Returns what was attached; undefined when the policy denies nothing. Throws when it
- * cannot be attached.
+ * program). Returns what was attached; undefined when the policy denies nothing or when the
+ * prestart had attached both of hookshim's programs before it failed. Throws when it cannot be
+ * attached.
  */
 export function enforceHostPolicy(pid: number, id: string, cgroupParent: string, policy: DevicePolicy): AttachResult | undefined {
   const filters = hostPolicyFilter(policy);
   if (!filters.host) return undefined;
-  const cg = containerCgroup(pid, id, cgroupParent);
-  return attachContainerFilters(cg.manager.path, filters);
+  const dir = containerCgroup(pid, id, cgroupParent).manager.path;
+  const names = readDeviceFilters(dir).map((f) => f.name);
+  if (names.includes(HOST_PROGRAM_NAME) && names.includes(DEVICE_PROGRAM_NAME)) return undefined;
+  return attachContainerFilters(dir, filters);
 }
