@@ -1,10 +1,9 @@
 // hookshim devices compile|apply|check|show|add|remove: the device filter from the command line.
 import { disassemble, type Instruction } from "../bpf/asm/index.ts";
 import {
-  Access, ContainerDevices, DeviceRuleError, HOST_PROGRAM_NAME, DEVICE_PROGRAM_NAME, attachContainerFilters,
-  attachDeviceFilter, changeDeviceRule, compileContainerFilters, formatAccess, formatRule, normalizeRules, parseAccess,
-  parseDeviceSpec, readDeviceFilters, ruleFromSpec, emulatorFromFilter,
-  type AttachedFilter, type CompiledFilter, type NormalRule, type ReducedRules,
+  Access, ContainerDevices, DeviceRuleError, attachContainerFilter, changeDeviceRule, compileContainerFilter, formatAccess,
+  formatRule, hostDenyBlocks, hostDenyMatches, hostDenyRules, normalizeRules, parseAccess, parseDeviceSpec, readDeviceFilters,
+  ruleFromSpec, type AttachedFilter, type ContainerFilter, type DevicePolicy, type NormalRule, type ReducedRules,
 } from "../devices/index.ts";
 import { loadConfig } from "../config/index.ts";
 import { containerDevices } from "../lifecycle/devices.ts";
@@ -20,8 +19,8 @@ const USAGE = `usage: hookshim devices compile (--config F | --rules F) [--forma
        hookshim devices show --cgroup DIR [--json]
        hookshim devices add|remove --cgroup DIR 'c 10:229 rwm'
 --config F: an OCI config.json, decided as the hook does (its rules, its device nodes, the
-runtime's defaults, hookshim's host policy, permitted annotation requests); when the host policy
-denies something that is a program of its own, printed first (json: an object by program name).
+runtime's defaults, hookshim's host policy, permitted annotation requests): one program, the
+host policy's denies first (blocks host-N), then the container's list (blocks block-N).
 --rules F: a JSON array of LinuxDeviceCgroup rules, exactly as written.`;
 
 const SPECS = [
@@ -61,13 +60,35 @@ function deviceSource(p: Parsed, g: GlobalOptions, cmd: string): { file: string;
   return { file, fromConfig: true, devices: asInput(file, () => containerDevices(raw, policy)) };
 }
 
-/** The programs in attach order, each with its name. */
-function programsOf(devices: ContainerDevices): [string, CompiledFilter][] {
-  const f = compileContainerFilters(devices);
-  return [
-    ...(f.host ? [[HOST_PROGRAM_NAME, f.host] as [string, CompiledFilter]] : []),
-    ...(f.container ? [[DEVICE_PROGRAM_NAME, f.container] as [string, CompiledFilter]] : []),
-  ];
+/** The one program a container gets for these decisions. */
+function programOf(devices: ContainerDevices): ContainerFilter {
+  return compileContainerFilter(devices)!;
+}
+
+/** The active config's host policy, to label a program's host deny blocks; undefined when it cannot be read. */
+function activePolicy(g: GlobalOptions): DevicePolicy | undefined {
+  try {
+    return loadConfig(g.configPath).devices;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Where each host deny block came from: the active policy's rule when the blocks are that policy's. */
+function hostDenySources(f: AttachedFilter, policy: DevicePolicy | undefined): string[] {
+  const denies = f.filter?.hostDenies ?? [];
+  let expected: ReturnType<typeof hostDenyBlocks> = [];
+  try {
+    expected = policy ? hostDenyBlocks(hostDenyRules(policy)) : [];
+  } catch {
+    expected = [];
+  }
+  const same = (a: object, b: object) => JSON.stringify(a) === JSON.stringify(b);
+  const matches = expected.length === denies.length && denies.every((d, i) => {
+    const { type, major, minor, access } = expected[i]!;
+    return same(d, { type, major, minor, access });
+  });
+  return denies.map((_, i) => (matches ? `host policy ${expected[i]!.source}` : "host policy (not the active config's)"));
 }
 
 function instructionJson(i: Instruction): Record<string, unknown> {
@@ -84,11 +105,17 @@ function reducedLines(r: ReducedRules): string[] {
   ];
 }
 
-function filterLines(dir: string, f: AttachedFilter): string[] {
-  const role = f.hostPolicy ? " (hookshim host policy: its denies hold whatever the other programs allow)" : f.hookshim ? " (hookshim)" : "";
+function filterLines(dir: string, f: AttachedFilter, policy: DevicePolicy | undefined): string[] {
+  const role = f.hostPolicy ? " (hookshim host policy alone: its denies hold whatever the other programs allow)" : f.hookshim ? " (hookshim)" : "";
   const head = `${dir}: program ${f.id} ${f.name || "(unnamed)"}${role} tag ${f.tag}`;
   if (!f.filter) return [head, `  cannot read rules: ${f.error}`];
-  const lines = [head, `  ${f.filter.defaultAllow ? "allow" : "deny"} a *:* rwm`];
+  const sources = hostDenySources(f, policy);
+  const lines = [
+    head,
+    // checked first: no rule below can reach them
+    ...f.filter.hostDenies.map((d, i) => `  host deny ${formatRule(d)}  # ${sources[i]}, checked first`),
+    `  ${f.filter.defaultAllow ? "allow" : "deny"} a *:* rwm`,
+  ];
   for (const b of f.filter.blocks) {
     let line = `  ${b.allow ? "allow" : "deny"} ${formatRule(b)}`;
     if (!b.v1)
@@ -113,28 +140,25 @@ export async function main(args: string[], g: GlobalOptions): Promise<number> {
   switch (sub) {
     case "compile": {
       const { devices } = deviceSource(p, g, cmd);
-      const programs = programsOf(devices);
+      const { compiled } = programOf(devices);
       const format = str(p, "format") ?? "asm";
-      // one program: its instructions alone; with the host policy's, each under its name
-      if (format === "asm")
-        for (const [name, c] of programs) {
-          if (programs.length > 1) console.log(`; program ${name}`);
-          process.stdout.write(disassemble(c.instructions).replace(/\n?$/, "\n"));
-        }
-      else if (format === "json") {
-        const json = programs.map(([name, c]) => [name, c.instructions.map(instructionJson)] as const);
-        console.log(JSON.stringify(json.length === 1 ? json[0]![1] : Object.fromEntries(json), null, 1));
+      if (format === "asm") {
+        compiled.hostDenies.forEach((d, i) => console.log(`; host-${i}: deny ${formatRule(d)} (${d.source ?? "host policy"})`));
+        process.stdout.write(disassemble(compiled.instructions).replace(/\n?$/, "\n"));
+      } else if (format === "json") {
+        console.log(JSON.stringify(compiled.instructions.map(instructionJson), null, 1));
       } else throw new UsageError(`${cmd}: --format must be asm or json, not "${format}"`);
       return 0;
     }
     case "apply": {
       const dir = requireStr(p, "cgroup", cmd);
-      const { devices, fromConfig } = deviceSource(p, g, cmd);
-      const filters = compileContainerFilters(devices);
-      const r = fromConfig ? attachContainerFilters(dir, filters)! : attachDeviceFilter(dir, filters.container!);
+      const { devices } = deviceSource(p, g, cmd);
+      const filter = programOf(devices);
+      const r = attachContainerFilter(dir, filter);
       const how = r.replaced.length === 0 ? "attached" : r.atomic ? `replaced ${r.replaced[0]}` : `replaced ${r.replaced.join(", ")} (attach, then detach)`;
-      const host = r.hostProgId !== undefined ? ` and host policy program ${r.hostProgId} (${filters.host!.instructions.length} instructions)` : "";
-      console.log(`${dir}: program ${r.progId} (${filters.container!.instructions.length} instructions)${host} ${how}`);
+      const n = filter.compiled.hostDenies.length;
+      const host = n ? `, ${n} host deny block${n === 1 ? "" : "s"} first` : "";
+      console.log(`${dir}: program ${r.progId} (${filter.compiled.instructions.length} instructions${host}) ${how}`);
       return 0;
     }
     case "check": {
@@ -158,16 +182,19 @@ export async function main(args: string[], g: GlobalOptions): Promise<number> {
     case "show": {
       const dir = requireStr(p, "cgroup", cmd);
       const filters = readDeviceFilters(dir);
+      const policy = activePolicy(g);
+      const numbers = (b: { major: number; minor: number }) => ({ major: b.major < 0 ? null : b.major, minor: b.minor < 0 ? null : b.minor });
       if (flag(p, "json")) {
         console.log(JSON.stringify(filters.map((f) => ({
           id: f.id, name: f.name, tag: f.tag, hookshim: f.hookshim, hostPolicy: f.hostPolicy, error: f.error,
+          hostDenies: f.filter?.hostDenies.map((d, i) => ({ type: d.type, ...numbers(d), access: formatAccess(d.access), source: hostDenySources(f, policy)[i] })),
           defaultAllow: f.filter?.defaultAllow,
-          rules: f.filter?.blocks.map((b) => ({ allow: b.allow, type: b.type, major: b.major < 0 ? null : b.major, minor: b.minor < 0 ? null : b.minor, access: formatAccess(b.access), test: b.test, v1: b.v1 })),
+          rules: f.filter?.blocks.map((b) => ({ allow: b.allow, type: b.type, ...numbers(b), access: formatAccess(b.access), test: b.test, v1: b.v1 })),
         }))));
       } else if (filters.length === 0) {
         console.log(`${dir}: no device program attached (every device allowed unless a parent cgroup restricts it)`);
       } else {
-        for (const f of filters) console.log(filterLines(dir, f).join("\n"));
+        for (const f of filters) console.log(filterLines(dir, f, policy).join("\n"));
         if (filters.length > 1) console.log(`${dir}: an access is allowed only when every program allows it`);
       }
       return 0;
@@ -187,8 +214,8 @@ export async function main(args: string[], g: GlobalOptions): Promise<number> {
       console.log(reducedLines(r.after).join("\n"));
       if (rule.allow && rule.type !== "a" && rule.major >= 0 && rule.minor >= 0)
         for (const h of r.host)
-          if (h.filter && !emulatorFromFilter(h.filter).allows(rule.type, rule.major, rule.minor, rule.access))
-            console.log(`note: the host policy (program ${h.id}) still denies ${formatRule(rule)}: a host deny always wins`);
+          if (h.denies.some((d) => hostDenyMatches(d, rule.type as "b" | "c", rule.major, rule.minor, rule.access)))
+            console.log(`note: the host policy (program ${h.progId}) still denies ${formatRule(rule)}: a host deny is checked first`);
       return 0;
     }
     default:

@@ -161,22 +161,20 @@ export function emulatorFromReduced(r: ReducedRules): Emulator {
  */
 export class ContainerDevices {
   constructor(
+    /** v1 semantics of the host's denies over allow-all */
     readonly host: Emulator,
     readonly container?: Emulator,
+    /** the host's deny rules as given, in order (the program checks one block per rule, first) */
+    readonly hostDenies: NormalRule[] = [],
   ) {}
 
   /** Host denies over allow-all, and the container's list from deny-all; DeviceRuleError names the rule at fault. */
-  static fromRules(host: NormalRule[], container?: NormalRule[]): ContainerDevices {
+  static fromRules(host: NormalRule[], container?: NormalRule[] | Emulator): ContainerDevices {
     const h = emulatorFromReduced({ defaultAllow: true, exceptions: [] });
-    if (host.some((r) => r.allow)) throw new DeviceRuleError("host policy programs hold denies only");
+    if (host.some((r) => r.allow)) throw new DeviceRuleError("host policy rules here are denies only");
     h.applyAll(host, "policy.rules");
-    return new ContainerDevices(h, container && new Emulator().applyAll(container));
-  }
-
-  /** The host's rules allow everything: no host program is needed. */
-  get hostAllowsAll(): boolean {
-    const r = this.host.reduced();
-    return r.defaultAllow && r.exceptions.length === 0;
+    const c = container instanceof Emulator ? container : container && new Emulator().applyAll(container);
+    return new ContainerDevices(h, c, host);
   }
 
   allows(type: "b" | "c", major: number, minor: number, access: number): boolean {

@@ -1,8 +1,9 @@
-// A cgroup's device filter: compile rules to the program, attach it with runc's replacement
-// semantics (libcontainer/cgroups/ebpf LoadAttachCgroupDeviceFilter), read back the rules in force
-// from the attached programs, and change one rule in place.
+// A cgroup's device filter: compile rules to the program (the host's denies first, then the
+// container's v1 list), attach it with runc's replacement semantics
+// (libcontainer/cgroups/ebpf LoadAttachCgroupDeviceFilter), read back the rules in force from the
+// attached programs, and change one rule in place.
 import {
-  deviceFilterInstructions, decompileDeviceFilter, type DecompiledFilter, type FilterSpec,
+  deviceFilterInstructions, decompileDeviceFilter, type DecompiledFilter, type FilterException, type FilterSpec, type HostDeny,
 } from "../../bpf/devicefilter.ts";
 import { assemble, decode, Exit, Mov32Imm, R0, type Instruction } from "../bpf/asm/index.ts";
 import {
@@ -11,40 +12,67 @@ import {
 } from "../bpf/index.ts";
 import { LOCK, O, close, flock, isErrno, open } from "../sys/index.ts";
 import { ContainerDevices, Emulator, emulatorFromReduced, type ReducedRules } from "./emulator.ts";
-import type { NormalRule } from "./rule.ts";
+import { Access, DeviceRuleError, type NormalRule } from "./rule.ts";
 
-/** The name hookshim's program for a container's own rules carries, so it can be told from runc's and systemd's. */
+/** The name of hookshim's program for a container (host denies, then its own rules), so it can be told from runc's and systemd's. */
 export const DEVICE_PROGRAM_NAME = "hookshim_dev";
-/** The name of hookshim's host policy program: the host's denies, attached beside the container's program. */
+/**
+ * The name of hookshim's host-only program: the host's denies over allow-all, attached beside the
+ * runtime's program only when the container's input was refused (fail mode open).
+ */
 export const HOST_PROGRAM_NAME = "hookshim_host";
 const HOOKSHIM_PROGRAMS: readonly string[] = [DEVICE_PROGRAM_NAME, HOST_PROGRAM_NAME];
 
 export interface CompiledFilter {
+  /** the host deny blocks, checked first, each with the rule it came from */
+  hostDenies: HostDeny[];
+  /** the container's v1 list after them */
   reduced: ReducedRules;
   instructions: Instruction[];
   bytes: Uint8Array;
 }
 
-export function compileDeviceFilter(source: Emulator | NormalRule[]): CompiledFilter {
+/** The program for `source` (a v1 list) with `hostDenies` checked before it. */
+export function compileDeviceFilter(source: Emulator | NormalRule[], hostDenies: HostDeny[] = []): CompiledFilter {
   const emu = source instanceof Emulator ? source : new Emulator().applyAll(source);
   const reduced = emu.reduced();
-  const spec: FilterSpec = reduced;
+  const spec: FilterSpec = { ...reduced, hostDenies };
   const instructions = deviceFilterInstructions(spec);
-  return { reduced, instructions, bytes: assemble(instructions) };
+  return { hostDenies, reduced, instructions, bytes: assemble(instructions) };
 }
 
-/** The programs a container's cgroup gets; `host` is absent when the host policy denies nothing. */
-export interface ContainerFilters {
-  host?: CompiledFilter;
-  /** absent: only the host policy is enforced, beside whatever program the runtime attached */
-  container?: CompiledFilter;
+/** One deny block per host deny rule, in order; a type "a" rule is a b block and a c block. */
+export function hostDenyBlocks(rules: readonly NormalRule[]): HostDeny[] {
+  return rules.flatMap((r) => {
+    if (r.allow) throw new DeviceRuleError(`${r.source ?? "a host rule"}: the host's program prefix holds denies only`);
+    const types = r.type === "a" ? (["b", "c"] as const) : [r.type];
+    const any = r.type === "a";
+    return types.map((type) => ({ type, major: any ? -1 : r.major, minor: any ? -1 : r.minor, access: any ? Access.ALL : r.access, source: r.source }));
+  });
 }
 
-export function compileContainerFilters(devices: ContainerDevices): ContainerFilters {
-  return {
-    host: devices.hostAllowsAll ? undefined : compileDeviceFilter(devices.host),
-    container: devices.container && compileDeviceFilter(devices.container),
-  };
+/** Whether a host deny block denies the request: same device, a requested bit in the rule. */
+export function hostDenyMatches(d: FilterException, type: "b" | "c", major: number, minor: number, access: number): boolean {
+  return d.type === type && (d.major < 0 || d.major === major) && (d.minor < 0 || d.minor === minor) && (d.access & access) !== 0;
+}
+
+/** The one program a container's cgroup gets, and its name. */
+export interface ContainerFilter {
+  /** DEVICE_PROGRAM_NAME: host denies, then the container's list; HOST_PROGRAM_NAME: host denies over allow-all */
+  name: string;
+  compiled: CompiledFilter;
+}
+
+/**
+ * The container's program: the host's denies first, then its v1 list. Without a container list
+ * (its input was refused) the host's denies alone, to sit beside the runtime's program; undefined
+ * then when the host denies nothing.
+ */
+export function compileContainerFilter(devices: ContainerDevices): ContainerFilter | undefined {
+  const hostDenies = hostDenyBlocks(devices.hostDenies);
+  if (devices.container) return { name: DEVICE_PROGRAM_NAME, compiled: compileDeviceFilter(devices.container, hostDenies) };
+  if (hostDenies.length === 0) return undefined;
+  return { name: HOST_PROGRAM_NAME, compiled: compileDeviceFilter(emulatorFromReduced({ defaultAllow: true, exceptions: [] }), hostDenies) };
 }
 
 export function loadDeviceFilter(compiled: CompiledFilter, name = DEVICE_PROGRAM_NAME): BpfProgram {
@@ -127,10 +155,7 @@ function attachedPrograms(cgroupFd: number): AttachedProgram[] {
 }
 
 export interface AttachResult {
-  /** the container's program (the host program's when only that was attached) */
   progId: number;
-  /** the host policy program, when one was attached */
-  hostProgId?: number;
   /** ids of the programs it replaced */
   replaced: number[];
   /** one old program swapped with BPF_F_REPLACE (no moment with both or neither) */
@@ -143,22 +168,17 @@ export interface AttachResult {
  * ones detached after, so the cgroup is never without a filter.
  */
 export function attachDeviceFilter(cgroupDir: string, compiled: CompiledFilter): AttachResult {
-  return withCgroup(cgroupDir, (fd) => attachToFd(fd, [{ compiled, name: DEVICE_PROGRAM_NAME }]));
+  return withCgroup(cgroupDir, (fd) => attachToFd(fd, compiled, DEVICE_PROGRAM_NAME));
 }
 
 /**
- * A container's programs in place: with the container's filter, the host program (if any) and
- * the container's replace every device program the cgroup has; host-only, the host program is
- * attached beside the runtime's program and replaces only an earlier host program.
+ * A container's program in place: hookshim_dev replaces every device program the cgroup has (the
+ * runtime's one atomically where the kernel can), so it alone decides; the host-only program is
+ * attached beside the runtime's and replaces only an earlier host-only program.
  */
-export function attachContainerFilters(cgroupDir: string, filters: ContainerFilters): AttachResult | undefined {
-  const programs = [
-    ...(filters.host ? [{ compiled: filters.host, name: HOST_PROGRAM_NAME }] : []),
-    ...(filters.container ? [{ compiled: filters.container, name: DEVICE_PROGRAM_NAME }] : []),
-  ];
-  if (programs.length === 0) return undefined;
-  const replaces = filters.container ? () => true : (name: string) => name === HOST_PROGRAM_NAME;
-  return withCgroup(cgroupDir, (fd) => attachToFd(fd, programs, replaces));
+export function attachContainerFilter(cgroupDir: string, filter: ContainerFilter): AttachResult {
+  const replaces = filter.name === HOST_PROGRAM_NAME ? (name: string) => name === HOST_PROGRAM_NAME : () => true;
+  return withCgroup(cgroupDir, (fd) => attachToFd(fd, filter.compiled, filter.name, replaces));
 }
 
 function withCgroup<T>(cgroupDir: string, fn: (cgroupFd: number) => T): T {
@@ -171,26 +191,27 @@ function withCgroup<T>(cgroupDir: string, fn: (cgroupFd: number) => T): T {
 }
 
 /**
- * Attach `programs` in order, then detach the old programs `replaces` selects. With both sets
- * attached for a moment an access passes only when old and new both allow it: never wider than
- * either. One program in place of one is swapped atomically where the kernel can.
+ * Attach the program, then detach the old programs `replaces` selects. With both attached for a
+ * moment an access passes only when old and new both allow it: never wider than either. One
+ * program in place of one is swapped atomically where the kernel can.
  */
 function attachToFd(
   cgroupFd: number,
-  programs: { compiled: CompiledFilter; name: string }[],
+  compiled: CompiledFilter,
+  name: string,
   replaces: (name: string) => boolean = () => true,
 ): AttachResult {
   const all = attachedPrograms(cgroupFd);
   const old = all.filter((p) => replaces(p.name));
-  const loaded: { prog: BpfProgram; name: string }[] = [];
+  let prog: BpfProgram | undefined;
   try {
-    for (const p of programs) loaded.push({ prog: loadDeviceFilter(p.compiled, p.name), name: p.name });
-    const atomic = loaded.length === 1 && old.length === 1 && haveProgReplace();
+    prog = loadDeviceFilter(compiled, name);
+    const atomic = old.length === 1 && haveProgReplace();
     const attachType = AttachType.CGROUP_DEVICE;
     if (atomic) {
-      progAttach({ targetFd: cgroupFd, progFd: loaded[0]!.prog.fd, attachType, flags: AttachFlag.ALLOW_MULTI | AttachFlag.REPLACE, replaceFd: old[0]!.fd });
+      progAttach({ targetFd: cgroupFd, progFd: prog.fd, attachType, flags: AttachFlag.ALLOW_MULTI | AttachFlag.REPLACE, replaceFd: old[0]!.fd });
     } else {
-      for (const { prog } of loaded) progAttach({ targetFd: cgroupFd, progFd: prog.fd, attachType, flags: AttachFlag.ALLOW_MULTI });
+      progAttach({ targetFd: cgroupFd, progFd: prog.fd, attachType, flags: AttachFlag.ALLOW_MULTI });
       for (const p of old) {
         try {
           progDetach({ targetFd: cgroupFd, progFd: p.fd, attachType });
@@ -199,11 +220,9 @@ function attachToFd(
         }
       }
     }
-    const idOf = (name: string) => loaded.find((l) => l.name === name)?.prog.info().id;
-    const host = idOf(HOST_PROGRAM_NAME);
-    return { progId: idOf(DEVICE_PROGRAM_NAME) ?? host!, hostProgId: host, replaced: old.map((p) => p.id), atomic };
+    return { progId: prog.info().id, replaced: old.map((p) => p.id), atomic };
   } finally {
-    for (const l of loaded) l.prog.close(); // the cgroup holds its own reference
+    prog?.close(); // the cgroup holds its own reference
     all.forEach((p) => close(p.fd));
   }
 }
@@ -232,7 +251,7 @@ export interface AttachedFilter {
   tag: string;
   /** one of hookshim's programs, by name */
   hookshim: boolean;
-  /** hookshim's host policy program: its denies hold whatever the other programs allow */
+  /** hookshim's host-only program (fail mode open): its denies hold whatever the runtime's program allows */
   hostPolicy: boolean;
   /** the rules, when the program has hookshim's or runc's shape */
   filter?: DecompiledFilter;
@@ -278,7 +297,7 @@ function readFromFd(cgroupFd: number): AttachedFilter[] {
   return out;
 }
 
-/** The emulator state a decompiled program stands for. */
+/** The v1 list after a decompiled program's host denies, as emulator state. */
 export function emulatorFromFilter(f: DecompiledFilter): Emulator {
   return emulatorFromReduced({
     defaultAllow: f.defaultAllow,
@@ -286,33 +305,52 @@ export function emulatorFromFilter(f: DecompiledFilter): Emulator {
   });
 }
 
+/** What a decompiled program decides as a whole: its host denies first, then its v1 list. */
+export function decisionsOf(f: DecompiledFilter): ContainerDevices {
+  const denies = f.hostDenies.map((d): NormalRule => ({ allow: false, ...d }));
+  return ContainerDevices.fromRules(denies, emulatorFromFilter(f));
+}
+
+/** Host denies in force on a cgroup: a program's own prefix, or a host-only program's. */
+export interface HostDenies {
+  progId: number;
+  denies: FilterException[];
+}
+
 /**
  * Apply one rule on top of the rules in force on the cgroup (add = allow, remove = deny) and
  * replace the program, keeping every other rule. A cgroup with no device program allows everything.
- * hookshim's host policy program is neither read nor changed: its denies still hold. Serialised
- * against other hookshim writers with flock on the cgroup directory.
+ * The program's host deny prefix is kept as it is, ahead of the changed list, and a host-only
+ * program is neither read nor changed: host denies still hold. Serialised against other hookshim
+ * writers with flock on the cgroup directory.
  */
 export function changeDeviceRule(
   cgroupDir: string,
   rule: NormalRule,
-): { before: ReducedRules; after: ReducedRules; attach: AttachResult; host: AttachedFilter[] } {
+): { before: ReducedRules; after: ReducedRules; attach: AttachResult; host: HostDenies[] } {
   return withCgroup(cgroupDir, (cgroupFd) => {
     flock(cgroupFd, LOCK.EX); // released when the fd is closed
     const all = readFromFd(cgroupFd);
-    const host = all.filter((f) => f.hostPolicy);
+    const hostOnly = all.filter((f) => f.hostPolicy);
     const filters = all.filter((f) => !f.hostPolicy);
     if (filters.length > 1)
       throw new Error(`${cgroupDir}: ${filters.length} device programs are attached (ids ${filters.map((f) => f.id).join(", ")}); refusing to merge them`);
     let emu = emulatorFromReduced({ defaultAllow: true, exceptions: [] });
+    let hostDenies: FilterException[] = [];
     if (filters.length === 1) {
       const f = filters[0]!;
       if (!f.filter) throw new Error(`${cgroupDir}: program ${f.id} (${f.name || "unnamed"}) cannot be read back: ${f.error}`);
       emu = emulatorFromFilter(f.filter);
+      hostDenies = f.filter.hostDenies;
     }
     const before = emu.reduced();
     emu.apply(rule);
-    const compiled = compileDeviceFilter(emu);
-    const attach = attachToFd(cgroupFd, [{ compiled, name: DEVICE_PROGRAM_NAME }], (name) => name !== HOST_PROGRAM_NAME);
+    const compiled = compileDeviceFilter(emu, hostDenies);
+    const attach = attachToFd(cgroupFd, compiled, DEVICE_PROGRAM_NAME, (name) => name !== HOST_PROGRAM_NAME);
+    const host = [
+      ...(hostDenies.length ? [{ progId: attach.progId, denies: hostDenies }] : []),
+      ...hostOnly.filter((f) => f.filter).map((f) => ({ progId: f.id, denies: f.filter!.hostDenies })),
+    ];
     return { before, after: compiled.reduced, attach, host };
   });
 }

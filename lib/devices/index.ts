@@ -10,8 +10,8 @@ export {
   parseDeviceRequests, type ContainerRuleSets, type DeviceConfigSource, type DevicePolicy,
 } from "./sources.ts";
 export {
-  DEVICE_PROGRAM_NAME, HOST_PROGRAM_NAME, attachContainerFilters, attachDeviceFilter, attachedDeviceProgramIds,
-  changeDeviceRule, compileContainerFilters, compileDeviceFilter, describeProgram, detachDeviceFilters,
-  emulatorFromFilter, haveProgReplace, loadDeviceFilter, readDeviceFilters,
-  type AttachResult, type AttachedFilter, type CompiledFilter, type ContainerFilters,
+  DEVICE_PROGRAM_NAME, HOST_PROGRAM_NAME, attachContainerFilter, attachDeviceFilter, attachedDeviceProgramIds,
+  changeDeviceRule, compileContainerFilter, compileDeviceFilter, decisionsOf, describeProgram, detachDeviceFilters,
+  emulatorFromFilter, haveProgReplace, hostDenyBlocks, hostDenyMatches, loadDeviceFilter, readDeviceFilters,
+  type AttachResult, type AttachedFilter, type CompiledFilter, type ContainerFilter, type HostDenies,
 } from "./filter.ts";

@@ -162,9 +162,9 @@ export function hostDenyRules(policy: DevicePolicy): NormalRule[] {
 export function containerRuleSets(config: DeviceConfigSource, policy: DevicePolicy = EMPTY_POLICY): ContainerRuleSets {
   const own = normalizeRules(config.linux?.resources?.devices ?? [], "linux.resources.devices");
   const devices = config.linux?.devices;
-  const nodes = (Array.isArray(devices) ? devices : []).map((d, i) => {
+  const nodes = (Array.isArray(devices) ? devices : []).flatMap((d, i): NormalRule[] => {
     const r = nodeRule(d);
-    return r && { ...r, source: `linux.devices[${i}]` };
+    return r ? [{ ...r, source: `linux.devices[${i}]` }] : [];
   });
   const runtime = RUNC_ALLOWED_DEVICES.map((r: DeviceRule) => normalizeRule(r)).map(label("runtime default devices"));
   const host = normalizeRules(policy.rules, "policy.rules").map(label("policy.rules"));
@@ -183,7 +183,7 @@ export function containerRuleSets(config: DeviceConfigSource, policy: DevicePoli
     host: host.filter((r) => !r.allow),
     container: [
       ...own.map(label("linux.resources.devices")),
-      ...nodes.filter((r): r is NormalRule => r !== undefined),
+      ...nodes,
       ...runtime,
       ...host.filter((r) => r.allow),
       ...requests.map((r) => ({ ...r, source: `annotation ${DEVICES_ANNOTATION} entry "${formatRule(r)}"` })),

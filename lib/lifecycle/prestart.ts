@@ -4,7 +4,7 @@
 // they were; a failure after hookshim created a cgroup gives the init back to its old group.
 import { readlinkSync } from "node:fs";
 import { basename } from "node:path";
-import { attachContainerFilters, type AttachResult } from "../devices/index.ts";
+import { attachContainerFilter, type AttachResult } from "../devices/index.ts";
 import { NAME_ANNOTATIONS } from "../notifier/container-info.ts";
 import { readConfig } from "../oci/bundle.ts";
 import type { State } from "../oci/state.ts";
@@ -53,8 +53,9 @@ export async function prestart(state: State, ctx: HookContext): Promise<Prestart
   try {
     const dir = cg.manager.path;
     if (cg.created) ctx.log.info(`pid ${pid} was in the root cgroup: moved it to ${dir}`);
-    const attached = step(`attaching the device filter to ${dir}`, () => attachContainerFilters(dir, filter)!);
-    ctx.log.debug(`device program ${attached.progId} on ${dir}${attached.replaced.length ? ` (replaced ${attached.replaced.join(", ")})` : ""}`);
+    const attached = step(`attaching the device filter to ${dir}`, () => attachContainerFilter(dir, filter));
+    const how = attached.atomic ? "atomically, BPF_F_REPLACE" : "attach, then detach";
+    ctx.log.debug(`device program ${attached.progId} on ${dir}${attached.replaced.length ? ` (replaced ${attached.replaced.join(", ")}: ${how})` : ""}`);
     ctx.timing.mark("attach");
 
     let skipped: string[] = [];

@@ -55,7 +55,7 @@ export function writeTestConfig(file: string, c: TestConfig): string {
   return file;
 }
 
-// A host deny: its own program on the container's cgroup, whatever the container's rules allow.
+// A host deny: a block ahead of the container's rules in its program, whatever those rules allow.
 export const DENY_DEV_ZERO = { allow: false, type: "c", major: 1, minor: 5, access: "rw" };
 
 

@@ -412,34 +412,49 @@ describeNeeds(["root", "cgroup2", "cc"], "device filter on the kernel", () => {
     }
   });
 
-  test("a natural host deny (c 10:200 rwm) beside runc's c *:* m: two programs, the host's holds through devices add (issue 15 #2)", async () => {
+  test("a natural host deny (c 10:200 rwm) beside runc's c *:* m: one program, the deny a prefix block that holds through devices add (issue 15 #2)", async () => {
     const v2 = newV2();
     try {
       const hostConfig = { devices: { rules: [HOST_DENY_TUN], requests: { allowed: false, permitted: [] } } };
       const bundle = runcBundle();
+      // the runtime's program first (runc's shape for its spec), as a hook finds it on pure v2
+      const runtime = attachDeviceFilter(v2, compileDeviceFilter(Emulator.fromRules([{ allow: false, access: "rwm" }, ...RUNC_ALLOWED_DEVICES])));
       const applied = await cliWith({ hostConfig }, "devices", "apply", "--cgroup", v2, "--config", bundle);
       expect(applied).toMatchObject({ code: 0, err: "" });
-      expect(applied.out).toContain("host policy program");
+      expect(applied.out).toContain("1 host deny block first");
+      // the one program in place of the runtime's: swapped atomically where the kernel can
+      expect(applied.out).toContain(haveProgReplace() ? `) replaced ${runtime.progId}\n` : `replaced ${runtime.progId} (attach, then detach)`);
       let got = probeOnce([v2]);
       expect(got.get("c:10:200")).toEqual(NONE);
       expect(got.get("c:1:3")).toEqual([true, true, true, true, true, true]);
       expect(got.get("b:7:0")).toEqual([false, false, false, true, true, true]); // runc's b *:* m
+      expect(readDeviceFilters(v2).map((f) => f.name)).toEqual([DEVICE_PROGRAM_NAME]);
 
-      const shown = await cli("devices", "show", "--cgroup", v2);
+      // the prefix, read back from the kernel's program, labelled with its rule in the active config
+      const shown = await cliWith({ hostConfig }, "devices", "show", "--cgroup", v2);
       expect(shown.code).toBe(0);
-      expect(shown.out).toContain(`${HOST_PROGRAM_NAME} (hookshim host policy`);
-      expect(shown.out).toMatch(/hookshim_host[^\n]*\n  allow a \*:\* rwm\n  deny c 10:200 rwm\n/);
-      expect(shown.out).toContain(`${DEVICE_PROGRAM_NAME} (hookshim)`);
-      expect(shown.out).toContain("an access is allowed only when every program allows it");
+      expect(shown.out).toMatch(/hookshim_dev \(hookshim\)[^\n]*\n  host deny c 10:200 rwm  # host policy policy\.rules\[0\], checked first\n  deny a \*:\* rwm\n/);
+      expect(shown.out).not.toContain("every program allows it");
+      // without that config the blocks are still shown as host denies, not attributed
+      const unlabelled = await cliWith({ hostConfig: {} }, "devices", "show", "--cgroup", v2);
+      expect(unlabelled.out).toContain("host deny c 10:200 rwm  # host policy (not the active config's)");
 
-      // the container's program changes; the host's stays, and says so
+      // the container's list changes; the prefix stays ahead of it, and the CLI says so
       const added = await cli("devices", "add", "--cgroup", v2, "c 10:200 rwm");
       expect(added.code).toBe(0);
       expect(added.out).toContain("allow c 10:200 rwm");
-      expect(added.out).toContain("host policy");
+      expect(added.out).toContain("still denies c 10:200 rwm: a host deny is checked first");
       got = probeOnce([v2]);
       expect(got.get("c:10:200")).toEqual(NONE);
-      expect(readDeviceFilters(v2).map((f) => f.name).sort()).toEqual([DEVICE_PROGRAM_NAME, HOST_PROGRAM_NAME]);
+      const after = readDeviceFilters(v2);
+      expect(after.map((f) => f.name)).toEqual([DEVICE_PROGRAM_NAME]);
+      expect(after[0]!.filter!.hostDenies).toEqual([{ type: "c", major: 10, minor: 200, access: Access.ALL }]);
+      // and removing a rule keeps it too
+      expect((await cli("devices", "remove", "--cgroup", v2, "c 1:3 w")).code).toBe(0);
+      got = probeOnce([v2]);
+      expect(got.get("c:10:200")).toEqual(NONE);
+      expect(got.get("c:1:3")).toEqual([true, false, false, true, true, true]); // as v1 with w denied
+      expect(readDeviceFilters(v2)[0]!.filter!.hostDenies).toHaveLength(1);
     } finally {
       removeV2(v2);
     }
@@ -556,6 +571,7 @@ describeNeeds(["root", "cgroup2", "cc"], "device filter on the kernel", () => {
       const [f] = readDeviceFilters(v2);
       expect(f!.hookshim).toBe(false);
       expect(f!.filter).toEqual({
+        hostDenies: [],
         defaultAllow: true,
         blocks: [{ type: "c", major: 1, minor: 3, access: Access.WRITE, allow: false, test: "subset", v1: false }],
       });

@@ -4,9 +4,14 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { assemble, decode, disassemble, Exit, JumpImm, JumpOp, Mov32Imm, R0, R2, R4, R5 } from "../../lib/bpf/asm/index.ts";
-import { Emulator, RUNC_ALLOWED_DEVICES, compileDeviceFilter, emulatorFromFilter, type DeviceRule } from "../../lib/devices/index.ts";
-import { decompileDeviceFilter, deviceFilterInstructions, runcInstructionCount, NotADeviceFilterError } from "../../bpf/devicefilter.ts";
+import { And32Imm, assemble, decode, disassemble, Exit, JumpImm, JumpOp, Mov32Imm, Mov32Reg, R0, R2, R3, R4, R5 } from "../../lib/bpf/asm/index.ts";
+import {
+  ContainerDevices, Emulator, RUNC_ALLOWED_DEVICES, compileDeviceFilter, decisionsOf, emulatorFromFilter, hostDenyBlocks, normalizeRules,
+  type DeviceRule,
+} from "../../lib/devices/index.ts";
+import {
+  decompileDeviceFilter, deviceFilterInstructions, hostDenyInstructionCount, runcInstructionCount, NotADeviceFilterError,
+} from "../../bpf/devicefilter.ts";
 import { PROBE_DEVICES, randomRuleSet, seededRandom } from "../support/devicerules.ts";
 
 const MAIN = join(import.meta.dir, "../../lib/cli/main.ts");
@@ -126,6 +131,98 @@ block-11:
 
   test("a partial deny on allow-all tests overlap (JEqImm 0), not runc's subset", () => {
     expect(disasm([{ allow: true, type: "a" }, { allow: false, type: "c", major: 1, minor: 3, access: "w" }])).toBe(normalize(allowAllButOne(2, 4, 1, 3)));
+  });
+});
+
+describe("host deny prefix: one program, the host's denies first", () => {
+  const hostRules = (rules: DeviceRule[]) =>
+    normalizeRules(rules, "policy.rules").map((r, i) => ({ ...r, source: `policy.rules[${i}]` }));
+
+  test("golden: one deny block per host rule (access overlap in r0), then the container's blocks", () => {
+    const denies = hostDenyBlocks(hostRules([
+      { allow: false, type: "c", major: 10, minor: 200, access: "rwm" },
+      { allow: false, type: "b", major: 8, minor: null, access: "w" },
+    ]));
+    expect(denies.map((d) => d.source)).toEqual(["policy.rules[0]", "policy.rules[1]"]);
+    const compiled = compileDeviceFilter(Emulator.fromRules([{ allow: true, type: "c", major: 1, minor: 3, access: "rwm" }]), denies);
+    expect(normalize(disassemble(compiled.instructions))).toBe(normalize(`${PROLOGUE}
+host-0:
+6: JNEImm dst: r2 off: -1 imm: 2 <host-1>
+7: MovReg32 dst: r0 src: r3
+8: AndImm32 dst: r0 imm: 7
+9: JEqImm dst: r0 off: -1 imm: 0 <host-1>
+10: JNEImm dst: r4 off: -1 imm: 10 <host-1>
+11: JNEImm dst: r5 off: -1 imm: 200 <host-1>
+12: MovImm32 dst: r0 imm: 0
+13: Exit
+host-1:
+14: JNEImm dst: r2 off: -1 imm: 1 <block-0>
+15: MovReg32 dst: r0 src: r3
+16: AndImm32 dst: r0 imm: 4
+17: JEqImm dst: r0 off: -1 imm: 0 <block-0>
+18: JNEImm dst: r4 off: -1 imm: 8 <block-0>
+19: MovImm32 dst: r0 imm: 0
+20: Exit
+block-0:
+21: JNEImm dst: r2 off: -1 imm: 2 <block-1>
+22: JNEImm dst: r4 off: -1 imm: 1 <block-1>
+23: JNEImm dst: r5 off: -1 imm: 3 <block-1>
+24: MovImm32 dst: r0 imm: 1
+25: Exit
+block-1:
+26: MovImm32 dst: r0 imm: 0
+27: Exit`));
+    // the prefix costs exactly its blocks; the rest is the container's program as it was
+    expect(compiled.instructions.length).toBe(hostDenyInstructionCount(denies) + compileDeviceFilter(Emulator.fromRules([{ allow: true, type: "c", major: 1, minor: 3, access: "rwm" }])).instructions.length);
+    expect(hostDenyInstructionCount(denies)).toBe(15);
+  });
+
+  test("a type a host deny is a b block and a c block, every access, any numbers", () => {
+    expect(hostDenyBlocks(hostRules([{ allow: false, type: "a", access: "rwm" }]))).toEqual([
+      { type: "b", major: -1, minor: -1, access: 7, source: "policy.rules[0]" },
+      { type: "c", major: -1, minor: -1, access: 7, source: "policy.rules[0]" },
+    ]);
+  });
+
+  test("seeded random host denies over random container lists: read back as a prefix, deciding as host-then-v1 (F_OK passes a deny)", () => {
+    const rand = seededRandom(15);
+    let checked = 0;
+    for (let i = 0; i < 200; i++) {
+      let devices: ContainerDevices;
+      const host = hostRules(randomRuleSet(rand).map((r) => ({ ...r, allow: false, type: r.type === "a" || r.type === undefined ? "c" : r.type })).filter((r) => r.access !== ""));
+      try {
+        devices = ContainerDevices.fromRules(host, normalizeRules(randomRuleSet(rand)));
+      } catch {
+        continue;
+      }
+      const denies = hostDenyBlocks(host);
+      const compiled = compileDeviceFilter(devices.container!, denies);
+      const back = decompileDeviceFilter(decode(compiled.bytes));
+      expect(back.hostDenies).toEqual(denies.map(({ type, major, minor, access }) => ({ type, major, minor, access })));
+      expect(back.blocks.map(({ type, major, minor, access }) => ({ type, major, minor, access }))).toEqual(compiled.reduced.exceptions);
+      const decides = decisionsOf(back);
+      for (const d of PROBE_DEVICES)
+        for (let a = 0; a <= 7; a++) {
+          // v1 semantics of the host list, then the container's: a request with no bits passes every host deny
+          const want = a === 0 ? devices.container!.allows(d.type, d.major, d.minor, 0) : devices.allows(d.type, d.major, d.minor, a);
+          expect(decides.allows(d.type, d.major, d.minor, a)).toBe(want);
+        }
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(50);
+  });
+
+  test("a host block after the container's blocks is refused: the prefix is only ever first", () => {
+    const prologue = deviceFilterInstructions({ defaultAllow: false, exceptions: [] }).slice(0, 6);
+    const insns = [
+      ...prologue,
+      JumpImm(JumpOp.JNE, R2, 2, "block-1").withSymbol("block-0"), JumpImm(JumpOp.JNE, R4, 1, "block-1"), JumpImm(JumpOp.JNE, R5, 3, "block-1"),
+      Mov32Imm(R0, 1), Exit(),
+      JumpImm(JumpOp.JNE, R2, 2, "block-2").withSymbol("block-1"), Mov32Reg(R0, R3), And32Imm(R0, 2), JumpImm(JumpOp.JEq, R0, 0, "block-2"),
+      Mov32Imm(R0, 0), Exit(),
+      Mov32Imm(R0, 0).withSymbol("block-2"), Exit(),
+    ];
+    expect(() => decompileDeviceFilter(decode(assemble(insns)))).toThrow(/a host deny block after the exceptions/);
   });
 });
 

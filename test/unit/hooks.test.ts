@@ -4,7 +4,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
-import { Access } from "../../lib/devices/index.ts";
+import { Access, DEVICE_PROGRAM_NAME, HOST_PROGRAM_NAME } from "../../lib/devices/index.ts";
 import { DEFAULT_HOOKS_DIR, bundleHooks, hookArgs, hooksdDefinition, injectIntoBundle, removeFromBundle, writeHooksFile } from "../../lib/lifecycle/registration.ts";
 import { containerDeviceFilter, containerDevices, hostPolicyFilter } from "../../lib/lifecycle/devices.ts";
 import { containerRuleSets } from "../../lib/devices/sources.ts";
@@ -102,14 +102,20 @@ describe("device rules a hook attaches", () => {
     expect(allows(cfg, permitting, [10, 200])).toBe(true);
   });
 
-  test("the host program holds the host's denies only; the container's program its own list", () => {
+  test("one program: the host's denies first (with their source), then the container's own list", () => {
     const cfg = JSON.parse(fixture("bundles/runc-1.1-spec.json"));
     const f = containerDeviceFilter(cfg, denyZero);
-    expect(f.host!.reduced).toEqual({ defaultAllow: true, exceptions: [{ type: "c", major: 1, minor: 5, access: Access.READ | Access.WRITE }] });
-    expect(f.container!.reduced.defaultAllow).toBe(false);
-    expect(containerDeviceFilter(cfg, noPolicy).host).toBeUndefined();
-    expect(hostPolicyFilter(denyZero)).toMatchObject({ container: undefined });
-    expect(hostPolicyFilter(noPolicy)).toEqual({ host: undefined, container: undefined });
+    expect(f.name).toBe(DEVICE_PROGRAM_NAME);
+    expect(f.compiled.hostDenies).toEqual([{ type: "c", major: 1, minor: 5, access: Access.READ | Access.WRITE, source: "policy.rules[0]" }]);
+    expect(f.compiled.reduced.defaultAllow).toBe(false);
+    expect(f.compiled.instructions[6]!.symbol).toBe("host-0");
+    expect(containerDeviceFilter(cfg, noPolicy).compiled.hostDenies).toEqual([]);
+    // fail mode open: the host's denies alone, over allow-all, in a program named apart
+    const alone = hostPolicyFilter(denyZero)!;
+    expect(alone.name).toBe(HOST_PROGRAM_NAME);
+    expect(alone.compiled.reduced).toEqual({ defaultAllow: true, exceptions: [] });
+    expect(alone.compiled.hostDenies).toHaveLength(1);
+    expect(hostPolicyFilter(noPolicy)).toBeUndefined();
   });
 });
 

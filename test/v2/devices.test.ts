@@ -1,17 +1,17 @@
 // Devices on a pure cgroup v2 host, where the runtime attaches an eBPF device program of its own to
 // the container's group (runc and crun both do) and there is no v1 devices controller to fall back
-// on. After prestart only hookshim's programs may decide (the container's, and the host policy's
-// beside it when the policy denies something), and what they decide, probed from inside the
-// container, must be v1 semantics of the config's rules and the runtime's default devices, with the
-// host's denies on top. `devices show` must read the program runc really attached, and the policy
-// must survive `runc update` and `crun update`.
+// on. After prestart exactly one program may decide, hookshim's (the host's denies first, then the
+// container's list), and what it decides, probed from inside the container, must be v1 semantics of
+// the config's rules and the runtime's default devices, with the host's denies on top. `devices
+// show` must read the program runc really attached, and the policy must survive `runc update` and
+// `crun update`.
 import { afterAll, beforeAll, expect } from "bun:test";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { cgroupMount } from "../../lib/cgroup/index.ts";
 import {
-  Access, DEVICE_PROGRAM_NAME, Emulator, HOST_PROGRAM_NAME, RUNC_ALLOWED_DEVICES, emulatorFromFilter, readDeviceFilters, type DeviceRule,
+  Access, DEVICE_PROGRAM_NAME, Emulator, RUNC_ALLOWED_DEVICES, emulatorFromFilter, readDeviceFilters, type DeviceRule,
 } from "../../lib/devices/index.ts";
 import {
   DENY_DEV_ZERO, busyboxRootfs, hookshim, hookshimExecutable, removeRuncRun, run, runc, runcBundle, runcDetached, writeTestConfig,
@@ -60,9 +60,12 @@ describeNeeds(["root", "cgroup2-pure", "runc", "busybox", "btf"], "devices on pu
   let exe: HookshimExecutable;
   let rootfs: string;
   const cgroupDir = (id: string) => `${cgroupMount().mountpoint}${parent}/${id}`;
-  /** The programs on the group by name: hookshim's two (the policy denies /dev/zero), nothing of the runtime's. */
-  const HOOKSHIM_PROGRAMS = [DEVICE_PROGRAM_NAME, HOST_PROGRAM_NAME];
-  const programNames = (id: string) => readDeviceFilters(cgroupDir(id)).map((f) => f.name).sort();
+  /** The one program on the group, hookshim's, with the policy's deny of /dev/zero first; nothing of the runtime's. */
+  const hookshimOnly = (id: string) => {
+    const filters = readDeviceFilters(cgroupDir(id));
+    expect(filters.map((f) => f.name)).toEqual([DEVICE_PROGRAM_NAME]);
+    expect(filters[0]!.filter!.hostDenies).toEqual([{ type: "c", major: 1, minor: 5, access: Access.READ | Access.WRITE }]);
+  };
   // The config's own list (runc spec: deny everything), runc's default devices, then the host policy.
   const hostRules: DeviceRule[] = [{ allow: false, access: "rwm" }, ...RUNC_ALLOWED_DEVICES, DENY_DEV_ZERO as DeviceRule];
 
@@ -94,10 +97,10 @@ describeNeeds(["root", "cgroup2-pure", "runc", "busybox", "btf"], "devices on pu
 
   const test = needs("root", "cgroup2-pure", "runc", "busybox", "btf");
 
-  test("runc: after prestart only hookshim's programs decide, and they equal v1 semantics of config + runc defaults + host policy", async () => {
+  test("runc: after prestart one program decides, hookshim's, and it equals v1 semantics of config + runc defaults + host policy", async () => {
     const id = uniq("one");
     expect(await runcDetached(runcRoot, await hookedBundle(id), id)).toBe(0);
-    expect(programNames(id)).toEqual(HOOKSHIM_PROGRAMS);
+    hookshimOnly(id);
     const inside = await probeInside("runc", id);
     expect(inside).toBe(expected(hostRules));
     expect(inside).toContain("zero 0 0"); // the host policy's deny holds
@@ -133,7 +136,7 @@ describeNeeds(["root", "cgroup2-pure", "runc", "busybox", "btf"], "devices on pu
     const id = uniq("upd");
     expect(await runcDetached(runcRoot, await hookedBundle(id), id)).toBe(0);
     const before = readDeviceFilters(cgroupDir(id)).map((f) => [f.id, f.hookshim]);
-    expect(programNames(id)).toEqual(HOOKSHIM_PROGRAMS);
+    hookshimOnly(id);
     const resources = join(tmp, `${id}-resources.json`);
     writeFileSync(resources, JSON.stringify({ memory: { limit: 100_000_000 }, devices: [{ allow: true, type: "c", major: 1, minor: 5, access: "rwm" }] }));
     for (const args of [["--pids-limit", "50"], ["--memory", "200000000"], ["-r", resources]]) {
@@ -146,7 +149,7 @@ describeNeeds(["root", "cgroup2-pure", "runc", "busybox", "btf"], "devices on pu
   }, scaled(60_000));
 
   needs("root", "cgroup2-pure", "crun", "busybox", "btf")(
-    "crun: hookshim's programs only after prestart, v1 semantics inside, and crun update keeps them",
+    "crun: one program after prestart, v1 semantics inside, and crun update keeps it",
     async () => {
       const id = uniq("crun");
       const bundle = await hookedBundle(id);
@@ -155,7 +158,7 @@ describeNeeds(["root", "cgroup2-pure", "runc", "busybox", "btf"], "devices on pu
       const p = Bun.spawn(["crun", "--root", crunRoot, "run", "--detach", "--bundle", bundle, id], { stdio: ["ignore", "ignore", Bun.file(errFile)] });
       expect([await p.exited, readFileSync(errFile, "utf8")]).toEqual([0, ""]);
       const before = readDeviceFilters(cgroupDir(id)).map((f) => [f.id, f.hookshim]);
-      expect(programNames(id)).toEqual(HOOKSHIM_PROGRAMS);
+      hookshimOnly(id);
       expect(await probeInside("crun", id)).toBe(expected(hostRules));
       const resources = join(tmp, `${id}-resources.json`);
       writeFileSync(resources, JSON.stringify({ pids: { limit: 40 } }));
