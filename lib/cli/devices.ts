@@ -88,7 +88,7 @@ function hostDenySources(f: AttachedFilter, policy: DevicePolicy | undefined): s
     const { type, major, minor, access } = expected[i]!;
     return same(d, { type, major, minor, access });
   });
-  return denies.map((_, i) => (matches ? `host policy ${expected[i]!.source}` : "host policy (not the active config's)"));
+  return denies.map((_, i) => (matches ? expected[i]!.source ?? "host policy" : "not the active config's host policy"));
 }
 
 function instructionJson(i: Instruction): Record<string, unknown> {
@@ -185,12 +185,16 @@ export async function main(args: string[], g: GlobalOptions): Promise<number> {
       const policy = activePolicy(g);
       const numbers = (b: { major: number; minor: number }) => ({ major: b.major < 0 ? null : b.major, minor: b.minor < 0 ? null : b.minor });
       if (flag(p, "json")) {
-        console.log(JSON.stringify(filters.map((f) => ({
-          id: f.id, name: f.name, tag: f.tag, hookshim: f.hookshim, hostPolicy: f.hostPolicy, error: f.error,
-          hostDenies: f.filter?.hostDenies.map((d, i) => ({ type: d.type, ...numbers(d), access: formatAccess(d.access), source: hostDenySources(f, policy)[i] })),
-          defaultAllow: f.filter?.defaultAllow,
-          rules: f.filter?.blocks.map((b) => ({ allow: b.allow, type: b.type, ...numbers(b), access: formatAccess(b.access), test: b.test, v1: b.v1 })),
-        }))));
+        const json = filters.map((f) => {
+          const sources = hostDenySources(f, policy);
+          return {
+            id: f.id, name: f.name, tag: f.tag, hookshim: f.hookshim, hostPolicy: f.hostPolicy, error: f.error,
+            hostDenies: f.filter?.hostDenies.map((d, i) => ({ type: d.type, ...numbers(d), access: formatAccess(d.access), source: sources[i] })),
+            defaultAllow: f.filter?.defaultAllow,
+            rules: f.filter?.blocks.map((b) => ({ allow: b.allow, type: b.type, ...numbers(b), access: formatAccess(b.access), test: b.test, v1: b.v1 })),
+          };
+        });
+        console.log(JSON.stringify(json));
       } else if (filters.length === 0) {
         console.log(`${dir}: no device program attached (every device allowed unless a parent cgroup restricts it)`);
       } else {

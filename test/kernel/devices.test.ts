@@ -433,11 +433,14 @@ describeNeeds(["root", "cgroup2", "cc"], "device filter on the kernel", () => {
       // the prefix, read back from the kernel's program, labelled with its rule in the active config
       const shown = await cliWith({ hostConfig }, "devices", "show", "--cgroup", v2);
       expect(shown.code).toBe(0);
-      expect(shown.out).toMatch(/hookshim_dev \(hookshim\)[^\n]*\n  host deny c 10:200 rwm  # host policy policy\.rules\[0\], checked first\n  deny a \*:\* rwm\n/);
+      expect(shown.out).toMatch(/hookshim_dev \(hookshim\)[^\n]*\n  host deny c 10:200 rwm  # policy\.rules\[0\], checked first\n  deny a \*:\* rwm\n/);
       expect(shown.out).not.toContain("every program allows it");
+      const json = JSON.parse((await cliWith({ hostConfig }, "devices", "show", "--cgroup", v2, "--json")).out);
+      expect(json.map((f: { name: string }) => f.name)).toEqual([DEVICE_PROGRAM_NAME]);
+      expect(json[0].hostDenies).toEqual([{ type: "c", major: 10, minor: 200, access: "rwm", source: "policy.rules[0]" }]);
       // without that config the blocks are still shown as host denies, not attributed
       const unlabelled = await cliWith({ hostConfig: {} }, "devices", "show", "--cgroup", v2);
-      expect(unlabelled.out).toContain("host deny c 10:200 rwm  # host policy (not the active config's)");
+      expect(unlabelled.out).toContain("host deny c 10:200 rwm  # not the active config's host policy, checked first");
 
       // the container's list changes; the prefix stays ahead of it, and the CLI says so
       const added = await cli("devices", "add", "--cgroup", v2, "c 10:200 rwm");
