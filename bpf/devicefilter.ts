@@ -1,8 +1,12 @@
 // The BPF_PROG_TYPE_CGROUP_DEVICE program for a reduced device rule set, in the shape of runc's
 // ebpf/devicefilter (after crun's ebpf.c): a prologue that loads struct bpf_cgroup_dev_ctx into
-// registers, one block per exception labelled block-N, and a default. Unlike runc, a deny block
+// registers, one block per exception labelled block-N, and a default. Before the exceptions, a
+// program may hold the host's denies (labelled host-N): one block per host deny rule, checked
+// first, so no exception after it can reach one. A host block tests the access in r0 (an exception
+// block uses r1), which is how the way back tells the two apart. Unlike runc, a deny block
 // matches when the requested access shares any bit with the rule (the v1 controller's partial
-// match), an allow block only when the request is a subset of it.
+// match, so a request with no bits never matches one), an allow block only when the request is a
+// subset of it.
 //
 // Also the way back: decompileDeviceFilter reads hookshim's and runc's program shapes (as the
 // kernel reports them, xlated) and returns the blocks, so the rules in force can be shown and edited.
@@ -29,10 +33,23 @@ export interface FilterException {
   access: number;
 }
 
+/** A host deny block: it denies a request of the type and numbers that shares a bit with `access`. */
+export interface HostDeny extends FilterException {
+  /** the rule it came from ("policy.rules[2]") */
+  source?: string;
+}
+
 export interface FilterSpec {
   defaultAllow: boolean;
   /** each becomes one block; it allows when the default denies and denies when the default allows */
   exceptions: FilterException[];
+  /** each becomes one deny block before the exceptions, in this order */
+  hostDenies?: HostDeny[];
+}
+
+/** Instructions of one host deny block: type 1, access 3, major 1, minor 1, verdict 2. */
+export function hostDenyInstructionCount(denies: readonly FilterException[]): number {
+  return denies.reduce((n, d) => n + 6 + (d.major >= 0 ? 1 : 0) + (d.minor >= 0 ? 1 : 0), 0);
 }
 
 const typeValue = (t: "b" | "c") => (t === "b" ? DevcgType.BLOCK : DevcgType.CHAR);
@@ -52,11 +69,25 @@ export function deviceFilterInstructions(spec: FilterSpec): Instruction[] {
     LoadMem(R4, R1, 4, Word), // r4 = major
     LoadMem(R5, R1, 8, Word), // r5 = minor
   ];
+  const hostDenies = spec.hostDenies ?? [];
+  hostDenies.forEach((d, i) => {
+    const next = i + 1 < hostDenies.length ? `host-${i + 1}` : "block-0";
+    // always an access test: a request with no bits (F_OK) passes a deny, as in v1
+    const block: Instruction[] = [JumpImm(JumpOp.JNE, R2, typeValue(d.type), next), Mov32Reg(R0, R3), And32Imm(R0, d.access), JumpImm(JumpOp.JEq, R0, 0, next)];
+    if (d.major >= 0) block.push(jumpIfNot(R4, d.major, next));
+    if (d.minor >= 0) block.push(jumpIfNot(R5, d.minor, next));
+    block.push(Mov32Imm(R0, 0), Exit());
+    block[0] = block[0]!.withSymbol(`host-${i}`);
+    insns.push(...block);
+  });
   const verdict = spec.defaultAllow ? 0 : 1;
   spec.exceptions.forEach((ex, i) => {
     const next = `block-${i + 1}`;
     const block: Instruction[] = [JumpImm(JumpOp.JNE, R2, typeValue(ex.type), next)];
-    if ((ex.access & DevcgAccess.ALL) !== DevcgAccess.ALL) {
+    // A deny block always tests the access: a request with no bits (access(2) with F_OK) shares
+    // none with the rule, and v1 lets it through. An rwm allow block needs no test: every request,
+    // that one included, is a subset of rwm.
+    if (spec.defaultAllow || (ex.access & DevcgAccess.ALL) !== DevcgAccess.ALL) {
       block.push(Mov32Reg(R1, R3), And32Imm(R1, ex.access));
       block.push(
         spec.defaultAllow
@@ -93,6 +124,8 @@ export interface DecompiledBlock extends FilterException {
 }
 
 export interface DecompiledFilter {
+  /** the host deny blocks before the exceptions (hookshim's programs only), in program order */
+  hostDenies: FilterException[];
   defaultAllow: boolean;
   blocks: DecompiledBlock[];
 }
@@ -141,16 +174,8 @@ export function decompileDeviceFilter(insns: Instruction[]): DecompiledFilter {
     return undefined;
   };
 
-  const blocks: DecompiledBlock[] = [];
-  let pc = PROLOGUE_LENGTH;
-  for (;;) {
-    const end = verdictAt(pc);
-    if (end !== undefined) {
-      if (pc + 2 !== insns.length) throw new NotADeviceFilterError(pc + 2, "instructions after the default verdict");
-      const defaultAllow = end !== 0;
-      // A block whose verdict is the default changes nothing.
-      return { defaultAllow, blocks: blocks.filter((b) => b.allow !== defaultAllow) };
-    }
+  /** One block at pc: its rule, its verdict, the register its access test uses, where it ends. */
+  const blockAt = (pc: number) => {
     const head = at(pc);
     if (!(head.opcode === OP.JNEK && head.dst === R2)) throw new NotADeviceFilterError(pc, "expected a block's type test (if r2 != TYPE)");
     const next = pc + 1 + head.offset;
@@ -160,14 +185,18 @@ export function decompileDeviceFilter(insns: Instruction[]): DecompiledFilter {
     let p = pc + 1;
     let access: number = DevcgAccess.ALL;
     let test: AccessTest = "none";
-    if (is(at(p), OP.MOV32X, R1, R3) || is(at(p), OP.MOV64X, R1, R3)) {
-      expect(p + 1, (i) => (i.opcode === OP.AND32K) && i.dst === R1, "w1 &= ACCESS");
+    let scratch: number | undefined;
+    for (const reg of [R1, R0]) {
+      if (!(is(at(p), OP.MOV32X, reg, R3) || is(at(p), OP.MOV64X, reg, R3))) continue;
+      scratch = reg;
+      expect(p + 1, (i) => (i.opcode === OP.AND32K) && i.dst === reg, `w${reg} &= ACCESS`);
       access = u32(at(p + 1).constant);
       const t = at(p + 2);
-      if ((t.opcode === OP.JNEX || t.opcode === OP.JNE32X) && t.dst === R1 && t.src === R3 && jumpsNext(t, p + 2)) test = "subset";
-      else if ((t.opcode === OP.JEQK || t.opcode === OP.JEQ32K) && t.dst === R1 && u32(t.constant) === 0 && jumpsNext(t, p + 2)) test = "overlap";
+      if ((t.opcode === OP.JNEX || t.opcode === OP.JNE32X) && t.dst === reg && t.src === R3 && jumpsNext(t, p + 2)) test = "subset";
+      else if ((t.opcode === OP.JEQK || t.opcode === OP.JEQ32K) && t.dst === reg && u32(t.constant) === 0 && jumpsNext(t, p + 2)) test = "overlap";
       else throw new NotADeviceFilterError(p + 2, "expected an access test jumping to the next block");
       p += 3;
+      break;
     }
     let major = -1;
     let minor = -1;
@@ -182,8 +211,30 @@ export function decompileDeviceFilter(insns: Instruction[]): DecompiledFilter {
     if (verdict === undefined) throw new NotADeviceFilterError(p, "expected the block's verdict (r0 = N; exit)");
     if (p + 2 !== next) throw new NotADeviceFilterError(pc, "block does not end where its jumps lead");
     const allow = verdict !== 0;
-    const v1 = test === "none" || (allow ? test === "subset" : test === "overlap");
-    blocks.push({ type: typeNum === DevcgType.BLOCK ? "b" : "c", major, minor, access, allow, test, v1 });
+    // an untested deny block also denies requests with no access bits, which v1 allows
+    const v1 = allow ? test !== "overlap" : test === "overlap";
+    const block: DecompiledBlock = { type: typeNum === DevcgType.BLOCK ? "b" : "c", major, minor, access, allow, test, v1 };
+    return { block, host: scratch === R0, next };
+  };
+
+  const hostDenies: FilterException[] = [];
+  const blocks: DecompiledBlock[] = [];
+  let pc = PROLOGUE_LENGTH;
+  for (;;) {
+    const end = verdictAt(pc);
+    if (end !== undefined) {
+      if (pc + 2 !== insns.length) throw new NotADeviceFilterError(pc + 2, "instructions after the default verdict");
+      const defaultAllow = end !== 0;
+      // A block whose verdict is the default changes nothing.
+      return { hostDenies, defaultAllow, blocks: blocks.filter((b) => b.allow !== defaultAllow) };
+    }
+    const { block, host, next } = blockAt(pc);
+    if (host) {
+      if (blocks.length > 0) throw new NotADeviceFilterError(pc, "a host deny block after the exceptions");
+      if (block.allow || block.test !== "overlap") throw new NotADeviceFilterError(pc, "a host block that is not a deny testing the access overlap");
+      const { type, major, minor, access } = block;
+      hostDenies.push({ type, major, minor, access });
+    } else blocks.push(block);
     pc = next;
   }
 }

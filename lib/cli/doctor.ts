@@ -3,9 +3,11 @@ import { existsSync, readFileSync } from "node:fs";
 import { BpfMap, MapType, isBpffs, DEFAULT_BPFFS } from "../bpf/index.ts";
 import { SyscallError, mountsOfType } from "../sys/index.ts";
 import { cgroupMount } from "../cgroup/index.ts";
+import { configFileInUse, loadConfig } from "../config/index.ts";
 import type { GlobalOptions } from "./context.ts";
 import type { ParsedCommand } from "../options/index.ts";
 import { runProbes } from "../probe/index.ts";
+import { oneLine } from "../errors.ts";
 
 export interface Check {
   name: string;
@@ -95,8 +97,20 @@ export function runChecks(): Check[] {
   return checks;
 }
 
-export async function main(p: ParsedCommand, _g: GlobalOptions): Promise<number> {
-  const checks = runChecks();
+/** The configuration every hook will read: a file that does not validate makes every hook exit 2. */
+export function configCheck(explicitPath?: string): Check {
+  const file = configFileInUse(explicitPath);
+  try {
+    loadConfig(explicitPath);
+    return { name: "config", ok: true, detail: file ?? "no config file: the defaults" };
+  } catch (e) {
+    return { name: "config", ok: false, detail: oneLine(e), fix: `correct it (hookshim validate --kind hookshim-config ${file})` };
+  }
+}
+
+export async function main(p: ParsedCommand, g: GlobalOptions): Promise<number> {
+  const config = configCheck(g.configPath);
+  const checks = [config, ...runChecks()];
   try {
     const { notifierSupport } = await import("../notifier/index.ts");
     const s = notifierSupport();
@@ -110,5 +124,7 @@ export async function main(p: ParsedCommand, _g: GlobalOptions): Promise<number>
   else
     for (const c of checks)
       console.log(`${c.ok ? "ok     " : "missing"}  ${c.name}: ${c.detail}${c.ok || !c.fix ? "" : ` — fix: ${c.fix}`}`);
+  // an invalid config is bad input (2), like the hooks that would read it
+  if (!config.ok) return 2;
   return checks.every((c) => c.ok) ? 0 : 1;
 }

@@ -1,16 +1,19 @@
 // hookshim's own configuration: config/defaults.json, overridden field by field by
-// /etc/hookshim/config.json (or --config / $HOOKSHIM_CONFIG). Validated with zod; a bad file is an
-// InputError naming the file and the field.
+// /etc/hookshim/config.json (or --config / $HOOKSHIM_CONFIG). Validated with strict zod schemas: a
+// key hookshim does not know is an error naming it and the nearest known key (a typo must not
+// silently drop the policy it was meant to set), and a bad file is an InputError naming the file
+// and the field.
 import { z } from "zod";
 import { readFileSync } from "node:fs";
 import defaults from "../../config/defaults.json" with { type: "json" };
 import { InputError } from "../errors.ts";
 import { DevicePolicySchema } from "../devices/sources.ts";
+import { formatIssuePath, issueMessage } from "../oci/issues.ts";
 
 import { configFileInUse } from "./path.ts";
 export { SYSTEM_CONFIG, configFileInUse } from "./path.ts";
 
-export const ConfigSchema = z.object({
+export const ConfigSchema = z.strictObject({
   /** pin directory name under bpffs */
   store: z.string().regex(/^[A-Za-z0-9_.-]+$/, "a store name is letters, digits, '_', '.', '-'"),
   bpffs: z.string().startsWith("/"),
@@ -19,12 +22,12 @@ export const ConfigSchema = z.object({
   /** closed: any hook error fails the container start; open: warn and let it start */
   failMode: z.enum(["closed", "open"]),
   logLevel: z.enum(["error", "warn", "info", "debug"]),
-  /** host device policy: rules appended after the container's (a host deny wins), annotation requests */
+  /** host device policy: absolute denies, allows granted to every container, annotation requests */
   devices: DevicePolicySchema,
-  capacity: z.object({ containers: z.number().int().positive(), events: z.number().int().positive() }),
+  capacity: z.strictObject({ containers: z.number().int().positive(), events: z.number().int().positive() }),
   /** hooks.d directories the runtime shim reads, lowest precedence first */
   hooksDirs: z.array(z.string().startsWith("/")),
-  runtime: z.object({
+  runtime: z.strictObject({
     /** the lower runtime the shim execs; null finds runc, then crun */
     path: z.string().startsWith("/").nullable(),
     /** also inject hookshim's own prestart/poststop hooks */
@@ -45,8 +48,58 @@ function merge(base: unknown, over: unknown): unknown {
   return over === undefined ? base : over;
 }
 
-function issuePath(path: PropertyKey[]): string {
-  return path.reduce<string>((s, p) => (typeof p === "number" ? `${s}[${p}]` : s ? `${s}.${String(p)}` : String(p)), "");
+/** The object keys the schema knows at `path` (through arrays, optionals and nullables). */
+function knownKeys(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  const unwrap = (t: unknown): unknown => {
+    while (t instanceof z.ZodOptional || t instanceof z.ZodNullable) t = t.unwrap();
+    return t;
+  };
+  let t = unwrap(schema);
+  for (const p of path) {
+    if (t instanceof z.ZodArray) t = unwrap(t.element);
+    else if (t instanceof z.ZodObject && typeof p === "string") t = unwrap(t.shape[p]);
+    else return [];
+  }
+  return t instanceof z.ZodObject ? Object.keys(t.shape) : [];
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
+/** The known key `key` was most likely meant to be: same letters in another case, or a typo or two away. */
+export function nearestKey(key: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const k of known) {
+    const d = editDistance(key.toLowerCase(), k.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [k, d];
+  }
+  return best !== undefined && bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
+}
+
+/**
+ * Every problem of a config file's contents layered over the defaults, one `path: message` line
+ * each; empty when it is valid. An unknown key is one line per key, with the nearest known one.
+ */
+export function configProblems(raw: unknown): string[] {
+  const r = ConfigSchema.safeParse(merge(defaults, raw), { error: issueMessage, jitless: true });
+  if (r.success) return [];
+  return r.error.issues.flatMap((i) => {
+    if (i.code !== "unrecognized_keys") return [`${formatIssuePath(i.path)}: ${i.message}`];
+    const known = knownKeys(ConfigSchema, i.path);
+    return i.keys.map((k) => {
+      const near = nearestKey(k, known);
+      const hint = near ? `did you mean ${near}?` : `known: ${known.join(", ")}`;
+      return `${formatIssuePath([...i.path, k])}: unknown key (${hint})`;
+    });
+  });
 }
 
 /**
@@ -57,11 +110,23 @@ export function parseConfig(raw: unknown, file: string): HookshimConfig {
   // jitless: zod's JIT compiles the schema on its first parse, which costs a hook (one parse per
   // process) about a millisecond and saves nothing measurable after.
   const r = ConfigSchema.safeParse(merge(defaults, raw), { jitless: true });
-  if (!r.success) {
-    const i = r.error.issues[0]!;
-    throw new InputError(`${file}: ${issuePath(i.path as PropertyKey[]) || "(root)"}: ${i.message}`);
-  }
+  if (!r.success) throw new InputError(`${file}: ${configProblems(raw).join("; ")}`);
   return r.data;
+}
+
+/** The text of a config file as JSON (not yet validated); InputError names the file. */
+export function readConfigFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new InputError(`${path}: cannot read config: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new InputError(`${path}: not valid JSON: ${(e as Error).message}`);
+  }
 }
 
 /**
@@ -71,19 +136,7 @@ export function parseConfig(raw: unknown, file: string): HookshimConfig {
 export function loadConfig(explicitPath?: string): HookshimConfig {
   const path = configFileInUse(explicitPath);
   if (!path) return defaultConfig();
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (e) {
-    throw new InputError(`${path}: cannot read config: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new InputError(`${path}: not valid JSON: ${(e as Error).message}`);
-  }
-  return parseConfig(raw, path);
+  return parseConfig(readConfigFile(path), path);
 }
 
 let validatedDefaults: HookshimConfig | undefined;

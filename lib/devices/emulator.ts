@@ -71,6 +71,8 @@ export class Emulator {
       this.entries.clear();
       return;
     }
+    // As runc and the v1 controller do, a b/c rule without access bits changes nothing.
+    if (rule.access === 0) return;
     const ex: Exception = { type: rule.type, major: rule.major, minor: rule.minor, access: rule.access };
     // An allow on an allow-list and a deny on a deny-list add an exception; the opposite removes one.
     if (rule.allow !== this.defaultAllow) this.add(ex);
@@ -107,7 +109,8 @@ export class Emulator {
   /**
    * The v1 decision for one access to one device. Default deny: allowed when one exception matches
    * and holds every requested bit. Default allow: denied when any matching exception holds any
-   * requested bit.
+   * requested bit. A request with no bits (access(2) with F_OK) is therefore allowed under default
+   * allow whatever the exceptions say, and under default deny wherever any exception matches.
    */
   allows(type: "b" | "c", major: number, minor: number, access: number): boolean {
     const dev = { type, major, minor };
@@ -148,4 +151,33 @@ export function emulatorFromReduced(r: ReducedRules): Emulator {
   e.apply({ allow: r.defaultAllow, type: "a", major: WILDCARD, minor: WILDCARD, access: Access.ALL });
   for (const ex of r.exceptions) e.apply({ allow: !r.defaultAllow, ...ex });
   return e;
+}
+
+/**
+ * A container's device decisions as the kernel makes them: the host's denies and the container's
+ * v1 list are separate programs on the cgroup, and an access passes only when both allow it, so no
+ * rule of the container can reach a host deny. `container` is absent when only the host policy is
+ * enforced (the container's own rules are then left to the runtime).
+ */
+export class ContainerDevices {
+  constructor(
+    /** v1 semantics of the host's denies over allow-all */
+    readonly host: Emulator,
+    readonly container?: Emulator,
+    /** the host's deny rules as given, in order (the program checks one block per rule, first) */
+    readonly hostDenies: NormalRule[] = [],
+  ) {}
+
+  /** Host denies over allow-all, and the container's list from deny-all; DeviceRuleError names the rule at fault. */
+  static fromRules(host: NormalRule[], container?: NormalRule[] | Emulator): ContainerDevices {
+    const h = emulatorFromReduced({ defaultAllow: true, exceptions: [] });
+    if (host.some((r) => r.allow)) throw new DeviceRuleError("host policy rules here are denies only");
+    h.applyAll(host, "policy.rules");
+    const c = container instanceof Emulator ? container : container && new Emulator().applyAll(container);
+    return new ContainerDevices(h, c, host);
+  }
+
+  allows(type: "b" | "c", major: number, minor: number, access: number): boolean {
+    return this.host.allows(type, major, minor, access) && (this.container?.allows(type, major, minor, access) ?? true);
+  }
 }

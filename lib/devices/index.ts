@@ -4,13 +4,14 @@ export {
   type DeviceRule, type DeviceSpec, type DeviceType, type NormalRule,
 } from "./rule.ts";
 export { RUNC_ALLOWED_DEVICES } from "./defaults.ts";
-export { Emulator, emulatorFromReduced, type Exception, type ReducedRules } from "./emulator.ts";
+export { ContainerDevices, Emulator, emulatorFromReduced, type Exception, type ReducedRules } from "./emulator.ts";
 export {
-  DEVICES_ANNOTATION, DevicePolicySchema, EMPTY_POLICY, containerDeviceRules, parseDeviceRequests,
-  type DeviceConfigSource, type DevicePolicy,
+  DEVICES_ANNOTATION, DevicePolicySchema, EMPTY_POLICY, PolicyRuleSchema, containerRuleSets, hostDenyRules,
+  parseDeviceRequests, type ContainerRuleSets, type DeviceConfigSource, type DevicePolicy,
 } from "./sources.ts";
 export {
-  DEVICE_PROGRAM_NAME, attachDeviceFilter, attachedDeviceProgramIds, changeDeviceRule, compileDeviceFilter,
-  describeProgram, detachDeviceFilters, emulatorFromFilter, haveProgReplace, loadDeviceFilter, readDeviceFilters,
-  type AttachResult, type AttachedFilter, type CompiledFilter,
+  DEVICE_PROGRAM_NAME, HOST_PROGRAM_NAME, attachContainerFilter, attachDeviceFilter, attachedDeviceProgramIds,
+  changeDeviceRule, compileContainerFilter, compileDeviceFilter, decisionsOf, describeProgram, detachDeviceFilters,
+  emulatorFromFilter, haveProgReplace, hostDenyBlocks, hostDenyMatches, loadDeviceFilter, readDeviceFilters,
+  type AttachResult, type AttachedFilter, type CompiledFilter, type ContainerFilter, type HostDenies,
 } from "./filter.ts";

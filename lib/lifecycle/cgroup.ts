@@ -3,6 +3,7 @@
 // gets a group from hookshim under the configured parent, which hookshim then also removes.
 import { posix } from "node:path";
 import { CgroupError, CgroupManager, isCgroupError, ociResourcesOf, pidGroupPath, toResources } from "../cgroup/index.ts";
+import { checkContainerId } from "../oci/id.ts";
 
 export interface ContainerCgroup {
   manager: CgroupManager;
@@ -12,8 +13,13 @@ export interface ContainerCgroup {
   previousGroup?: string;
 }
 
-/** The group hookshim creates for a container left at the root. */
+/**
+ * The group hookshim creates for a container left at the root: one component under the parent. The
+ * id is checked here, where it becomes a path (`..` would be the parent's parent), whoever checked
+ * it before.
+ */
 export function hookshimGroupPath(parent: string, id: string): string {
+  checkContainerId(id);
   return posix.join(parent, id);
 }
 

@@ -1,38 +1,45 @@
-// The device filter a hook attaches. It replaces whatever device program the cgroup has, so it must
-// keep what the runtime itself would allow (runc specconv: the config's rules, then one allow per
-// created device node, then runc's default devices) before lib/devices appends the host policy and
-// the annotation requests.
+// The device program a hook attaches: the host policy's denies first, then the container's own list
+// (lib/devices containerRuleSets says which rules: the config's, its device nodes, the runtime's
+// defaults, the host's allows, permitted requests). The host's denies never depend on the
+// container's input: when that input cannot be compiled, they are still attached, alone.
 import {
-  RUNC_ALLOWED_DEVICES, compileDeviceFilter, containerDeviceRules, Emulator, type CompiledFilter, type DeviceConfigSource, type DevicePolicy, type DeviceRule,
+  ContainerDevices, DEVICE_PROGRAM_NAME, attachContainerFilter, compileContainerFilter, containerRuleSets, hostDenyRules,
+  readDeviceFilters, type AttachResult, type ContainerFilter, type DeviceConfigSource, type DevicePolicy,
 } from "../devices/index.ts";
+import { containerCgroup } from "./cgroup.ts";
 
-/** The fields of an OCI config the runtime's device rules come from. */
-export interface RuntimeDeviceSource extends DeviceConfigSource {
-  linux?: {
-    resources?: { devices?: unknown };
-    devices?: { type?: unknown; major?: unknown; minor?: unknown }[];
-  };
+/** The container's decisions, as `devices check --config` and the hook's program make them; DeviceRuleError names the rule at fault. */
+export function containerDevices(config: DeviceConfigSource, policy: DevicePolicy): ContainerDevices {
+  const sets = containerRuleSets(config, policy);
+  return ContainerDevices.fromRules(sets.host, sets.container);
 }
 
-/** A created device node's rule, as runc adds it ("u" is an unbuffered character device; fifos need none). */
-function nodeRule(d: { type?: unknown; major?: unknown; minor?: unknown }): DeviceRule | undefined {
-  const type = d.type === "u" ? "c" : d.type;
-  if ((type !== "c" && type !== "b") || typeof d.major !== "number" || typeof d.minor !== "number") return undefined;
-  return { allow: true, type, major: d.major, minor: d.minor, access: "rwm" };
+/** Compiles the container's program (hookshim_dev); DeviceRuleError names the rule (or annotation entry) at fault. */
+export function containerDeviceFilter(config: DeviceConfigSource, policy: DevicePolicy): ContainerFilter {
+  return compileContainerFilter(containerDevices(config, policy))!;
 }
 
-/** The config with its device rules widened to what the runtime enforces. */
-export function runtimeDeviceSource(config: RuntimeDeviceSource): DeviceConfigSource {
-  const own = config.linux?.resources?.devices ?? [];
-  const nodes = (config.linux?.devices ?? []).map(nodeRule).filter((r): r is DeviceRule => r !== undefined);
-  return {
-    // a malformed list is passed on as it is, for lib/devices to name the problem
-    linux: { resources: { devices: Array.isArray(own) ? [...own, ...nodes, ...RUNC_ALLOWED_DEVICES] : own } },
-    annotations: config.annotations,
-  };
+/** The host policy alone (hookshim_host): its denies over allow-all; undefined when it denies nothing. */
+export function hostPolicyFilter(policy: DevicePolicy): ContainerFilter | undefined {
+  return compileContainerFilter(ContainerDevices.fromRules(hostDenyRules(policy)));
 }
 
-/** Compiles the container's filter; DeviceRuleError names the rule (or annotation entry) at fault. */
-export function containerDeviceFilter(config: RuntimeDeviceSource, policy: DevicePolicy): CompiledFilter {
-  return compileDeviceFilter(new Emulator().applyAll(containerDeviceRules(runtimeDeviceSource(config), policy)));
+const sameDenies = (a: readonly object[], b: readonly object[]) =>
+  a.length === b.length && a.every((d, i) => JSON.stringify(d) === JSON.stringify(b[i]));
+
+/**
+ * After a prestart that failed (fail mode open lets the container start): the host policy on the
+ * container's cgroup all the same, as a program of its own beside the runtime's (replacing only an
+ * earlier host-only program). Returns what was attached; undefined when the policy denies nothing
+ * or when the prestart had attached hookshim_dev, which starts with these denies, before it failed.
+ * Throws when it cannot be attached.
+ */
+export function enforceHostPolicy(pid: number, id: string, cgroupParent: string, policy: DevicePolicy): AttachResult | undefined {
+  const filter = hostPolicyFilter(policy);
+  if (!filter) return undefined;
+  const dir = containerCgroup(pid, id, cgroupParent).manager.path;
+  const want = filter.compiled.hostDenies.map(({ type, major, minor, access }) => ({ type, major, minor, access }));
+  const own = readDeviceFilters(dir).find((f) => f.name === DEVICE_PROGRAM_NAME && f.filter);
+  if (own && sameDenies(own.filter!.hostDenies, want)) return undefined;
+  return attachContainerFilter(dir, filter);
 }

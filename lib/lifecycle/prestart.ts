@@ -4,7 +4,7 @@
 // they were; a failure after hookshim created a cgroup gives the init back to its old group.
 import { readFileSync, readlinkSync } from "node:fs";
 import { basename } from "node:path";
-import { attachDeviceFilter, type AttachResult } from "../devices/index.ts";
+import { attachContainerFilter, type AttachResult } from "../devices/index.ts";
 import { containerNameOf } from "../oci/annotations.ts";
 import { readHookConfig } from "../oci/hook-config.ts";
 import type { State } from "../oci/state.ts";
@@ -55,8 +55,9 @@ export async function prestart(state: State, ctx: HookContext): Promise<Prestart
   try {
     const dir = cg.manager.path;
     if (cg.created) ctx.log.info(`pid ${pid} was in the root cgroup: moved it to ${dir}`);
-    const attached = step(`attaching the device filter to ${dir}`, () => attachDeviceFilter(dir, filter));
-    ctx.log.debug(`device program ${attached.progId} on ${dir}${attached.replaced.length ? ` (replaced ${attached.replaced.join(", ")})` : ""}`);
+    const attached = step(`attaching the device filter to ${dir}`, () => attachContainerFilter(dir, filter));
+    const how = attached.atomic ? "atomically, BPF_F_REPLACE" : "attach, then detach";
+    ctx.log.debug(`device program ${attached.progId} on ${dir}${attached.replaced.length ? ` (replaced ${attached.replaced.join(", ")}: ${how})` : ""}`);
     ctx.timing.mark("attach");
 
     let skipped: string[] = [];

@@ -67,6 +67,17 @@ export async function runHook(requested: HookStage | "auto", g: HookOptions, opt
       return 0;
     } catch (e) {
       if (g.debug && e instanceof Error) log.error(e.stack ?? e.message);
+      if (config.failMode === "open" && stage !== "poststop") {
+        // The container starts: whatever failed, the host's device policy holds on it.
+        try {
+          const { enforceHostPolicy } = await import("./devices.ts");
+          const r = enforceHostPolicy(state.pid!, state.id, config.cgroupParent, config.devices);
+          if (r) log.warn(`host device policy attached alone (program ${r.progId}); the container's own device rules are the runtime's`);
+        } catch (hostErr) {
+          log.error(`${oneLine(e)}; and the host device policy could not be attached: ${oneLine(hostErr)} (the container is stopped)`);
+          return 1;
+        }
+      }
       return report(log, e, config.failMode);
     }
   } finally {

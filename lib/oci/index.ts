@@ -7,5 +7,6 @@ export * from "./bundle.ts";
 export * from "./hooksd.ts";
 export * from "./hooksd-match.ts";
 export * from "./document.ts";
+export * from "./id.ts";
 export { compileGoRegExp } from "./goregexp.ts";
 export { uint16, uint32, uint64, int32, int64, absolutePath, semver } from "./primitives.ts";

@@ -56,9 +56,11 @@ function sizeMessage(iss: RawIssue & { code: "too_small" | "too_big" }): string 
  * (`expected boolean, got "yes"`, `"x" is not one of a, b, c`). Schema-level messages win over it.
  */
 export function issueMessage(iss: RawIssue): string | undefined {
+  // a field that is absent is "required", whatever kind of value it would have had to be
+  if (iss.input === undefined && (iss.code === "invalid_type" || iss.code === "invalid_value" || iss.code === "invalid_union"))
+    return "required";
   switch (iss.code) {
     case "invalid_type":
-      if (iss.input === undefined) return "required";
       return `expected ${iss.expected === "record" ? "object" : iss.expected}, got ${describeValue(iss.input)}`;
     case "invalid_value":
       if (iss.values.length === 1) return `must be ${describeValue(iss.values[0])}, got ${describeValue(iss.input)}`;

@@ -3,7 +3,14 @@
 // these schemas (hook-config.ts), not the whole configuration's; spec.ts composes them into the
 // full schema that `validate` and every rewrite of config.json use.
 import { z } from "zod";
-import { absolutePath, charsOf, int64, nonEmptyString, stringMap, uint16, uint32, uint64 } from "./primitives.ts";
+import { absolutePath, charsOf, int64, stringMap, uint16, uint32, uint64 } from "./primitives.ts";
+import { describeValue } from "./issues.ts";
+
+// runtime-spec 1.2 config-linux.md: "The value has the format <size><unit-prefix>B (64KB, 2MB, 1GB)"
+const HUGEPAGE_SIZE = /^[1-9][0-9]*[KMG]B$/;
+const hugepageSize = z
+  .string()
+  .refine((s) => HUGEPAGE_SIZE.test(s), { error: (iss) => `${describeValue(iss.input)} is not a page size like 2MB or 1GB (<size><K|M|G>B)` });
 
 export const LinuxDeviceSchema = z
   .looseObject({
@@ -73,7 +80,7 @@ export const LinuxResourcesSchema = z.looseObject({
   cpu: LinuxCPUSchema.optional(),
   pids: z.looseObject({ limit: int64 }).optional(),
   blockIO: LinuxBlockIOSchema.optional(),
-  hugepageLimits: z.array(z.looseObject({ pageSize: nonEmptyString, limit: uint64 })).optional(),
+  hugepageLimits: z.array(z.looseObject({ pageSize: hugepageSize, limit: uint64 })).optional(),
   network: z
     .looseObject({
       classID: uint32.optional(),

@@ -205,6 +205,8 @@ export const LinuxSchema = z.looseObject({
   gidMappings: z.array(IDMappingSchema).optional(),
   timeOffsets: z.partialRecord(z.enum(["boottime", "monotonic"]), z.looseObject({ secs: int64.optional(), nanosecs: uint32.optional() })).optional(),
   devices: z.array(LinuxDeviceSchema).optional(),
+  // runtime-spec 1.2: host interface name -> { name: its name inside the container (OPTIONAL) }
+  netDevices: z.record(z.string(), z.looseObject({ name: z.string().optional() })).optional(),
   cgroupsPath: z.string().optional(),
   resources: LinuxResourcesSchema.optional(),
   intelRdt: IntelRdtSchema.optional(),

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { InputError } from "../errors.ts";
 import { check } from "./issues.ts";
 import { parseJson } from "./json.ts";
+import { containerIdSchema } from "./id.ts";
 import { AnnotationsSchema, absolutePath, int32, nonEmptyString } from "./primitives.ts";
 
 export const STATUSES = ["creating", "created", "running", "stopped"] as const;
@@ -13,7 +14,7 @@ export const StateSchema = z
     // The spec asks for SemVer, but crun (1.8 at least) hands its hooks "1.0": a hook that refused it
     // would fail every crun container. The version is informative here; nothing depends on it.
     ociVersion: nonEmptyString,
-    id: nonEmptyString,
+    id: containerIdSchema,
     status: z.enum(STATUSES),
     // Go runtimes write `pid` with omitempty; a stopped container's state may carry none
     pid: int32.refine((n) => n >= 0, { error: (iss) => `must be >= 0, got ${String(iss.input)}` }).optional(),

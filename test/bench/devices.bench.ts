@@ -1,13 +1,16 @@
 // Device filter per container: compile + load + attach of hookshim's program for runc's 11-rule
 // default list and for a 200-rule list, beside load + attach of a minimal 2-instruction cgroup
-// device program measured in the same run; and the instruction count beside runc's formula.
+// device program measured in the same run; and the instruction count beside runc's formula. Also
+// what a hook does for runc's spec with and without a host deny (one program either way: the deny is a prefix block).
 import { mkdirSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
 import { AttachFlag, AttachType, BpfProgram, ProgType, progAttach } from "../../lib/bpf/index.ts";
 import { assemble, Exit, Mov32Imm, R0 } from "../../lib/bpf/asm/index.ts";
 import {
-  Emulator, RUNC_ALLOWED_DEVICES, attachDeviceFilter, compileDeviceFilter, detachDeviceFilters, type DeviceRule,
+  Emulator, RUNC_ALLOWED_DEVICES, attachContainerFilter, attachDeviceFilter, compileDeviceFilter, detachDeviceFilters,
+  type DevicePolicy, type DeviceRule,
 } from "../../lib/devices/index.ts";
+import { containerDeviceFilter } from "../../lib/lifecycle/devices.ts";
 import { runcInstructionCount } from "../../bpf/devicefilter.ts";
 import { O, close, open } from "../../lib/sys/index.ts";
 import { median, ms, report, us } from "./util.ts";
@@ -83,6 +86,20 @@ try {
       ["instructions (runc: 6 + blocks + 2)", String(runcInstructionCount(compiled.reduced))],
     ]);
   }
+
+  const runcSpec = { linux: { resources: { devices: [{ allow: false, access: "rwm" }] } } };
+  const noPolicy: DevicePolicy = { rules: [], requests: { allowed: false, permitted: [] } };
+  const hostDeny: DevicePolicy = { rules: [{ allow: false, type: "c", major: 10, minor: 200, access: "rwm" }], requests: { allowed: false, permitted: [] } };
+  const containerOnly = perContainer((dir) => attachContainerFilter(dir, containerDeviceFilter(runcSpec, noPolicy)));
+  const withHost = perContainer((dir) => attachContainerFilter(dir, containerDeviceFilter(runcSpec, hostDeny)));
+  report("hook's device program, runc spec", [
+    ["baseline: load+attach 2-insn program", ms(baseline)],
+    ["no host deny: compile+load+attach", ms(containerOnly)],
+    ["one host deny (prefix block): compile+load+attach", ms(withHost)],
+    ["  / no host deny", `${(withHost / containerOnly).toFixed(2)}x`],
+    ["instructions, no host deny", String(containerDeviceFilter(runcSpec, noPolicy).compiled.instructions.length)],
+    ["instructions, one host deny", String(containerDeviceFilter(runcSpec, hostDeny).compiled.instructions.length)],
+  ]);
 } finally {
   for (let i = 1; i <= n; i++) {
     try {

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { describeNeeds } from "../support/prereq.ts";
 import { cgroupMount } from "../../lib/cgroup/index.ts";
-import { readDeviceFilters } from "../../lib/devices/index.ts";
+import { DEVICE_PROGRAM_NAME, readDeviceFilters } from "../../lib/devices/index.ts";
 import { progFdById, u64 } from "../../lib/bpf/index.ts";
 import { close, isErrno } from "../../lib/sys/index.ts";
 import { openExistingStore } from "../../lib/store/index.ts";
@@ -93,7 +93,9 @@ describeNeeds(["root", "runc", "busybox", "cgroup2", "btf"], "hooks under runc",
     expect(nul.code).toBe(0);
 
     const filters = readDeviceFilters(dir);
-    expect(filters.map((f) => f.hookshim)).toEqual([true]);
+    // one program: the host policy's deny of /dev/zero first, then the container's list
+    expect(filters.map((f) => [f.name, f.hookshim])).toEqual([[DEVICE_PROGRAM_NAME, true]]);
+    expect(filters[0]!.filter!.hostDenies).toHaveLength(1);
     const progId = filters[0]!.id;
     const s = openExistingStore(store);
     const rec = s.getContainer(id)!;

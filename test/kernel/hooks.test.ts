@@ -7,7 +7,11 @@ import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { describeNeeds } from "../support/prereq.ts";
 import { CgroupManager, cgroupMount, pidGroupPath } from "../../lib/cgroup/index.ts";
-import { readDeviceFilters } from "../../lib/devices/index.ts";
+import {
+  Access, DEVICE_PROGRAM_NAME, Emulator, RUNC_ALLOWED_DEVICES, compileDeviceFilter, haveProgReplace, loadDeviceFilter, readDeviceFilters,
+} from "../../lib/devices/index.ts";
+import { AttachFlag, AttachType, progAttach } from "../../lib/bpf/index.ts";
+import { O, close as closeFd, open as openFd } from "../../lib/sys/index.ts";
 import { openStore, resetStore, type Store } from "../../lib/store/index.ts";
 import { hookshim, writeTestConfig } from "../e2e/hooks-harness.ts";
 
@@ -153,7 +157,10 @@ describeNeeds(["root", "cgroup2", "btf"], "hook CLI on this kernel", () => {
     expect({ code: pre.code, err: pre.err }).toMatchObject({ code: 0 });
     const dir = `${cgroupMount().mountpoint}${ownParent}/${id}`;
     expect(pidGroupPath(pid)).toBe(`${ownParent}/${id}`);
-    expect(readDeviceFilters(dir).map((f) => f.hookshim)).toEqual([true]);
+    // one program: the host policy's deny of /dev/zero first, then the container's list
+    const filters = readDeviceFilters(dir);
+    expect(filters.map((f) => [f.name, f.hookshim])).toEqual([[DEVICE_PROGRAM_NAME, true]]);
+    expect(filters[0]!.filter!.hostDenies).toEqual([{ type: "c", major: 1, minor: 5, access: Access.READ | Access.WRITE }]);
     // Each limit is written where the v2 hierarchy offers its controller (pure v2 hosts), and gets one
     // warning where it does not (the hybrid host, whose v2 tree has hugetlb only).
     const offered = readFileSync(`${cgroupMount().mountpoint}/cgroup.controllers`, "utf8").trim().split(/\s+/);
@@ -178,6 +185,33 @@ describeNeeds(["root", "cgroup2", "btf"], "hook CLI on this kernel", () => {
     expect(s.getTracingTask(pid)).toBeUndefined();
     const evs = s.readEvents().events.map((e) => e.event).filter((e) => e.id === id);
     expect(evs.map((e) => [e.type, e.signal])).toEqual([["created", null], ["stopped", 9]]);
+  });
+
+  test("prestart on a group holding the runtime's one device program: hookshim's one program in its place, swapped atomically where the kernel has BPF_F_REPLACE (issue 13 #3)", async () => {
+    const pid = sleeper("own");
+    const id = uniq("replace");
+    const dir = `${cgroupMount().mountpoint}${pidGroupPath(pid)}`;
+    // the runtime's program, as runc attaches it on pure v2: its spec's rules, a name of its own
+    const runtime = loadDeviceFilter(compileDeviceFilter(Emulator.fromRules([{ allow: false, access: "rwm" }, ...RUNC_ALLOWED_DEVICES])), "runtime_dev");
+    const fd = openFd(dir, O.RDONLY | O.DIRECTORY);
+    try {
+      progAttach({ targetFd: fd, progFd: runtime.fd, attachType: AttachType.CGROUP_DEVICE, flags: AttachFlag.ALLOW_MULTI });
+    } finally {
+      closeFd(fd);
+    }
+    const runtimeId = runtime.info().id;
+    runtime.close();
+    const config = join(tmp, "replace.json");
+    writeTestConfig(config, { store, cgroupParent: parent, failMode: "closed", logLevel: "debug" });
+    const pre = await hookshim(["--config", config, "hook", "prestart"], state({ id, pid }));
+    expect(pre.code).toBe(0);
+    const how = haveProgReplace() ? "atomically, BPF_F_REPLACE" : "attach, then detach";
+    expect(pre.err).toContain(`(replaced ${runtimeId}: ${how})`);
+    const filters = readDeviceFilters(dir);
+    expect(filters.map((f) => f.name)).toEqual([DEVICE_PROGRAM_NAME]);
+    expect(filters[0]!.filter!.hostDenies).toEqual([{ type: "c", major: 1, minor: 5, access: Access.READ | Access.WRITE }]);
+    const post = await hookshim(["--config", config, "hook", "poststop"], JSON.stringify({ ociVersion: "1.0.2-dev", id, status: "stopped", bundle: fixtureBundle("runc-1.1-spec.json") }));
+    expect(post.code).toBe(0);
   });
 
   test("poststop of a container hookshim never saw records the stop and exits 0", async () => {

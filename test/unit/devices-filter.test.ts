@@ -1,12 +1,17 @@
 // The device filter program without the kernel: runc-style golden disassembly, instruction counts
 // against runc's formula, decompilation round trips, and the devices CLI's offline commands.
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { assemble, decode, disassemble, Exit, Mov32Imm, R0 } from "../../lib/bpf/asm/index.ts";
-import { Emulator, RUNC_ALLOWED_DEVICES, compileDeviceFilter, emulatorFromFilter, type DeviceRule } from "../../lib/devices/index.ts";
-import { decompileDeviceFilter, deviceFilterInstructions, runcInstructionCount, NotADeviceFilterError } from "../../bpf/devicefilter.ts";
+import { And32Imm, assemble, decode, disassemble, Exit, JumpImm, JumpOp, Mov32Imm, Mov32Reg, R0, R2, R3, R4, R5 } from "../../lib/bpf/asm/index.ts";
+import {
+  ContainerDevices, Emulator, RUNC_ALLOWED_DEVICES, compileDeviceFilter, decisionsOf, emulatorFromFilter, hostDenyBlocks, normalizeRules,
+  type DeviceRule,
+} from "../../lib/devices/index.ts";
+import {
+  decompileDeviceFilter, deviceFilterInstructions, hostDenyInstructionCount, runcInstructionCount, NotADeviceFilterError,
+} from "../../bpf/devicefilter.ts";
 import { PROBE_DEVICES, randomRuleSet, seededRandom } from "../support/devicerules.ts";
 
 const MAIN = join(import.meta.dir, "../../main.ts");
@@ -34,6 +39,24 @@ const PROLOGUE = `
 4: LdXMemW dst: r4 src: r1 off: 4 imm: 0
 5: LdXMemW dst: r5 src: r1 off: 8 imm: 0`;
 
+/**
+ * Allow all but one device: a deny block that tests the access overlap (JEqImm 0), even for rwm
+ * where runc tests nothing, so a request with no bits (F_OK) passes as in v1.
+ */
+const allowAllButOne = (type: number, access: number, major: number, minor: number) => `${PROLOGUE}
+block-0:
+6: JNEImm dst: r2 off: -1 imm: ${type} <block-1>
+7: MovReg32 dst: r1 src: r3
+8: AndImm32 dst: r1 imm: ${access}
+9: JEqImm dst: r1 off: -1 imm: 0 <block-1>
+10: JNEImm dst: r4 off: -1 imm: ${major} <block-1>
+11: JNEImm dst: r5 off: -1 imm: ${minor} <block-1>
+12: MovImm32 dst: r0 imm: 0
+13: Exit
+block-1:
+14: MovImm32 dst: r0 imm: 1
+15: Exit`;
+
 describe("golden programs (runc's devicefilter_test cases)", () => {
   test("nil: deny everything", () => {
     expect(disasm([])).toBe(normalize(`${PROLOGUE}
@@ -50,16 +73,7 @@ block-0:
   });
 
   test("privileged except one device", () => {
-    expect(disasm([{ allow: true, type: "a", access: "rwm" }, { allow: false, type: "b", major: 8, minor: 0, access: "rwm" }])).toBe(normalize(`${PROLOGUE}
-block-0:
-6: JNEImm dst: r2 off: -1 imm: 1 <block-1>
-7: JNEImm dst: r4 off: -1 imm: 8 <block-1>
-8: JNEImm dst: r5 off: -1 imm: 0 <block-1>
-9: MovImm32 dst: r0 imm: 0
-10: Exit
-block-1:
-11: MovImm32 dst: r0 imm: 1
-12: Exit`));
+    expect(disasm([{ allow: true, type: "a", access: "rwm" }, { allow: false, type: "b", major: 8, minor: 0, access: "rwm" }])).toBe(normalize(allowAllButOne(1, 7, 8, 0)));
   });
 
   test("weird: an a rule in the middle drops what came before", () => {
@@ -68,16 +82,7 @@ block-1:
       { allow: true, type: "a", access: "rwm" },
       { allow: false, type: "b", major: 8, minor: 2, access: "rwm" },
     ];
-    expect(disasm(rules)).toBe(normalize(`${PROLOGUE}
-block-0:
-6: JNEImm dst: r2 off: -1 imm: 1 <block-1>
-7: JNEImm dst: r4 off: -1 imm: 8 <block-1>
-8: JNEImm dst: r5 off: -1 imm: 2 <block-1>
-9: MovImm32 dst: r0 imm: 0
-10: Exit
-block-1:
-11: MovImm32 dst: r0 imm: 1
-12: Exit`));
+    expect(disasm(rules)).toBe(normalize(allowAllButOne(1, 7, 8, 2)));
   });
 
   test("runc's built-in allow list: sorted blocks, allow blocks test a subset, 64 instructions as runc", () => {
@@ -125,19 +130,99 @@ block-11:
   });
 
   test("a partial deny on allow-all tests overlap (JEqImm 0), not runc's subset", () => {
-    expect(disasm([{ allow: true, type: "a" }, { allow: false, type: "c", major: 1, minor: 3, access: "w" }])).toBe(normalize(`${PROLOGUE}
-block-0:
-6: JNEImm dst: r2 off: -1 imm: 2 <block-1>
-7: MovReg32 dst: r1 src: r3
-8: AndImm32 dst: r1 imm: 4
-9: JEqImm dst: r1 off: -1 imm: 0 <block-1>
-10: JNEImm dst: r4 off: -1 imm: 1 <block-1>
-11: JNEImm dst: r5 off: -1 imm: 3 <block-1>
+    expect(disasm([{ allow: true, type: "a" }, { allow: false, type: "c", major: 1, minor: 3, access: "w" }])).toBe(normalize(allowAllButOne(2, 4, 1, 3)));
+  });
+});
+
+describe("host deny prefix: one program, the host's denies first", () => {
+  const hostRules = (rules: DeviceRule[]) =>
+    normalizeRules(rules, "policy.rules").map((r, i) => ({ ...r, source: `policy.rules[${i}]` }));
+
+  test("golden: one deny block per host rule (access overlap in r0), then the container's blocks", () => {
+    const denies = hostDenyBlocks(hostRules([
+      { allow: false, type: "c", major: 10, minor: 200, access: "rwm" },
+      { allow: false, type: "b", major: 8, minor: null, access: "w" },
+    ]));
+    expect(denies.map((d) => d.source)).toEqual(["policy.rules[0]", "policy.rules[1]"]);
+    const compiled = compileDeviceFilter(Emulator.fromRules([{ allow: true, type: "c", major: 1, minor: 3, access: "rwm" }]), denies);
+    expect(normalize(disassemble(compiled.instructions))).toBe(normalize(`${PROLOGUE}
+host-0:
+6: JNEImm dst: r2 off: -1 imm: 2 <host-1>
+7: MovReg32 dst: r0 src: r3
+8: AndImm32 dst: r0 imm: 7
+9: JEqImm dst: r0 off: -1 imm: 0 <host-1>
+10: JNEImm dst: r4 off: -1 imm: 10 <host-1>
+11: JNEImm dst: r5 off: -1 imm: 200 <host-1>
 12: MovImm32 dst: r0 imm: 0
 13: Exit
+host-1:
+14: JNEImm dst: r2 off: -1 imm: 1 <block-0>
+15: MovReg32 dst: r0 src: r3
+16: AndImm32 dst: r0 imm: 4
+17: JEqImm dst: r0 off: -1 imm: 0 <block-0>
+18: JNEImm dst: r4 off: -1 imm: 8 <block-0>
+19: MovImm32 dst: r0 imm: 0
+20: Exit
+block-0:
+21: JNEImm dst: r2 off: -1 imm: 2 <block-1>
+22: JNEImm dst: r4 off: -1 imm: 1 <block-1>
+23: JNEImm dst: r5 off: -1 imm: 3 <block-1>
+24: MovImm32 dst: r0 imm: 1
+25: Exit
 block-1:
-14: MovImm32 dst: r0 imm: 1
-15: Exit`));
+26: MovImm32 dst: r0 imm: 0
+27: Exit`));
+    // the prefix costs exactly its blocks; the rest is the container's program as it was
+    expect(compiled.instructions.length).toBe(hostDenyInstructionCount(denies) + compileDeviceFilter(Emulator.fromRules([{ allow: true, type: "c", major: 1, minor: 3, access: "rwm" }])).instructions.length);
+    expect(hostDenyInstructionCount(denies)).toBe(15);
+  });
+
+  test("a type a host deny is a b block and a c block, every access, any numbers", () => {
+    expect(hostDenyBlocks(hostRules([{ allow: false, type: "a", access: "rwm" }]))).toEqual([
+      { type: "b", major: -1, minor: -1, access: 7, source: "policy.rules[0]" },
+      { type: "c", major: -1, minor: -1, access: 7, source: "policy.rules[0]" },
+    ]);
+  });
+
+  test("seeded random host denies over random container lists: read back as a prefix, deciding as host-then-v1 (F_OK passes a deny)", () => {
+    const rand = seededRandom(15);
+    let checked = 0;
+    for (let i = 0; i < 200; i++) {
+      let devices: ContainerDevices;
+      const host = hostRules(randomRuleSet(rand).map((r) => ({ ...r, allow: false, type: r.type === "a" || r.type === undefined ? "c" : r.type })).filter((r) => r.access !== ""));
+      try {
+        devices = ContainerDevices.fromRules(host, normalizeRules(randomRuleSet(rand)));
+      } catch {
+        continue;
+      }
+      const denies = hostDenyBlocks(host);
+      const compiled = compileDeviceFilter(devices.container!, denies);
+      const back = decompileDeviceFilter(decode(compiled.bytes));
+      expect(back.hostDenies).toEqual(denies.map(({ type, major, minor, access }) => ({ type, major, minor, access })));
+      expect(back.blocks.map(({ type, major, minor, access }) => ({ type, major, minor, access }))).toEqual(compiled.reduced.exceptions);
+      const decides = decisionsOf(back);
+      for (const d of PROBE_DEVICES)
+        for (let a = 0; a <= 7; a++) {
+          // v1 semantics of the host list, then the container's: a request with no bits passes every host deny
+          const want = a === 0 ? devices.container!.allows(d.type, d.major, d.minor, 0) : devices.allows(d.type, d.major, d.minor, a);
+          expect(decides.allows(d.type, d.major, d.minor, a)).toBe(want);
+        }
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(50);
+  });
+
+  test("a host block after the container's blocks is refused: the prefix is only ever first", () => {
+    const prologue = deviceFilterInstructions({ defaultAllow: false, exceptions: [] }).slice(0, 6);
+    const insns = [
+      ...prologue,
+      JumpImm(JumpOp.JNE, R2, 2, "block-1").withSymbol("block-0"), JumpImm(JumpOp.JNE, R4, 1, "block-1"), JumpImm(JumpOp.JNE, R5, 3, "block-1"),
+      Mov32Imm(R0, 1), Exit(),
+      JumpImm(JumpOp.JNE, R2, 2, "block-2").withSymbol("block-1"), Mov32Reg(R0, R3), And32Imm(R0, 2), JumpImm(JumpOp.JEq, R0, 0, "block-2"),
+      Mov32Imm(R0, 0), Exit(),
+      Mov32Imm(R0, 0).withSymbol("block-2"), Exit(),
+    ];
+    expect(() => decompileDeviceFilter(decode(assemble(insns)))).toThrow(/a host deny block after the exceptions/);
   });
 });
 
@@ -153,17 +238,40 @@ describe("instruction counts and decompilation", () => {
         continue;
       }
       const compiled = compileDeviceFilter(emu);
-      expect(compiled.instructions.length).toBeLessThanOrEqual(runcInstructionCount(compiled.reduced));
+      // runc's count, plus the access test runc leaves out of an rwm deny block (v1 lets F_OK through)
+      const rwmDenies = compiled.reduced.defaultAllow ? compiled.reduced.exceptions.filter((e) => e.access === 7).length : 0;
+      expect(compiled.instructions.length).toBeLessThanOrEqual(runcInstructionCount(compiled.reduced) + 3 * rwmDenies);
       const back = decompileDeviceFilter(decode(compiled.bytes));
       expect(back.defaultAllow).toBe(compiled.reduced.defaultAllow);
       expect(back.blocks.map(({ type, major, minor, access }) => ({ type, major, minor, access }))).toEqual(compiled.reduced.exceptions);
       expect(back.blocks.every((b) => b.v1)).toBe(true);
       const again = emulatorFromFilter(back);
       for (const d of PROBE_DEVICES)
-        for (let a = 1; a <= 7; a++) expect(again.allows(d.type, d.major, d.minor, a)).toBe(emu.allows(d.type, d.major, d.minor, a));
+        for (let a = 0; a <= 7; a++) expect(again.allows(d.type, d.major, d.minor, a)).toBe(emu.allows(d.type, d.major, d.minor, a));
       checked++;
     }
     expect(checked).toBeGreaterThan(100);
+  });
+
+  test("a request with no access bits (access(2) F_OK): v1's answer; runc's untested deny block is flagged (issue 15 #16)", () => {
+    // default allow, every access to c 1:3 denied: v1 still lets F_OK through
+    const emu = Emulator.fromRules([{ allow: true, type: "a" }, { allow: false, type: "c", major: 1, minor: 3, access: "rwm" }]);
+    expect(emu.allows("c", 1, 3, 0)).toBe(true);
+    expect(emu.allows("c", 1, 3, 2)).toBe(false);
+    const back = decompileDeviceFilter(decode(compileDeviceFilter(emu).bytes));
+    expect(back.blocks).toEqual([{ type: "c", major: 1, minor: 3, access: 7, allow: false, test: "overlap", v1: true }]);
+    // runc's shape for the same rule: no access test, so it denies F_OK too
+    const runcShape = deviceFilterInstructions({ defaultAllow: false, exceptions: [] }).slice(0, 6);
+    const runc = [
+      ...runcShape,
+      JumpImm(JumpOp.JNE, R2, 2, "block-1").withSymbol("block-0"), JumpImm(JumpOp.JNE, R4, 1, "block-1"), JumpImm(JumpOp.JNE, R5, 3, "block-1"),
+      Mov32Imm(R0, 0), Exit(), Mov32Imm(R0, 1).withSymbol("block-1"), Exit(),
+    ];
+    expect(decompileDeviceFilter(decode(assemble(runc))).blocks[0]).toMatchObject({ allow: false, test: "none", v1: false });
+    // default deny: F_OK passes where an exception names the device, as in v1
+    const deny = Emulator.fromRules([{ allow: false, type: "a" }, { allow: true, type: "c", major: 1, minor: 3, access: "r" }]);
+    expect(deny.allows("c", 1, 3, 0)).toBe(true);
+    expect(deny.allows("c", 1, 5, 0)).toBe(false);
   });
 
   test("device numbers past 2^31 are compared in 32 bits and read back", () => {
@@ -200,7 +308,7 @@ describe("hookshim devices CLI (no kernel)", () => {
     const json = await cli("devices", "compile", "--rules", rules, "--format", "json");
     expect(json.code).toBe(0);
     const insns = JSON.parse(json.out);
-    expect(insns).toHaveLength(13);
+    expect(insns).toHaveLength(16);
     expect(insns[6]).toMatchObject({ opcode: 0x55, dst: 2, constant: 1, symbol: "block-0", reference: "block-1" });
   });
 
@@ -211,6 +319,17 @@ describe("hookshim devices CLI (no kernel)", () => {
     const partial = file("partial.json", [{ allow: true, type: "a" }, { allow: false, type: "c", major: 1, minor: 3, access: "w" }]);
     expect((await cli("devices", "check", "--rules", partial, "--device", "c 1:3", "--access", "rw")).out.trim()).toBe("deny");
     expect((await cli("devices", "check", "--rules", partial, "--device", "c 1:3", "--access", "r")).out.trim()).toBe("allow");
+  });
+
+  test("check --config decides with the rules the hook attaches: the runtime's defaults and linux.devices (issue 15 #4)", async () => {
+    const runc = join(FIXTURES, "runc-1.1-spec.json");
+    // runc adds /dev/net/tun and mknod of anything to every container
+    expect((await cli("devices", "check", "--config", runc, "--device", "c 10:200", "--access", "rw")).out.trim()).toBe("allow");
+    expect((await cli("devices", "check", "--config", runc, "--device", "b 8:0", "--access", "m")).out.trim()).toBe("allow");
+    expect((await cli("devices", "check", "--config", runc, "--device", "b 8:0", "--access", "r")).out.trim()).toBe("deny");
+    // a device node the config creates is allowed, as runc allows it
+    const withNode = file("node.json", { ...JSON.parse(readFileSync(runc, "utf8")), linux: { ...JSON.parse(readFileSync(runc, "utf8")).linux, devices: [{ path: "/dev/sda", type: "b", major: 8, minor: 0 }] } });
+    expect((await cli("devices", "check", "--config", withNode, "--device", "b 8:0", "--access", "rw")).out.trim()).toBe("allow");
   });
 
   test("bad input exits 2 with one line naming the file and the rule index", async () => {

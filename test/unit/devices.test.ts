@@ -4,7 +4,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Access, DeviceRuleError, formatRule, normalizeRules, parseDeviceSpec } from "../../lib/devices/rule.ts";
 import { Emulator, emulatorFromReduced } from "../../lib/devices/emulator.ts";
-import { DevicePolicySchema, containerDeviceRules, parseDeviceRequests, type DevicePolicy } from "../../lib/devices/sources.ts";
+import { DevicePolicySchema, containerRuleSets, parseDeviceRequests, type DevicePolicy } from "../../lib/devices/sources.ts";
+import { ContainerDevices } from "../../lib/devices/emulator.ts";
 import { RUNC_ALLOWED_DEVICES } from "../../lib/devices/defaults.ts";
 import { randomRuleSet, PROBE_DEVICES, seededRandom } from "../support/devicerules.ts";
 
@@ -196,7 +197,7 @@ describe("Emulator reduction", () => {
       const again = Emulator.fromRules(full.rules());
       const fromReduced = emulatorFromReduced(full.reduced());
       for (const d of PROBE_DEVICES)
-        for (let access = 1; access <= 7; access++) {
+        for (let access = 0; access <= 7; access++) {
           const want = full.allows(d.type, d.major, d.minor, access);
           expect(again.allows(d.type, d.major, d.minor, access)).toBe(want);
           expect(fromReduced.allows(d.type, d.major, d.minor, access)).toBe(want);
@@ -213,49 +214,79 @@ function rwm(s: string): number {
 
 describe("rule sources", () => {
   const policy = (p: Partial<DevicePolicy>): DevicePolicy => DevicePolicySchema.parse({ rules: [], requests: { allowed: false, permitted: [] }, ...p });
+  const decide = (config: object, p: DevicePolicy) => {
+    const sets = containerRuleSets(config, p);
+    return ContainerDevices.fromRules(sets.host, sets.container);
+  };
+  const RUNTIME = RUNC_ALLOWED_DEVICES.length;
 
-  test("container rules, then host policy (a host deny wins), then permitted requests", () => {
+  test("container rules, its nodes, the runtime's defaults, host allows, then permitted requests; host denies apart", () => {
     const config = {
-      linux: { resources: { devices: [{ allow: true, type: "a", access: "rwm" }] } },
+      linux: {
+        resources: { devices: [{ allow: true, type: "a", access: "rwm" }] },
+        devices: [{ path: "/dev/fuse", type: "c", major: 10, minor: 229 }, { path: "/dev/p", type: "p" }],
+      },
       annotations: { "io.hookshim.devices": "c 10:229 rwm, b 8:* r" },
     };
-    const rules = containerDeviceRules(
+    const sets = containerRuleSets(
       config,
       policy({
-        rules: [{ allow: false, type: "b", major: 8, minor: 0, access: "w" }],
-        requests: { allowed: true, permitted: [{ allow: true, type: "c", major: 10, access: "rwm" }, { allow: true, type: "b", access: "r" }] },
+        rules: [{ allow: false, type: "b", major: 8, minor: 0, access: "w" }, { allow: true, type: "c", major: 10, minor: 200, access: "rw" }],
+        requests: { allowed: true, permitted: [{ allow: true, type: "c", major: 10, minor: null, access: "rwm" }, { allow: true, type: "b", major: null, minor: null, access: "r" }] },
       }),
     );
-    expect(rules.map((r) => r.source)).toEqual([
+    expect(sets.host.map((r) => r.source)).toEqual(["policy.rules[0]"]);
+    expect(sets.container.map((r) => r.source)).toEqual([
       "linux.resources.devices[0]",
-      "policy.rules[0]",
+      "linux.devices[0]",
+      ...RUNC_ALLOWED_DEVICES.map((_, i) => `runtime default devices[${i}]`),
+      "policy.rules[1]",
       'annotation io.hookshim.devices entry "c 10:229 rwm"',
       'annotation io.hookshim.devices entry "b 8:* r"',
     ]);
-    // privileged container, host denies writes to b 8:0; the b 8:* r request is a no-op on an allow-all default
-    const e = new Emulator().applyAll(rules);
-    expect(e.allows("b", 8, 0, W)).toBe(false);
-    expect(e.allows("b", 8, 0, R)).toBe(true);
+    // privileged container, host denies writes to b 8:0
+    const d = ContainerDevices.fromRules(sets.host, sets.container);
+    expect(d.allows("b", 8, 0, W)).toBe(false);
+    expect(d.allows("b", 8, 0, R)).toBe(true);
+  });
+
+  test("a host deny wins over a permitted annotation request (issue 15 #1)", () => {
+    const p = policy({
+      rules: [{ allow: false, type: "c", major: 10, minor: 200, access: "rw" }],
+      requests: { allowed: true, permitted: [{ allow: true, type: "c", major: 10, minor: null, access: "rw" }] },
+    });
+    const d = decide({ linux: { resources: { devices: [{ allow: false, access: "rwm" }] } }, annotations: { "io.hookshim.devices": "c 10:200 rw" } }, p);
+    expect(d.allows("c", 10, 200, R | W)).toBe(false);
+    expect(d.allows("c", 10, 200, R)).toBe(false);
+    expect(d.container!.allows("c", 10, 200, R | W)).toBe(true); // the request itself was granted
+  });
+
+  test("a natural host deny (c 10:200 rwm) is expressible beside runc's c *:* m allow (issue 15 #2)", () => {
+    const p = policy({ rules: [{ allow: false, type: "c", major: 10, minor: 200, access: "rwm" }] });
+    const d = decide({ linux: { resources: { devices: [{ allow: false, access: "rwm" }] } } }, p);
+    expect(d.allows("c", 10, 200, M)).toBe(false);
+    expect(d.allows("c", 10, 200, R)).toBe(false);
+    expect(d.allows("c", 10, 201, M)).toBe(true); // the runtime's mknod-anything stays
+    expect(d.allows("c", 1, 3, R | W)).toBe(true);
+    expect(d.allows("c", 10, 200, 0)).toBe(true); // F_OK: no bits requested, as v1
   });
 
   test("an emulator error names where the rule came from", () => {
-    const rules = containerDeviceRules(
+    const sets = containerRuleSets(
       { linux: { resources: { devices: [{ allow: false, type: "a" }, { allow: true, type: "c", major: 1, access: "rw" }] } } },
-      policy({ rules: [{ allow: false, type: "c", major: 1, minor: 3, access: "w" }] }),
+      policy({}),
     );
-    expect(() => new Emulator().applyAll(rules)).toThrow(/^policy\.rules\[0\] \(deny c 1:3 w\): cannot be represented/);
+    sets.container.push({ allow: false, type: "c", major: 1, minor: 3, access: W, source: "somewhere[0]" });
+    expect(() => new Emulator().applyAll(sets.container)).toThrow(/^somewhere\[0\] \(deny c 1:3 w\): cannot be represented/);
   });
 
   test("requests: forbidden by policy or outside what it permits are errors naming the entry", () => {
     const config = { annotations: { "io.hookshim.devices": "c 10:229 rwm" } };
-    expect(() => containerDeviceRules(config, policy({}))).toThrow(/io\.hookshim\.devices: the host policy does not allow/);
+    expect(() => containerRuleSets(config, policy({}))).toThrow(/io\.hookshim\.devices: the host policy does not allow/);
     const permitted = policy({ requests: { allowed: true, permitted: [{ allow: true, type: "c", major: 10, minor: 229, access: "rw" }] } });
-    expect(() => containerDeviceRules(config, permitted)).toThrow(/entry "c 10:229 rwm": not permitted/);
-    expect(containerDeviceRules({ annotations: { "io.hookshim.devices": "c 10:229 r" } }, permitted)).toHaveLength(1);
-    expect(() => containerDeviceRules({ annotations: { "io.hookshim.devices": "c 10:229 r, c 10:* r" } }, permitted)).toThrow(/entry "c 10:\* r"/);
-    // a deny in the permitted list permits nothing
-    const denyOnly = policy({ requests: { allowed: true, permitted: [{ allow: false, type: "a" }] } });
-    expect(() => containerDeviceRules(config, denyOnly)).toThrow(/not permitted/);
+    expect(() => containerRuleSets(config, permitted)).toThrow(/entry "c 10:229 rwm": not permitted/);
+    expect(containerRuleSets({ annotations: { "io.hookshim.devices": "c 10:229 r" } }, permitted).container).toHaveLength(RUNTIME + 1);
+    expect(() => containerRuleSets({ annotations: { "io.hookshim.devices": "c 10:229 r, c 10:* r" } }, permitted)).toThrow(/entry "c 10:\* r"/);
   });
 
   test("annotation syntax: commas, spaces, default rwm; malformed entries are named", () => {
@@ -264,16 +295,30 @@ describe("rule sources", () => {
     expect(() => parseDeviceRequests("a")).toThrow(/entry "a"/);
   });
 
-  test("fixture configs pass through unchanged with an empty policy", () => {
+  test("fixture configs: their rules, their nodes and the runtime's defaults with an empty policy", () => {
     const podman = fixture("podman-4.3.json");
-    const rules = containerDeviceRules(podman);
-    expect(rules).toHaveLength(podman.linux.resources.devices.length);
-    expect(new Emulator().applyAll(rules).allows("c", 10, 229, R)).toBe(true);
+    const sets = containerRuleSets(podman);
+    expect(sets.host).toEqual([]);
+    expect(sets.container.length).toBeGreaterThanOrEqual(podman.linux.resources.devices.length + RUNTIME);
+    expect(new Emulator().applyAll(sets.container).allows("c", 10, 229, R)).toBe(true);
   });
 
-  test("the policy schema takes plain JSON and rejects bad rules", () => {
-    expect(DevicePolicySchema.safeParse({ rules: [{ allow: true, type: "q" }], requests: { allowed: false, permitted: [] } }).success).toBe(false);
-    const p: DevicePolicy = DevicePolicySchema.parse(JSON.parse(JSON.stringify(policy({ rules: [{ allow: false, type: "b", major: 8, access: "w" }] }))));
+  test("the policy schema is strict: type, access and numbers spelt out (issue 15 #5)", () => {
+    const parse = (rules: unknown[], permitted: unknown[] = []) =>
+      DevicePolicySchema.safeParse({ rules, requests: { allowed: true, permitted } });
+    const paths = (r: ReturnType<typeof parse>) => (r.success ? [] : r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`));
+    expect(parse([{ allow: true, type: "q", major: 1, minor: 1, access: "r" }]).success).toBe(false);
+    expect(paths(parse([{ allow: true, major: 1, minor: 3, access: "rw" }]))[0]).toStartWith("rules.0.type");
+    expect(paths(parse([{ allow: false, type: "c", major: 1, minor: 3 }]))[0]).toStartWith("rules.0.access");
+    expect(paths(parse([{ allow: false, type: "c", major: 1, access: "rw" }]))[0]).toStartWith("rules.0.minor: required");
+    expect(paths(parse([{ allow: false, type: "c", major: 1, minor: 3, acess: "rw" }])).join()).toContain("acess");
+    expect(paths(parse([], [{ allow: true, major: 10, minor: null, access: "rw" }]))[0]).toStartWith("requests.permitted.0.type");
+    expect(paths(parse([], [{ allow: false, type: "c", major: 10, minor: null, access: "rw" }]))[0]).toStartWith("requests.permitted.0.allow");
+    expect(paths(parse([{ allow: false, type: "a", access: "r" }]))[0]).toStartWith("rules.0.access");
+    // an allow a host deny covers would do nothing: refused
+    expect(paths(parse([{ allow: false, type: "c", major: 10, minor: null, access: "rwm" }, { allow: true, type: "c", major: 10, minor: 200, access: "rw" }]))[0])
+      .toMatch(/^rules\.1: allow c 10:200 rw has no effect: rules\[0\]/);
+    const p: DevicePolicy = DevicePolicySchema.parse(JSON.parse(JSON.stringify(policy({ rules: [{ allow: false, type: "b", major: 8, minor: null, access: "w" }] }))));
     expect(p.rules).toHaveLength(1);
   });
 });

@@ -4,9 +4,10 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
-import { Access, emulatorFromReduced } from "../../lib/devices/index.ts";
+import { Access, DEVICE_PROGRAM_NAME, HOST_PROGRAM_NAME } from "../../lib/devices/index.ts";
 import { DEFAULT_HOOKS_DIR, bundleHooks, hookArgs, hooksdDefinition, injectIntoBundle, removeFromBundle, writeHooksFile } from "../../lib/lifecycle/registration.ts";
-import { containerDeviceFilter, runtimeDeviceSource } from "../../lib/lifecycle/devices.ts";
+import { containerDeviceFilter, containerDevices, hostPolicyFilter } from "../../lib/lifecycle/devices.ts";
+import { containerRuleSets } from "../../lib/devices/sources.ts";
 import { parseHookState, readInput, stageForStatus } from "../../lib/lifecycle/state.ts";
 import { HookLogger, StepError, step } from "../../lib/lifecycle/context.ts";
 import { containerName } from "../../lib/lifecycle/prestart.ts";
@@ -42,6 +43,7 @@ describe("hook state", () => {
     const bad = (v: unknown, stage: "prestart" | "poststop" = "prestart") => () => parseHookState(JSON.stringify(v), stage);
     expect(bad({ ...base, pid: undefined })).toThrow("pid: required (a positive process id) for a prestart hook");
     expect(bad({ ...base, pid: 0 })).toThrow("pid: required");
+    expect(bad({ ...base, status: undefined })).toThrow("stdin: status: required");
     expect(bad({ ...base, status: "running" }, "poststop")).toThrow(`status "running" is not one a poststop hook is run with (stopped)`);
     expect(bad({ ...base, bundle: "relative/dir" })).toThrow(/stdin: bundle/);
     expect(() => parseHookState("{", "prestart")).toThrow(InputError);
@@ -73,7 +75,7 @@ describe("device rules a hook attaches", () => {
   const FUSE = [10, 229] as const;
   const rw = Access.READ | Access.WRITE;
   const allows = (cfg: object, policy: Parameters<typeof containerDeviceFilter>[1], [maj, min]: readonly [number, number]) =>
-    emulatorFromReduced(containerDeviceFilter(cfg, policy).reduced).allows("c", maj, min, rw);
+    containerDevices(cfg, policy).allows("c", maj, min, rw);
   const noPolicy = { rules: [], requests: { allowed: false, permitted: [] } };
   const denyZero = { rules: [{ allow: false, type: "c" as const, major: 1, minor: 5, access: "rw" }], requests: { allowed: false, permitted: [] } };
 
@@ -88,8 +90,8 @@ describe("device rules a hook attaches", () => {
 
   test("podman's created /dev/fuse node stays allowed", () => {
     const cfg = JSON.parse(fixture("bundles/podman-4.3.json"));
-    const src = runtimeDeviceSource(cfg).linux!.resources!.devices as { type?: string; major?: number; minor?: number }[];
-    expect(src.filter((r) => r.major === 10 && r.minor === 229).length).toBeGreaterThanOrEqual(1);
+    const src = containerRuleSets(cfg, noPolicy).container;
+    expect(src.filter((r) => r.major === 10 && r.minor === 229).map((r) => r.source)).toContain("linux.devices[0]");
     expect(allows(cfg, denyZero, FUSE)).toBe(true);
   });
 
@@ -98,6 +100,22 @@ describe("device rules a hook attaches", () => {
     expect(() => containerDeviceFilter(cfg, noPolicy)).toThrow("does not allow device requests");
     const permitting = { rules: [], requests: { allowed: true, permitted: [{ allow: true, type: "c" as const, major: 10, minor: null, access: "rwm" }] } };
     expect(allows(cfg, permitting, [10, 200])).toBe(true);
+  });
+
+  test("one program: the host's denies first (with their source), then the container's own list", () => {
+    const cfg = JSON.parse(fixture("bundles/runc-1.1-spec.json"));
+    const f = containerDeviceFilter(cfg, denyZero);
+    expect(f.name).toBe(DEVICE_PROGRAM_NAME);
+    expect(f.compiled.hostDenies).toEqual([{ type: "c", major: 1, minor: 5, access: Access.READ | Access.WRITE, source: "policy.rules[0]" }]);
+    expect(f.compiled.reduced.defaultAllow).toBe(false);
+    expect(f.compiled.instructions[6]!.symbol).toBe("host-0");
+    expect(containerDeviceFilter(cfg, noPolicy).compiled.hostDenies).toEqual([]);
+    // fail mode open: the host's denies alone, over allow-all, in a program named apart
+    const alone = hostPolicyFilter(denyZero)!;
+    expect(alone.name).toBe(HOST_PROGRAM_NAME);
+    expect(alone.compiled.reduced).toEqual({ defaultAllow: true, exceptions: [] });
+    expect(alone.compiled.hostDenies).toHaveLength(1);
+    expect(hostPolicyFilter(noPolicy)).toBeUndefined();
   });
 });
 

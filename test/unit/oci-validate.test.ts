@@ -87,6 +87,6 @@ describe("hookshim validate", () => {
     expect(validate().code).toBe(2);
     const r = validate("--kind", "bundle", join(FIXTURES, "bundles/podman-4.3.json"));
     expect(r.code).toBe(2);
-    expect(r.stderr).toEqual(['hookshim validate: --kind must be one of config, state, hooks, not "bundle"']);
+    expect(r.stderr).toEqual(['hookshim validate: --kind must be one of config, state, hooks, hookshim-config, not "bundle"']);
   });
 });

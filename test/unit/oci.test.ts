@@ -74,6 +74,10 @@ describe("config mutations are rejected at the right path", () => {
     ["cpu shares negative", (s) => (s.linux.resources.cpu.shares = -1), "linux.resources.cpu.shares: -1 is out of range for uint64"],
     ["blockIO weight", (s) => (s.linux.resources.blockIO = { weight: 70000 }), "linux.resources.blockIO.weight: 70000 is out of range for uint16"],
     ["hugepage limit", (s) => (s.linux.resources.hugepageLimits = [{ pageSize: "2MB" }]), "linux.resources.hugepageLimits[0].limit: required"],
+    ["hugepage pageSize unit (issue 15 #15)", (s) => (s.linux.resources.hugepageLimits = [{ pageSize: "64kB", limit: 1 }]), 'linux.resources.hugepageLimits[0].pageSize: "64kB" is not a page size like 2MB or 1GB'],
+    ["hugepage pageSize leading zero", (s) => (s.linux.resources.hugepageLimits = [{ pageSize: "02MB", limit: 1 }]), 'linux.resources.hugepageLimits[0].pageSize: "02MB" is not a page size'],
+    ["netDevices name not a string (issue 15 #15)", (s) => (s.linux.netDevices = { eth1: { name: 23 } }), "linux.netDevices.eth1.name: expected string, got 23"],
+    ["netDevices entry not an object", (s) => (s.linux.netDevices = { eth1: "eth0" }), 'linux.netDevices.eth1: expected object, got "eth0"'],
     ["unified value", (s) => (s.linux.resources.unified = { "memory.high": 5 }), 'linux.resources.unified["memory.high"]: expected string, got 5'],
     ["seccomp action", (s) => (s.linux.seccomp.syscalls[0].action = "SCMP_ACT_MAYBE"), 'linux.seccomp.syscalls[0].action: "SCMP_ACT_MAYBE" is not one of'],
     ["seccomp arch", (s) => (s.linux.seccomp.architectures[0] = "SCMP_ARCH_Z80"), 'linux.seccomp.architectures[0]: "SCMP_ARCH_Z80" is not one of'],
@@ -133,6 +137,11 @@ describe("state", () => {
     expect(problems({ ...s, status: "stopped" }, "state")).toEqual([]);
     expect(problems({ ...s, status: "created" }, "state")).toEqual(['pid: required (a positive process id) when status is "created"']);
     expect(problems({ ...s, status: "running", pid: 0 }, "state")).toEqual(['pid: required (a positive process id) when status is "running"']);
+  });
+  test("a missing status is required, not `undefined is not one of` (issue 15 #14)", () => {
+    const s = state();
+    delete s.status;
+    expect(problems(s, "state")).toEqual(["status: required"]);
   });
   test("crun's state is accepted: it reports ociVersion \"1.0\", which is not SemVer", () => {
     // as crun 1.8 writes it on a hook's stdin (seen in the 6.1 VM lane)
