@@ -9,9 +9,9 @@
 import type { GlobalOptions } from "../lib/cli/context.ts";
 import { oneLine } from "../lib/cli/errors.ts";
 import { parseRuncArgv, type RuncInvocation } from "../lib/oci/runtime-argv.ts";
-import { execve } from "../lib/sys/exec.ts";
+import { execveatFd } from "../lib/sys/exec.ts";
 import { lowerRuntimeEnvironment } from "./environment.ts";
-import { findLowerRuntime, selfIdentity } from "./lower-runtime.ts";
+import { findLowerRuntime, selfIdentity, type LowerRuntime } from "./lower-runtime.ts";
 import { RuncLog } from "./runc-log.ts";
 import { configuredRuntimePath } from "./settings.ts";
 
@@ -21,7 +21,7 @@ export function injectsHooks(inv: RuncInvocation): boolean {
 }
 
 /** Prepares the bundle when the command needs it; returns the lower runtime to exec. */
-async function prepare(inv: RuncInvocation, g: GlobalOptions, log: RuncLog): Promise<string> {
+async function prepare(inv: RuncInvocation, g: GlobalOptions, log: RuncLog): Promise<LowerRuntime> {
   const self = selfIdentity();
   if (!injectsHooks(inv)) return findLowerRuntime({ configured: configuredRuntimePath(g.configPath), self });
   // the zod schemas load only here: pass-through commands stay cheap
@@ -38,7 +38,8 @@ export async function main(args: string[], g: GlobalOptions): Promise<number> {
   const log = RuncLog.of(inv.globals);
   try {
     const lower = await prepare(inv, g, log);
-    return execve(lower, [lower, ...args], lowerRuntimeEnvironment(process.env));
+    // the fd that was checked is what runs: argv[0] still names the path, as runc expects
+    return execveatFd(lower.fd, [lower.path, ...args], lowerRuntimeEnvironment(process.env), lower.path);
   } catch (e) {
     log.write("error", `hookshim: ${oneLine(e)}`);
     throw e;

@@ -59,4 +59,5 @@ export const SYS = {
   perf_event_open: 298,
   pidfd_open: 434,
   gettid: 186,
+  execveat: 322,
 } as const;
