@@ -13,8 +13,16 @@ export type ExecMessage = {
   kind: "exec";
   /** thread that opened the runtime binary for exec (FAN_REPORT_TID) */
   tid: number;
-  /** from reading the event to answering it */
+  /**
+   * How long the exec waited for the answer, as far as this process can see: from sys_enter_execve
+   * (the argv record's timestamp, a few µs before the kernel queues the fanotify event, which carries
+   * no time of its own) when there is a record, else from reading the event.
+   */
   holdUs: number;
+  /** the part of holdUs from reading the event to answering it */
+  answerUs: number;
+  /** holdUs starts at sys_enter_execve (true) or at the read (false) */
+  holdFromExecve: boolean;
   /** the watchdog had answered it already */
   answeredByWatchdog: boolean;
   /** argv captured at sys_enter_execve; undefined when the map had none */

@@ -27,7 +27,9 @@ function serve(init: PermissionWorkerInit): void {
   const records = init.recordsFd >= 0 ? BpfMap.fromFd(init.recordsFd) : undefined;
   const key = new Uint8Array(EXEC_RECORD_KEY_SIZE);
   const keyView = new DataView(key.buffer);
-  const buf = new Uint8Array(4096);
+  // at most 32 events per read: each gets an fd, and the notifier keeps room for them (see trust.ts)
+  const buf = new Uint8Array(32 * 24);
+  const recordBuf = new Uint8Array(EXEC_RECORD.size);
 
   while (!slots.stopping()) {
     if (pollIn([init.fanFd], 100).length === 0) continue;
@@ -49,14 +51,18 @@ function serve(init: PermissionWorkerInit): void {
       try {
         if (records) {
           keyView.setUint32(0, ev.pid, true);
-          raw = records.lookupAndDelete(key, new Uint8Array(EXEC_RECORD.size));
+          raw = records.lookupAndDelete(key, recordBuf);
         }
       } catch {
         raw = undefined;
       }
       const cmdlineBefore = raw ? undefined : readCmdline(ev.pid);
       const answered = slots.answer(held[i]!, () => fanotifyRespond(init.fanFd, ev.fd, FAN.ALLOW));
-      const holdUs = nowUs() - readUs;
+      const answeredUs = nowUs();
+      const record = raw ? decodeExecRecord(raw) : undefined;
+      // bpf_ktime_get_ns is CLOCK_MONOTONIC, as nowUs()
+      const execveUs = record ? Number(record.ktimeNs) / 1000 : undefined;
+      const fromExecve = execveUs !== undefined && execveUs <= readUs && readUs - execveUs < 10_000_000;
       let binary = "";
       if (!raw) {
         try {
@@ -67,9 +73,11 @@ function serve(init: PermissionWorkerInit): void {
       const msg: ExecMessage = {
         kind: "exec",
         tid: ev.pid,
-        holdUs,
+        holdUs: answeredUs - (fromExecve ? execveUs! : readUs),
+        answerUs: answeredUs - readUs,
+        holdFromExecve: fromExecve,
         answeredByWatchdog: !answered,
-        record: raw ? decodeExecRecord(raw) : undefined,
+        record,
         binary,
         cmdlineBefore,
       };
