@@ -323,6 +323,12 @@ export class NotifierCore {
         return final;
       }
       const verdict = verifyContainerPid(pid, claimant);
+      // root's container may have ended before its pid was read: followed (and removed) as before
+      if (!verdict.ok && claimant.uid === 0 && startTime(pid) === undefined) {
+        finish(true);
+        this.follow({ ...base, uid: 0, pid, cgroup: "", runtimeTraceId: c.runtimeTraceId, runtimePid: c.runtimePid }, true);
+        return true;
+      }
       if (!verdict.ok) {
         this.metrics.countError("unverified");
         fail("pidfile", `container ${c.id}: ${printable(c.path)} names ${verdict.why}: not followed`);

@@ -57,24 +57,29 @@ const MAX_DEPTH = 4;
 export function verifyContainerPid(pid: number, c: Claimant): Verdict {
   const started = startTime(pid);
   if (started === undefined) return { ok: false, why: `pid ${pid} is not running` };
-  const runtimeAlive = c.startTime !== undefined && startTime(c.pid) === c.startTime;
-  if (runtimeAlive) {
+  // a zombie runtime has exited: its children are reparented already
+  const runtimeRuns = () => c.startTime !== undefined && statField(c.pid, 22) === c.startTime && !/^[ZX]/.test(statState(c.pid) ?? "X");
+  if (runtimeRuns()) {
     let p: number | undefined = pid;
     for (let depth = 0; depth < MAX_DEPTH && p !== undefined && p > 1; depth++) {
       p = parentPid(p);
       if (p === c.pid) return { ok: true, startTime: started };
     }
-    if (startTime(c.pid) === c.startTime) return { ok: false, why: `pid ${pid} is not a process of the runtime (pid ${c.pid})` };
+    if (runtimeRuns()) return { ok: false, why: `pid ${pid} is not a process of the runtime (pid ${c.pid})` };
   }
   if (c.startTime !== undefined && started < c.startTime) return { ok: false, why: `pid ${pid} started before the runtime (pid ${c.pid})` };
   if (c.uid !== 0) return { ok: false, why: `pid ${pid}, but the runtime of uid ${c.uid} (pid ${c.pid}) had exited: not verifiable` };
   return { ok: true, startTime: started };
 }
 
-/** Counts of things held per uid, under a per-uid cap (root exempt) and a global one. */
+/**
+ * Counts of things held per uid, under a per-uid cap (root exempt) and a global one, of which
+ * non-root uids together get at most half: no user can starve root's containers.
+ */
 export class UidCaps {
   private readonly held = new Map<number, number>();
   private total = 0;
+  private nonRoot = 0;
   constructor(
     readonly perUid: number,
     readonly global: number,
@@ -83,17 +88,21 @@ export class UidCaps {
   /** Takes one for `uid`; false when its cap or the global one is reached. */
   take(uid: number): boolean {
     const n = this.held.get(uid) ?? 0;
-    if (this.total >= this.global || (uid !== 0 && n >= this.perUid)) return false;
+    if (this.total >= this.global) return false;
+    if (uid !== 0 && (n >= this.perUid || this.nonRoot >= Math.floor(this.global / 2))) return false;
     this.held.set(uid, n + 1);
     this.total++;
+    if (uid !== 0) this.nonRoot++;
     return true;
   }
 
   give(uid: number): void {
     const n = this.held.get(uid) ?? 0;
-    if (n <= 1) this.held.delete(uid);
+    if (n === 0) return;
+    if (n === 1) this.held.delete(uid);
     else this.held.set(uid, n - 1);
-    this.total = Math.max(0, this.total - 1);
+    this.total--;
+    if (uid !== 0) this.nonRoot--;
   }
 
   get size(): number {
@@ -133,14 +142,23 @@ export function startTime(pid: number): number | undefined {
   return statField(pid, 22);
 }
 
-/** Field `n` (1-based, as in proc(5)) of /proc/PID/stat, from field 3 on. */
-function statField(pid: number, n: number): number | undefined {
+/** /proc/PID/stat from field 3 (state) on, undefined when the process is gone. */
+function statFields(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ")"
-    const v = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[n - 3]);
-    return Number.isFinite(v) ? v : undefined;
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   } catch {
     return undefined;
   }
+}
+
+/** Field `n` (1-based, as in proc(5)) of /proc/PID/stat, from field 3 on. */
+function statField(pid: number, n: number): number | undefined {
+  const v = Number(statFields(pid)?.[n - 3]);
+  return Number.isFinite(v) ? v : undefined;
+}
+
+function statState(pid: number): string | undefined {
+  return statFields(pid)?.[0];
 }

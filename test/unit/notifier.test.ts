@@ -438,12 +438,15 @@ describe("what the notifier believes from a runtime exec (issue 15: 7-10)", () =
   });
 
   test("caps per uid (root exempt) and in all; error events rate-limited per non-root uid", () => {
-    const caps = new UidCaps(2, 5);
+    const caps = new UidCaps(2, 6);
     expect([caps.take(1000), caps.take(1000), caps.take(1000)]).toEqual([true, true, false]);
+    expect(caps.take(1001)).toBe(true);
+    expect(caps.take(1002)).toBe(false); // users together get half
     expect([caps.take(0), caps.take(0), caps.take(0)]).toEqual([true, true, true]);
     expect(caps.take(0)).toBe(false); // global
     caps.give(1000);
-    expect(caps.take(1001)).toBe(true);
+    caps.give(0);
+    expect(caps.take(1002)).toBe(true);
     const rate = new ErrorRate(3, 1000);
     expect([1, 2, 3, 4].map(() => rate.allow(7, 0))).toEqual([true, true, true, false]);
     expect(rate.allow(0, 0)).toBe(true);
