@@ -8,8 +8,8 @@
 //     drop the tracing entry either way: a namespace mismatch means the traced process was gone
 //     before it was traced and its pid now belongs to someone else, so the entry can never match.
 //
-// group_dead rather than "p->pid == p->tgid": the leader can die first (pthread_exit) or be killed by
-// a non-leader thread's execve (de_thread), neither of which ends the process; the last thread's
+// Group death rather than "p->pid == p->tgid": the leader can die first (pthread_exit) or be killed
+// by a non-leader thread's execve (de_thread), neither of which ends the process; the last thread's
 // exit_code is the group's status whenever the group exits through exit_group or a fatal signal.
 //
 // Member offsets come from the running kernel's BTF at load time (no CO-RE relocations needed).
@@ -18,6 +18,7 @@ import {
   Mov64Reg, Mov64Imm, Add64Imm, ALU64Imm, ALU64Reg, ALUOp, LoadMem, StoreMem, LoadMapRef,
   JumpImm, JumpReg, JumpOp, Call, Helper, Exit, type Instruction,
 } from "../lib/bpf/asm/index.ts";
+import { groupDeadTest, type GroupDeadSource } from "./groupdead.ts";
 
 /** Map names the program refers to (resolve with assemble(insns, { maps: { [name]: fd } })). */
 export const EXITSNOOP_MAPS = { tracing: "tracing_tasks", exited: "exited_events" } as const;
@@ -42,6 +43,7 @@ export interface ExitsnoopOffsets {
   upidNs: number;
   pidnsNs: number;
   nsInum: number;
+  groupDead: GroupDeadSource;
 }
 
 const BPF_NOEXIST = 1;
@@ -65,10 +67,8 @@ export function exitsnoopInstructions(o: ExitsnoopOffsets): Instruction[] {
 
   return [
     Mov64Reg(R6, R1),
-    LoadMem(R1, R6, 8, "DW"), // args[1]: group_dead
-    ALU64Imm(ALUOp.And, R1, 0xff),
-    JumpImm(JumpOp.JEq, R1, 0, "out"),
     LoadMem(R7, R6, 0, "DW"), // args[0]: task
+    ...groupDeadTest(o.groupDead, { ctx: R6, task: R7 }, SCRATCH, "out"),
     ...fromTask(o.taskTgid),
     ...probeRead(TGID, 4, true),
 

@@ -1,18 +1,19 @@
 // exittrace: the kernel half of `hookshim trace exit`. A raw tracepoint program on
-// sched_process_exit, TP_PROTO(struct task_struct *p, bool group_dead), ctx = u64 args[]:
+// sched_process_exit (ctx = u64 args[], args[0] the exiting task):
 //
-//   when the thread group dies (group_dead) and the current task's v2 cgroup id is in cgroup_filter
+//   when the thread group dies (bpf/groupdead.ts) and the current task's v2 cgroup id is in cgroup_filter
 //   (the exiting task is current at this tracepoint and still in its cgroup: cgroup_exit comes
 //   later in do_exit), push {tgid, tid, parent's tgid, p->exit_code, cgroup id, boot ns, comm}
 //   onto the exits queue; when the queue is full, count the loss in lost[0] instead.
 //
-// group_dead, as in exitsnoop.ts: one record per process, carrying the group's wait status.
+// Group death, as in exitsnoop.ts: one record per process, carrying the group's wait status.
 // The task_struct offsets come from the running kernel's BTF at load time.
 import {
   R0, R1, R2, R3, R6, R7, R10,
   Mov64Reg, Mov64Imm, Add64Imm, And64Imm, RSh64Imm, LoadMem, StoreMem, StoreImm, LoadMapRef,
   JumpImm, JumpOp, Call, Helper, Exit, AtomicAdd, type Instruction,
 } from "../lib/bpf/asm/index.ts";
+import { groupDeadTest, type GroupDeadSource } from "./groupdead.ts";
 
 /** Map names the program refers to (resolve with assemble(insns, { maps: { [name]: fd } })). */
 export const EXITTRACE_MAPS = { filter: "cgroup_filter", exits: "exits", lost: "lost" } as const;
@@ -24,6 +25,7 @@ export interface ExittraceOffsets {
   taskExitCode: number;
   taskRealParent: number;
   taskTgid: number;
+  groupDead: GroupDeadSource;
 }
 
 // Stack frame (offsets from r10).
@@ -35,9 +37,8 @@ export function exittraceInstructions(o: ExittraceOffsets): Instruction[] {
   const fp = (off: number): Instruction[] => [Mov64Reg(R1, R10), Add64Imm(R1, off)];
   return [
     Mov64Reg(R6, R1),
-    LoadMem(R1, R6, 8, "DW"), // args[1]: group_dead
-    And64Imm(R1, 0xff),
-    JumpImm(JumpOp.JEq, R1, 0, "out"),
+    LoadMem(R7, R6, 0, "DW"), // args[0]: task
+    ...groupDeadTest(o.groupDead, { ctx: R6, task: R7 }, SCRATCH, "out"),
 
     Call(Helper.GetCurrentCgroupId),
     StoreMem(R10, KEY, R0, "DW"),
@@ -54,7 +55,6 @@ export function exittraceInstructions(o: ExittraceOffsets): Instruction[] {
     RSh64Imm(R0, 32),
     StoreMem(R10, REC + EXIT_RECORD.tgid, R0, "W"),
 
-    LoadMem(R7, R6, 0, "DW"), // args[0]: task
     // bpf_probe_read_kernel zeroes its destination when it fails: no field is left uninitialised
     ...fp(REC + EXIT_RECORD.waitStatus),
     Mov64Imm(R2, 4),

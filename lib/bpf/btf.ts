@@ -301,6 +301,21 @@ export class Btf {
     return this.typeSize(m.typeId);
   }
 
+  /**
+   * How many arguments a raw tracepoint passes its program: the parameters of the function pointer
+   * that `btf_trace_<name>` names, less the leading context pointer. undefined when this kernel's BTF
+   * has no such typedef. Tracepoints gain arguments across kernels (sched_process_exit's group_dead),
+   * and a program that reads past the last one is refused when it is attached.
+   */
+  tracepointArgCount(name: string): number | undefined {
+    const id = this.lookup(`btf_trace_${name}`, BtfKind.TYPEDEF);
+    if (id === undefined) return undefined;
+    const ptr = this.resolve(id);
+    const proto = ptr && this.kind(ptr) === BtfKind.PTR ? this.resolve(this.sizeOrType(ptr)) : 0;
+    if (!proto || this.kind(proto) !== BtfKind.FUNC_PROTO) throw new BtfError(`${this.source}: btf_trace_${name} is not a function pointer`);
+    return this.vlen(proto) - 1;
+  }
+
   structSize(name: string): number {
     return this.typeSize(this.aggregate(name));
   }

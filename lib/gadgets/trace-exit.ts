@@ -13,13 +13,13 @@ import { bootTimeWallNs, cString, raiseMemlock } from "../sys/index.ts";
 import { exitedEventFromWaitStatus, formatTime } from "../store/index.ts";
 import type { CgroupInfo } from "../containers/index.ts";
 import { EXIT_RECORD, EXITTRACE_MAPS, exittraceInstructions, type ExittraceOffsets } from "../../bpf/exittrace.ts";
+import { EXIT_TRACEPOINT, groupDeadSource } from "../../bpf/groupdead.ts";
 import { ContainerDirectory } from "./containers.ts";
 import { createFilterMap, syncCgroupFilter } from "./filtermap.ts";
 import { shortId, signalName, type Column } from "./columns.ts";
 import { matchesFilter, type ContainerFilter, type Gadget } from "./gadget.ts";
 import { sleepUnlessAborted } from "./run.ts";
 
-export const EXIT_TRACEPOINT = "sched_process_exit";
 
 /** One exited process as the kernel recorded it. */
 export interface ExitRecord {
@@ -53,6 +53,7 @@ export function exittraceOffsets(): ExittraceOffsets {
     taskExitCode: btf.memberOffset("task_struct", "exit_code"),
     taskRealParent: btf.memberOffset("task_struct", "real_parent"),
     taskTgid: btf.memberOffset("task_struct", "tgid"),
+    groupDead: groupDeadSource(btf),
   };
   return cachedOffsets;
 }

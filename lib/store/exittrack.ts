@@ -9,9 +9,10 @@ import { assemble } from "../bpf/asm/index.ts";
 import { kernelBtf } from "../bpf/btf.ts";
 import { close, isErrno } from "../sys/index.ts";
 import { EXITSNOOP_MAPS, exitsnoopInstructions, type ExitsnoopOffsets } from "../../bpf/exitsnoop.ts";
+import { EXIT_TRACEPOINT, groupDeadSource } from "../../bpf/groupdead.ts";
 import { PIN } from "./paths.ts";
 
-export const EXIT_TRACEPOINT = "sched_process_exit";
+export { EXIT_TRACEPOINT };
 const PROGRAM_NAME = "hs_exitsnoop";
 
 export interface ExitProgramState {
@@ -38,6 +39,7 @@ export function exitsnoopOffsets(): ExitsnoopOffsets {
     upidNs: btf.memberOffset("upid", "ns"),
     pidnsNs: btf.memberOffset("pid_namespace", "ns"),
     nsInum: btf.memberOffset("ns_common", "inum"),
+    groupDead: groupDeadSource(btf),
   };
   return cachedOffsets;
 }
