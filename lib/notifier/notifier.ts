@@ -31,7 +31,7 @@ import {
 } from "./container-info.ts";
 import type { ExecMessage } from "./permission-protocol.ts";
 import {
-  validContainerId, printable, processUid, verifyContainerPid, startTime, parentPid, UidCaps, ErrorRate, type Claimant,
+  validContainerId, printable, processUid, verifyContainerPid, startTime, UidCaps, ErrorRate, type Claimant,
 } from "./trust.ts";
 
 export interface NotifierSink {
@@ -54,8 +54,9 @@ export interface NotifierCoreOptions {
 }
 
 export const DEFAULT_LIMITS = { maxWaits: 4096, maxPendingPerUid: 32, maxFollowedPerUid: 1024 } as const;
-/** conmon execs remembered until their runtime runs */
-const CONMON_SLOTS = 256;
+/** conmon execs remembered until their runtime runs: in all, and per non-root uid */
+const CONMON_SLOTS = 1024;
+const CONMON_SLOTS_PER_UID = 16;
 
 /** What conmon told us about a container before its runtime runs. */
 interface ConmonInfo {
@@ -91,8 +92,8 @@ const DEFAULT_STATE_ROOTS: Record<string, string> = { runc: "/run/runc", crun: "
 export class NotifierCore {
   readonly metrics: NotifierMetrics;
   private readonly poller = new Poller();
-  /** conmon's claims, by conmon's pid: the runtime it starts is its child */
-  private readonly conmon = new Map<number, ConmonInfo & { uid: number; cid: string }>();
+  /** conmon's claims, by uid and container id: a name only ever names that uid's own container */
+  private readonly conmon = new Map<string, ConmonInfo & { uid: number }>();
   /** pid waits, by runtime process and id */
   private readonly pending = new Map<string, { id: string; finish: () => void }>();
   /** followed containers, by verified pid */
@@ -108,9 +109,9 @@ export class NotifierCore {
     this.pidWaitMs = opts.pidWaitMs ?? 30_000;
     this.reported = ReportedContainers.open(opts.store.dir);
     const maxWaits = opts.maxWaits ?? DEFAULT_LIMITS.maxWaits;
-    // a wait holds one pidfd (the runtime), a followed container one (its init): one budget, split
-    this.pendingCaps = new UidCaps(opts.maxPendingPerUid ?? DEFAULT_LIMITS.maxPendingPerUid, Math.max(1, Math.floor(maxWaits / 4)));
-    this.followedCaps = new UidCaps(opts.maxFollowedPerUid ?? DEFAULT_LIMITS.maxFollowedPerUid, Math.max(1, maxWaits - Math.floor(maxWaits / 4)));
+    // a wait holds one pidfd (the runtime), a followed container one (its init): one budget, halved
+    this.pendingCaps = new UidCaps(opts.maxPendingPerUid ?? DEFAULT_LIMITS.maxPendingPerUid, Math.max(2, Math.floor(maxWaits / 2)));
+    this.followedCaps = new UidCaps(opts.maxFollowedPerUid ?? DEFAULT_LIMITS.maxFollowedPerUid, Math.max(2, maxWaits - Math.floor(maxWaits / 2)));
   }
 
   /** Containers being followed (pid known, not yet removed). */
@@ -177,10 +178,14 @@ export class NotifierCore {
     throw new Error(`still not running ${binary} with a new argv`);
   }
 
-  /** The runtime process behind an exec, with its start time; undefined when it is gone already. */
+  /**
+   * The runtime process behind an exec, with its start time. A runtime that has exited already (a
+   * fast failure) can still be root's claim; anyone else's could no longer be verified.
+   */
   private claimant(pid: number, uid: number): Claimant | undefined {
     const started = startTime(pid);
-    return started === undefined ? undefined : { uid, pid, startTime: started };
+    if (started === undefined && uid !== 0) return undefined;
+    return { uid, pid, startTime: started };
   }
 
   handleArgv(tid: number, argv: string[], filename: string, claimant: Claimant = { uid: 0, pid: tid, startTime: startTime(tid) }): void {
@@ -188,10 +193,9 @@ export class NotifierCore {
       const program = basename(argv[0] || filename);
       if (runtimeKind(program) === "conmon" || runtimeKind(filename) === "conmon") {
         const c = parseConmonArgv(argv);
-        if (!c.cid) return;
-        if (this.conmon.size >= CONMON_SLOTS) this.conmon.delete(this.conmon.keys().next().value!);
-        this.conmon.set(claimant.pid, {
-          uid: claimant.uid, cid: c.cid, name: printable(c.name ?? "").slice(0, 128), bundle: c.bundle ?? "", pidFile: c.containerPidfile ?? "", runtime: c.runtime ?? "",
+        if (!c.cid || !validContainerId(c.cid)) return;
+        this.rememberConmon(`${claimant.uid}:${c.cid}`, {
+          uid: claimant.uid, name: printable(c.name ?? "").slice(0, 128), bundle: c.bundle ?? "", pidFile: c.containerPidfile ?? "", runtime: c.runtime ?? "",
         });
         return;
       }
@@ -230,15 +234,26 @@ export class NotifierCore {
     }
   }
 
+  /** Bounded: a non-root uid's oldest entry goes past its share; past the total, a non-root one first. */
+  private rememberConmon(key: string, info: ConmonInfo & { uid: number }): void {
+    this.conmon.delete(key);
+    const mine = [...this.conmon].filter(([, v]) => v.uid === info.uid);
+    if (info.uid !== 0 && mine.length >= CONMON_SLOTS_PER_UID) this.conmon.delete(mine[0]![0]);
+    if (this.conmon.size >= CONMON_SLOTS) {
+      const victim = [...this.conmon].find(([, v]) => v.uid !== 0) ?? [...this.conmon][0]!;
+      this.conmon.delete(victim[0]);
+    }
+    this.conmon.set(key, info);
+  }
+
   private created(c: {
     id: string; bundle: string; runtime: string; pidFile?: string; stateFile?: string; runtimePid: number; runtimeTraceId?: bigint; claimant: Claimant;
   }): void {
     const { uid } = c.claimant;
-    // conmon's name, when this runtime is the child of a conmon of the same uid that named this id
-    const conmonPid = parentPid(c.runtimePid);
-    const fromConmon = conmonPid !== undefined ? this.conmon.get(conmonPid) : undefined;
-    if (fromConmon) this.conmon.delete(conmonPid!);
-    const named = fromConmon && fromConmon.uid === uid && fromConmon.cid === c.id ? fromConmon.name : "";
+    // conmon's name, when a conmon of the same uid named this id
+    const conmonKey = `${uid}:${c.id}`;
+    const named = this.conmon.get(conmonKey)?.name ?? "";
+    this.conmon.delete(conmonKey);
     // a non-root claim reads only files its uid owns
     const ownerUid = uid === 0 ? undefined : uid;
     let name = named;
@@ -407,7 +422,7 @@ export class NotifierCore {
     } catch (e) {
       const existing = store.getTracingTask(c.pid);
       if (existing) traceId = existing.traceId;
-      else if (!/exited before/.test(errText(e))) this.fail("store", c, `container ${c.id}: cannot trace pid ${c.pid}: ${errText(e)}`);
+      else if (!/exited before/.test(errText(e)) && startTime(c.pid) !== undefined) this.fail("store", c, `container ${c.id}: cannot trace pid ${c.pid}: ${errText(e)}`);
     }
     const { pidStartTime, ...fields } = c;
     const w: Watched = { ...fields, traceId, ownTrace };

@@ -104,7 +104,7 @@ export async function runNotifier(o: NotifierOptions): Promise<void> {
 }
 
 /** fds kept free for what is not a wait: fanotify event fds (32 per read), /proc and store opens, Bun's own. */
-export const FD_RESERVE = 256;
+export const FD_RESERVE = 64;
 
 /**
  * How many pidfds the notifier may hold for waits and followed containers: the soft RLIMIT_NOFILE

@@ -270,7 +270,7 @@ describeNeeds(["root", "fanotify", "runc", "busybox"], "notifier with runc", () 
     const bundle = runcBundle(id2, ["true"]);
     await Bun.spawn([fake, "create", "--bundle", bundle, "--pid-file", join(tmp, `${id2}.pid`), id2]).exited;
     await n2.waitFor(() => n2.errors.some((e) => e.id === id2), "pid file error");
-    expect(n2.errors.find((e) => e.id === id2)!.error).toContain('not a pid: "garbage"');
+    expect(n2.errors.find((e) => e.id === id2)!.error).toContain("not a pid (8 bytes)");
     expect(n2.of(id2, "precreate").length).toBe(1);
     expect(n2.of(id2, "add")).toEqual([]);
     // still alive and working
