@@ -36,7 +36,19 @@ export type ExecMessage = {
   cmdlineBefore?: string;
 };
 
-export type WorkerMessage = ExecMessage | { kind: "error"; message: string } | { kind: "stopped" };
+/**
+ * Hold times of execs the main thread has nothing to do with (a runtime command other than create or
+ * run: --version, state, start, kill, delete...), sent in batches so they do not wake it each time.
+ */
+export type HoldsMessage = { kind: "holds"; holdUs: number[] };
+
+export type WorkerMessage = ExecMessage | HoldsMessage | { kind: "error"; message: string } | { kind: "stopped" };
+
+/** Whether an exec's argv can start a container (or name one, for conmon): the main thread must see it. */
+export function mayCreate(argv: readonly string[], filename: string): boolean {
+  if (/(^|\/)conmon$/.test(filename) || /(^|\/)conmon$/.test(argv[0] ?? "")) return true;
+  return argv.some((a, i) => i > 0 && (a === "create" || a === "run"));
+}
 
 // Slot states. A slot goes FREE -> HELD (worker read the event) -> ANSWERING (worker) -> FREE, or
 // HELD -> WATCHDOG (main thread claimed it) -> WATCHDOG_DONE (main answered) -> FREE (worker saw it).

@@ -6,7 +6,7 @@ import { readFileSync, readlinkSync } from "node:fs";
 import { pollIn, read, close, parseFanotifyEvents, fanotifyRespond, FAN, clockNs, CLOCK } from "../sys/index.ts";
 import { BpfMap } from "../bpf/index.ts";
 import { decodeExecRecord, EXEC_RECORD, EXEC_RECORD_KEY_SIZE } from "../../bpf/execargs.ts";
-import { WatchdogSlots, type PermissionWorkerInit, type ExecMessage } from "./permission-protocol.ts";
+import { WatchdogSlots, mayCreate, type PermissionWorkerInit, type ExecMessage } from "./permission-protocol.ts";
 
 declare const self: Worker;
 
@@ -31,8 +31,21 @@ function serve(init: PermissionWorkerInit): void {
   const buf = new Uint8Array(32 * 24);
   const recordBuf = new Uint8Array(EXEC_RECORD.size);
 
+  // hold times of execs the main thread need not see, flushed when idle or every HOLD_BATCH
+  const HOLD_BATCH = 256;
+  let holds: number[] = [];
+  const flushHolds = () => {
+    if (!holds.length) return;
+    self.postMessage({ kind: "holds", holdUs: holds });
+    holds = [];
+  };
+  const fanFds = [init.fanFd];
+
   while (!slots.stopping()) {
-    if (pollIn([init.fanFd], 100).length === 0) continue;
+    if (pollIn(fanFds, 100).length === 0) {
+      flushHolds();
+      continue;
+    }
     let n: number;
     try {
       n = read(init.fanFd, buf, "read(fanotify)");
@@ -63,6 +76,13 @@ function serve(init: PermissionWorkerInit): void {
       // bpf_ktime_get_ns is CLOCK_MONOTONIC, as nowUs()
       const execveUs = record ? Number(record.ktimeNs) / 1000 : undefined;
       const fromExecve = execveUs !== undefined && execveUs <= readUs && readUs - execveUs < 10_000_000;
+      const holdUs = answeredUs - (fromExecve ? execveUs! : readUs);
+      if (record && !mayCreate(record.argv, record.filename)) {
+        close(ev.fd);
+        holds.push(holdUs);
+        if (holds.length >= HOLD_BATCH) flushHolds();
+        return;
+      }
       let binary = "";
       if (!raw) {
         try {
@@ -73,7 +93,7 @@ function serve(init: PermissionWorkerInit): void {
       const msg: ExecMessage = {
         kind: "exec",
         tid: ev.pid,
-        holdUs: answeredUs - (fromExecve ? execveUs! : readUs),
+        holdUs,
         answerUs: answeredUs - readUs,
         holdFromExecve: fromExecve,
         answeredByWatchdog: !answered,
@@ -84,6 +104,7 @@ function serve(init: PermissionWorkerInit): void {
       self.postMessage(msg);
     });
   }
+  flushHolds();
   self.postMessage({ kind: "stopped" });
 }
 

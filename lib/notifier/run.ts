@@ -63,6 +63,7 @@ export async function runNotifier(o: NotifierOptions): Promise<void> {
     recordsFd: capture?.records.fd ?? -1,
     holdBoundMs: o.holdBoundMs ?? DEFAULT_HOLD_BOUND_MS,
     onExec: (m) => core.onExec(m),
+    onHolds: (holds) => holds.forEach((us) => metrics.observeHold(us / 1e6)),
     onWatchdogAllow: (n) => (metrics.watchdogAllows += n),
     onError: (message) => {
       metrics.countError("fanotify");
