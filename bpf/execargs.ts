@@ -18,6 +18,11 @@
 // immediates, found from the length probe_read_user_str returns: no loop over the path. An exec through
 // a link of another name is not recorded; the notifier then reads /proc (and counts the fallback).
 // An unwatched exec costs one map lookup, one string read and the comparison: the filter comes first.
+// No tracepoint fires for the watched inodes only: sys_enter_execve(at) runs before the path is
+// resolved, so only the name can be compared here. Filtering by inode needs the opened file, i.e.
+// fentry/LSM on security_bprm_check with BTF-relocated offsets, which lib/bpf does not load; and
+// sched_process_exec comes after fanotify has been answered, too late for the argv to be read while
+// the exec is held.
 // The uid is the exec's real uid, whose claims the notifier then checks (see lib/notifier/trust.ts).
 import {
   R0, R1, R2, R3, R4, R6, R7, R8, R9, R10,
