@@ -141,9 +141,10 @@ export function execargsInstructions(o: ExecveTracepointOffsets, watchedNames: r
     LoadMem(R3, R6, o.filename, "DW"),
     Call(Helper.ProbeReadUserStr),
     // execveat(fd, "", ..., AT_EMPTY_PATH) (fexecve, the shim's exec of the lower runtime) names no
-    // file: recorded when asked, the fanotify event says which binary it was
+    // file: recorded when asked, the fanotify event says which binary it was. The empty string reads
+    // as length 1, or 0 on older kernels such as 6.1 (there the NUL of an empty string is not counted).
     ...(watchedNames.length
-      ? [Mov64Reg(R9, R0), ...(opts.recordEmptyFilename ? [JumpImm(JumpOp.JEq, R9, 1, "record")] : []), ...basenameFilter(watchedNames)]
+      ? [Mov64Reg(R9, R0), ...(opts.recordEmptyFilename ? [JumpImm(JumpOp.JLE, R9, 1, "record")] : []), ...basenameFilter(watchedNames)]
       : []),
 
     Call(Helper.GetCurrentPidTgid).withSymbol("record"),

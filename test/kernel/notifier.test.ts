@@ -92,7 +92,7 @@ describeNeeds(["root", "tracefs", "fanotify", "busybox"], "execs that cannot cre
       for (let i = 0; i < 5; i++) expect(await Bun.spawn([bin, "true", "--version"]).exited).toBe(0);
       await until(() => (holds.length >= 5 ? true : undefined), "5 hold times");
       expect(seen).toEqual([]);
-      expect(holds.every((h) => h > 0 && h < 1e6)).toBe(true);
+      expect(holds.every((h) => Number.isFinite(h) && h >= 0)).toBe(true);
     } finally {
       await w.close();
       capture.close();
