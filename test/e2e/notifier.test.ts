@@ -58,7 +58,7 @@ class NotifierProcess {
     return this.events.filter((e) => e.id === id && (!type || e.type === type));
   }
 
-  async waitFor(pred: () => boolean, what: string, ms = 20_000): Promise<void> {
+  async waitFor(pred: () => boolean, what: string, ms = scaled(20_000)): Promise<void> {
     const end = Date.now() + ms;
     while (!pred()) {
       if (Date.now() > end) throw new Error(`timed out waiting for ${what}; events: ${JSON.stringify(this.events.slice(-10))} stderr: ${this.stderr.slice(-5).join(" | ")}`);
@@ -327,7 +327,7 @@ describeNeeds(["root", "fanotify", "runc", "busybox"], "notifier and untrusted u
     // its errors are rate-limited: at most 20 a minute reach the log
     expect(n.errors.length).toBeLessThanOrEqual(20);
     await runc("delete", "--force", id);
-  }, 90_000);
+  }, scaled(90_000));
 
   needs("root")("8: a FIFO config.json, a pid file that is a symlink to /etc/shadow, /dev/zero: no hang, no quote, SIGTERM still ends it", async () => {
     const n = await notifier(["--pid-wait-ms", "5000"]);
@@ -349,16 +349,16 @@ describeNeeds(["root", "fanotify", "runc", "busybox"], "notifier and untrusted u
     expect(n.stderr.some((l) => l.includes(`${bundle}/config.json: is not a regular file`))).toBe(true);
     // still answering runtime execs and following containers
     const id = uniq("ok");
-    expect((await runc("run", "--bundle", runcBundle(id, ["true"]), id)).code).toBe(0);
+    expect((await runc("run", "--bundle", runcBundle(id, ["true"]), "--pid-file", join(tmp, `${id}.pid`), id)).code).toBe(0);
     await n.waitFor(() => n.of(id, "remove").length === 1, "remove of a real container");
     await runc("delete", "--force", id);
     // and it stops on SIGTERM while the FIFO runtime still waits
     const t0 = Date.now();
-    const code = await Promise.race([n.kill("SIGTERM"), Bun.sleep(10_000).then(() => "hung")]);
+    const code = await Promise.race([n.kill("SIGTERM"), Bun.sleep(scaled(10_000)).then(() => "hung")]);
     expect(code).toBe(0);
-    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(Date.now() - t0).toBeLessThan(scaled(5000));
     blocked.kill(9);
-  }, 90_000);
+  }, scaled(90_000));
 
   needs("root")("9: runc create <a real container's id> by another user neither cancels its pid wait nor replaces its record", async () => {
     const n = await notifier();
@@ -394,7 +394,7 @@ describeNeeds(["root", "fanotify", "runc", "busybox"], "notifier and untrusted u
     await Bun.sleep(200);
     expect([...n.events, ...n.errors].some((e) => JSON.stringify(e).includes("pwned") && e.id !== "")).toBe(false);
     expect(n.stderr.join("\n")).not.toContain("\x1b");
-  }, 90_000);
+  }, scaled(90_000));
 
   needs("root")("10: with few fds, waits are capped and no runtime exec is denied", async () => {
     // 120 fds for the whole notifier, fewer than it would need for a pidfd per wait: uid 65534 then
@@ -410,7 +410,7 @@ describeNeeds(["root", "fanotify", "runc", "busybox"], "notifier and untrusted u
       blocked.push(asNobody(`exec ${RUNC} --root ${d}/root create --bundle ${bundle} --pid-file ${d}/nf${i}.pid ${uniq("nf")}`));
     }
     cleanups.push(() => blocked.forEach((b) => b.kill(9)));
-    await Bun.sleep(1000);
+    await Bun.sleep(scaled(1000));
     // every one of those execs ran (none was denied): they are all still blocked in runc, not failed
     expect(blocked.filter((b) => b.exitCode !== null)).toEqual([]);
     // and root's runtimes run and are followed
@@ -422,7 +422,7 @@ describeNeeds(["root", "fanotify", "runc", "busybox"], "notifier and untrusted u
       await runc("delete", "--force", id);
     }
     blocked.forEach((b) => b.kill(9));
-  }, 120_000);
+  }, scaled(120_000));
 });
 
 describeNeeds(["root", "fanotify", "podman", "busybox"], "notifier with podman", () => {
