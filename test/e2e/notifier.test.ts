@@ -185,7 +185,7 @@ describeNeeds(["root", "fanotify", "runc", "busybox"], "notifier with runc", () 
     const count = (t: string) => n.events.filter((e) => mine.has(e.id) && e.type === t).length;
     await n.waitFor(() => count("remove") >= 200, "200 removes", 60_000);
     expect([count("precreate"), count("add"), count("remove")]).toEqual([200, 200, 200]);
-    expect(n.events.filter((e) => mine.has(e.id) && e.type === "remove").every((e) => e.exitCode === 0)).toBe(true);
+    expect(n.events.filter((e) => mine.has(e.id) && e.type === "remove" && e.exitCode !== 0)).toEqual([]);
   }, scaled(180_000));
 
   needs("root")("kill -9 while containers start: no runtime stays blocked, survivors are reported once", async () => {
