@@ -3,9 +3,9 @@
 // /proc/PID/cmdline still shows the old program). A BPF_PROG_TYPE_TRACEPOINT program:
 //
 //   rec = scratch[0]                     (per-CPU array: the record is too big for the 512-byte stack)
-//   rec.tid, rec.tgid, rec.ktimeNs = current
 //   rec.filename = probe_read_user_str(ctx->filename)
 //   unless basename(rec.filename) is a watched name: return   (only runtime execs take a slot)
+//   rec.tid, rec.tgid, rec.uid, rec.gid, rec.ktimeNs = current
 //   for i < MAX_ARGS: p = argv[i]; if p == NULL break; rec.args[i] = probe_read_user_str(p); argc++
 //   rec.flags |= TRUNCATED when argv[MAX_ARGS] != NULL
 //   records[tid] = rec                   (LRU hash: records nobody takes age out)
@@ -17,6 +17,13 @@
 // The basename filter compares the tail of the filename against each watched name with byte
 // immediates, found from the length probe_read_user_str returns: no loop over the path. An exec through
 // a link of another name is not recorded; the notifier then reads /proc (and counts the fallback).
+// An unwatched exec costs one map lookup, one string read and the comparison: the filter comes first.
+// No tracepoint fires for the watched inodes only: sys_enter_execve(at) runs before the path is
+// resolved, so only the name can be compared here. Filtering by inode needs the opened file, i.e.
+// fentry/LSM on security_bprm_check with BTF-relocated offsets, which lib/bpf does not load; and
+// sched_process_exec comes after fanotify has been answered, too late for the argv to be read while
+// the exec is held.
+// The uid is the exec's real uid, whose claims the notifier then checks (see lib/notifier/trust.ts).
 import {
   R0, R1, R2, R3, R4, R6, R7, R8, R9, R10,
   Mov64Reg, Mov64Imm, Add64Imm, ALU64Imm, ALUOp, LoadMem, StoreMem, StoreImm, LoadMapRef,
@@ -35,15 +42,17 @@ export const EXEC_RECORD = {
   argc: 8,
   flags: 12,
   ktimeNs: 16,
-  filename: 24,
-  args: 24 + EXECARGS_ARG_SIZE,
-  size: 24 + EXECARGS_ARG_SIZE * (1 + EXECARGS_MAX_ARGS),
+  uid: 24,
+  gid: 28,
+  filename: 32,
+  args: 32 + EXECARGS_ARG_SIZE,
+  size: 32 + EXECARGS_ARG_SIZE * (1 + EXECARGS_MAX_ARGS),
 } as const;
 export const EXEC_RECORD_KEY_SIZE = 4;
 /** flags: argv had more than EXECARGS_MAX_ARGS arguments */
 export const EXEC_FLAG_TRUNCATED = 1;
 
-/** Byte offsets of the sys_enter_execve tracepoint record's pointer fields. */
+/** Byte offsets of the sys_enter_execve(at) tracepoint record's pointer fields. */
 export interface ExecveTracepointOffsets {
   filename: number;
   argv: number;
@@ -92,7 +101,7 @@ function basenameFilter(names: readonly string[]): Instruction[] {
  * The program for a tracepoint record layout. `watchedNames`: basenames whose execs are recorded (the
  * runtime binaries); empty records every exec.
  */
-export function execargsInstructions(o: ExecveTracepointOffsets, watchedNames: readonly string[] = []): Instruction[] {
+export function execargsInstructions(o: ExecveTracepointOffsets, watchedNames: readonly string[] = [], opts: { recordEmptyFilename?: boolean } = {}): Instruction[] {
   const readArgPointer = (i: number): Instruction[] => [
     Mov64Reg(R1, R10),
     Add64Imm(R1, ARG_PTR),
@@ -126,23 +135,32 @@ export function execargsInstructions(o: ExecveTracepointOffsets, watchedNames: r
     JumpImm(JumpOp.JEq, R0, 0, "out"),
     Mov64Reg(R7, R0),
 
-    Call(Helper.GetCurrentPidTgid),
-    StoreMem(R7, EXEC_RECORD.tid, R0, "W"),
-    StoreMem(R10, TID_KEY, R0, "W"),
-    ALU64Imm(ALUOp.RSh, R0, 32),
-    StoreMem(R7, EXEC_RECORD.tgid, R0, "W"),
-    StoreImm(R7, EXEC_RECORD.flags, 0, "W"),
-    Call(Helper.KtimeGetNs),
-    StoreMem(R7, EXEC_RECORD.ktimeNs, R0, "DW"),
-
     Mov64Reg(R1, R7),
     Add64Imm(R1, EXEC_RECORD.filename),
     Mov64Imm(R2, EXECARGS_ARG_SIZE),
     LoadMem(R3, R6, o.filename, "DW"),
     Call(Helper.ProbeReadUserStr),
-    ...(watchedNames.length ? [Mov64Reg(R9, R0), ...basenameFilter(watchedNames)] : []),
+    // execveat(fd, "", ..., AT_EMPTY_PATH) (fexecve, the shim's exec of the lower runtime) names no
+    // file: recorded when asked, the fanotify event says which binary it was. The empty string reads
+    // as length 1, or 0 on older kernels such as 6.1 (there the NUL of an empty string is not counted).
+    ...(watchedNames.length
+      ? [Mov64Reg(R9, R0), ...(opts.recordEmptyFilename ? [JumpImm(JumpOp.JLE, R9, 1, "record")] : []), ...basenameFilter(watchedNames)]
+      : []),
 
-    LoadMem(R9, R6, o.argv, "DW").withSymbol("record"),
+    Call(Helper.GetCurrentPidTgid).withSymbol("record"),
+    StoreMem(R7, EXEC_RECORD.tid, R0, "W"),
+    StoreMem(R10, TID_KEY, R0, "W"),
+    ALU64Imm(ALUOp.RSh, R0, 32),
+    StoreMem(R7, EXEC_RECORD.tgid, R0, "W"),
+    Call(Helper.GetCurrentUidGid),
+    StoreMem(R7, EXEC_RECORD.uid, R0, "W"),
+    ALU64Imm(ALUOp.RSh, R0, 32),
+    StoreMem(R7, EXEC_RECORD.gid, R0, "W"),
+    StoreImm(R7, EXEC_RECORD.flags, 0, "W"),
+    Call(Helper.KtimeGetNs),
+    StoreMem(R7, EXEC_RECORD.ktimeNs, R0, "DW"),
+
+    LoadMem(R9, R6, o.argv, "DW"),
     Mov64Imm(R8, 0), // argc
     ...args,
     // all MAX_ARGS taken: is there more?
@@ -165,7 +183,10 @@ export function execargsInstructions(o: ExecveTracepointOffsets, watchedNames: r
 export interface ExecRecord {
   tid: number;
   tgid: number;
-  /** boot-relative monotonic ns (bpf_ktime_get_ns) at sys_enter_execve */
+  /** real uid and gid of the exec'ing task */
+  uid: number;
+  gid: number;
+  /** CLOCK_MONOTONIC ns (bpf_ktime_get_ns) at sys_enter_execve */
   ktimeNs: bigint;
   filename: string;
   argv: string[];
@@ -188,6 +209,8 @@ export function decodeExecRecord(rec: Uint8Array): ExecRecord {
   return {
     tid: dv.getUint32(EXEC_RECORD.tid, true),
     tgid: dv.getUint32(EXEC_RECORD.tgid, true),
+    uid: dv.getUint32(EXEC_RECORD.uid, true),
+    gid: dv.getUint32(EXEC_RECORD.gid, true),
     ktimeNs: dv.getBigUint64(EXEC_RECORD.ktimeNs, true),
     filename: field(rec, EXEC_RECORD.filename, EXECARGS_ARG_SIZE),
     argv,

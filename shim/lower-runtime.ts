@@ -1,9 +1,12 @@
 // Which runtime the shim execs. A runtime shim runs as root for every container on the host, so the
 // program it hands the container to must be one only root could have put there, and must not be
 // the shim itself (installed as `runc` in /usr/local/sbin, a PATH search would otherwise find the
-// shim first and exec it forever).
-import { statSync, type Stats } from "node:fs";
-import { join } from "node:path";
+// shim first and exec it forever). The file is opened once (O_PATH), every check is made on that
+// fd, and the fd is what gets exec'd (execveat AT_EMPTY_PATH): a path swapped between the check and
+// the exec changes nothing.
+import { closeSync, fstatSync, openSync, readSync, readlinkSync, statSync, type Stats } from "node:fs";
+import { dirname, join } from "node:path";
+import { O, setCloseOnExec } from "../lib/sys/index.ts";
 
 /** The fixed search path: never the caller's $PATH, which the caller (or its user) controls. */
 export const SYSTEM_PATH = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
@@ -50,20 +53,74 @@ export function unsafeReason(st: Pick<Stats, "uid" | "mode" | "isFile">): string
   return undefined;
 }
 
-function statOrThrow(path: string, what: string): Stats {
+/**
+ * Why a directory above the runtime lets someone other than root replace what it holds, or undefined.
+ * A sticky directory (/tmp) may be writable by all: only an entry's owner (root, as checked one
+ * level down) can rename or remove it there.
+ */
+export function unsafeDirReason(st: Pick<Stats, "uid" | "mode">): string | undefined {
+  if (st.uid !== 0) return `is owned by uid ${st.uid}, not root`;
+  if (st.mode & 0o022 && !(st.mode & 0o1000)) return `is writable by ${st.mode & 0o020 ? "its group" : "others"} (mode ${(st.mode & 0o7777).toString(8).padStart(4, "0")})`;
+  return undefined;
+}
+
+/** The runtime to exec: `fd` (O_PATH, close-on-exec unless the file is a script) is what was checked. */
+export interface LowerRuntime {
+  path: string;
+  fd: number;
+}
+
+function openPath(path: string, what: string): number {
   try {
-    return statSync(path);
+    return openSync(path, O.PATH | O.CLOEXEC);
   } catch (e) {
     throw new LowerRuntimeError(`${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
 }
 
+/** "#!" at the start of the file behind an O_PATH fd (read through /proc/self/fd: the same file, not the path). */
+function isScript(fd: number): boolean {
+  let rfd = -1;
+  try {
+    rfd = openSync(`/proc/self/fd/${fd}`, O.RDONLY | O.CLOEXEC | O.NONBLOCK);
+    const b = new Uint8Array(2);
+    return readSync(rfd, b, 0, 2, 0) === 2 && b[0] === 0x23 && b[1] === 0x21;
+  } catch {
+    return false;
+  } finally {
+    if (rfd >= 0) closeSync(rfd);
+  }
+}
+
+/**
+ * Opens `path` (following symlinks) and refuses it when it is the shim or unsafe to run as root:
+ * the file through the fd, then every directory above the file it resolved to.
+ */
+export function openLowerRuntime(path: string, self: FileIdentity | undefined, what = "lower runtime"): LowerRuntime {
+  const fd = openPath(path, what);
+  try {
+    const st = fstatSync(fd);
+    if (sameFile(st, self)) throw new LowerRuntimeError(`${what} ${path} is this shim itself: set runtime.path to the real runc`);
+    const reason = unsafeReason(st);
+    if (reason) throw new LowerRuntimeError(`${what} ${path} ${reason}: refusing to run it`);
+    const real = readlinkSync(`/proc/self/fd/${fd}`);
+    for (let dir = dirname(real); ; dir = dirname(dir)) {
+      const why = unsafeDirReason(statSync(dir));
+      if (why) throw new LowerRuntimeError(`${what} ${path}: directory ${dir} ${why}: refusing to run it`);
+      if (dir === "/") break;
+    }
+    // a script's interpreter opens it as /dev/fd/N, so that fd must survive the exec
+    if (isScript(fd)) setCloseOnExec(fd, false);
+    return { path, fd };
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+}
+
 /** Refuses `path` (after following symlinks) when it is the shim or unsafe to run as root. */
 export function checkLowerRuntime(path: string, self: FileIdentity | undefined, what = "lower runtime"): void {
-  const st = statOrThrow(path, what);
-  if (sameFile(st, self)) throw new LowerRuntimeError(`${what} ${path} is this shim itself: set runtime.path to the real runc`);
-  const reason = unsafeReason(st);
-  if (reason) throw new LowerRuntimeError(`${what} ${path} ${reason}: refusing to run it`);
+  closeSync(openLowerRuntime(path, self, what).fd);
 }
 
 export interface LowerRuntimeOptions {
@@ -79,11 +136,8 @@ export interface LowerRuntimeOptions {
  * candidate that is found but unsafe is refused rather than passed over: running some other
  * runtime than the one the host's PATH order names would surprise the operator.
  */
-export function findLowerRuntime(opts: LowerRuntimeOptions): string {
-  if (opts.configured !== null) {
-    checkLowerRuntime(opts.configured, opts.self, "runtime.path");
-    return opts.configured;
-  }
+export function findLowerRuntime(opts: LowerRuntimeOptions): LowerRuntime {
+  if (opts.configured !== null) return openLowerRuntime(opts.configured, opts.self, "runtime.path");
   const dirs = opts.dirs ?? SYSTEM_PATH;
   const names = opts.names ?? RUNTIME_NAMES;
   for (const name of names)
@@ -96,8 +150,7 @@ export function findLowerRuntime(opts: LowerRuntimeOptions): string {
         continue;
       }
       if (sameFile(st, opts.self)) continue;
-      checkLowerRuntime(path, opts.self);
-      return path;
+      return openLowerRuntime(path, opts.self);
     }
   throw new LowerRuntimeError(`no lower runtime: none of ${names.join(", ")} in ${dirs.join(":")} (other than this shim); set runtime.path`);
 }

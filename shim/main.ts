@@ -9,10 +9,10 @@
 import type { GlobalOptions } from "../lib/cli/context.ts";
 import { oneLine } from "../lib/errors.ts";
 import { parseRuncArgv, type RuncInvocation } from "../lib/oci/runtime-argv.ts";
-import { execve } from "../lib/sys/exec.ts";
+import { execveatFd } from "../lib/sys/exec.ts";
 import { PhaseTimer } from "../lib/lifecycle/timing.ts";
 import { lowerRuntimeEnvironment } from "./environment.ts";
-import { findLowerRuntime, selfIdentity } from "./lower-runtime.ts";
+import { findLowerRuntime, selfIdentity, type LowerRuntime } from "./lower-runtime.ts";
 import { RuncLog } from "./runc-log.ts";
 import { configuredRuntimePath } from "./settings.ts";
 
@@ -22,7 +22,7 @@ export function injectsHooks(inv: RuncInvocation): boolean {
 }
 
 /** Prepares the bundle when the command needs it; returns the lower runtime to exec. */
-async function prepare(inv: RuncInvocation, g: GlobalOptions, log: RuncLog, timing: PhaseTimer): Promise<string> {
+async function prepare(inv: RuncInvocation, g: GlobalOptions, log: RuncLog, timing: PhaseTimer): Promise<LowerRuntime> {
   const self = selfIdentity();
   if (!injectsHooks(inv)) {
     const lower = findLowerRuntime({ configured: configuredRuntimePath(g.configPath), self });
@@ -53,7 +53,8 @@ export async function main(args: string[], g: GlobalOptions): Promise<number> {
     const env = lowerRuntimeEnvironment(process.env);
     timing.mark("environment");
     if (timing.enabled) process.stderr.write(`hookshim: runtime ${inv.command ?? ""}: timing: ${timing.summary()}\n`);
-    return execve(lower, [lower, ...args], env);
+    // the fd that was checked is what runs: argv[0] still names the path, as runc expects
+    return execveatFd(lower.fd, [lower.path, ...args], env, lower.path);
   } catch (e) {
     log.write("error", `hookshim: ${oneLine(e)}`);
     throw e;

@@ -13,7 +13,8 @@ export { ExecArgsCapture, EXECVE_TRACEPOINT, RECORD_SLOTS } from "./execargs.ts"
 export { PermissionWatcher, type PermissionWatcherOptions } from "./permission.ts";
 export { ReportedContainers, REPORTED_PIN, type Reported } from "./reported.ts";
 export { nameFromBundle, readPidFile, parsePid, readRuncStatePid, readInitProcess, NAME_ANNOTATIONS, ContainerInfoError, type InitProcess } from "./container-info.ts";
-export { runningContainers, runtimeStateRoots, stateDirContainers, startTime, initPid, type RunningContainer } from "./survivors.ts";
+export { runningContainers, runtimeStateRoots, stateDirContainers, initPid, type RunningContainer } from "./survivors.ts";
+export { startTime, parentPid, validContainerId, printable, verifyContainerPid, UidCaps, type Claimant } from "./trust.ts";
 
 /** Whether this host can run the notifier, for `hookshim doctor`: one reason when it cannot. */
 export function notifierSupport(): { ok: boolean; reason?: string } {

@@ -83,7 +83,7 @@ export class NotifierMetrics {
     out.push(`hookshim_notifier_permission_events_total ${this.permissionEvents}`);
 
     const h = this.holdSeconds;
-    family("hookshim_notifier_hold_seconds", "histogram", "Time a runtime exec was held, from reading the event to answering it.");
+    family("hookshim_notifier_hold_seconds", "histogram", "Time a runtime exec waited for the answer: from sys_enter_execve (the argv record; the kernel stamps no time on the fanotify event) to the answer, or from reading the event when there was no record.");
     let cumulative = 0;
     h.bounds.forEach((b, i) => {
       cumulative += h.counts[i]!;

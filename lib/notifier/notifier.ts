@@ -9,6 +9,11 @@
 // Unlike runcfanotify it does not read /proc once a second: termination comes from a pidfd and the
 // store's exit tracking. Failures about one container (unreadable bundle, garbage pid file) become
 // `error` events; the notifier carries on.
+//
+// Every runtime exec is a claim by its uid (trust.ts): a non-root claim writes nothing (no
+// precreate, no record) until its pid is verified to be the runtime's container, claims in flight
+// and followed containers are capped per uid and in all, and waits and containers are keyed by the
+// runtime process and the verified pid, never by the id alone.
 import { existsSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { pidfdOpen, close, isErrno } from "../sys/index.ts";
@@ -25,6 +30,9 @@ import {
   ContainerInfoError, nameFromBundle, readPidFile, readRuncStatePid, procCmdline,
 } from "./container-info.ts";
 import type { ExecMessage } from "./permission-protocol.ts";
+import {
+  validContainerId, printable, processUid, verifyContainerPid, startTime, UidCaps, ErrorRate, type Claimant,
+} from "./trust.ts";
 
 export interface NotifierSink {
   event(ev: LifecycleEvent): void;
@@ -37,7 +45,18 @@ export interface NotifierCoreOptions {
   metrics?: NotifierMetrics;
   /** how long a created container may take to write its pid file */
   pidWaitMs?: number;
+  /** pidfds and waits the notifier may hold in all (keep it under RLIMIT_NOFILE, see run.ts) */
+  maxWaits?: number;
+  /** claims in flight (runtime execs waiting for their pid) per non-root uid */
+  maxPendingPerUid?: number;
+  /** followed containers per non-root uid */
+  maxFollowedPerUid?: number;
 }
+
+export const DEFAULT_LIMITS = { maxWaits: 4096, maxPendingPerUid: 32, maxFollowedPerUid: 1024 } as const;
+/** conmon execs remembered until their runtime runs: in all, and per non-root uid */
+const CONMON_SLOTS = 1024;
+const CONMON_SLOTS_PER_UID = 16;
 
 /** What conmon told us about a container before its runtime runs. */
 interface ConmonInfo {
@@ -48,6 +67,8 @@ interface ConmonInfo {
 }
 
 interface Watched {
+  /** the uid whose runtime started it (0 for survivors: the store, the cgroup tree, root's state dirs) */
+  uid: number;
   id: string;
   name: string;
   pid: number;
@@ -75,23 +96,48 @@ const STATE_LAYOUTS: Record<string, { root: string; file: string }> = {
 export class NotifierCore {
   readonly metrics: NotifierMetrics;
   private readonly poller = new Poller();
-  private readonly conmon = new Map<string, ConmonInfo>();
-  private readonly pending = new Map<string, () => void>();
-  /** the runtime thread whose create of an id is being waited for */
+  /** conmon's claims, by uid and container id: a name only ever names that uid's own container */
+  private readonly conmon = new Map<string, ConmonInfo & { uid: number }>();
+  /** pid waits, by runtime process and id */
+  private readonly pending = new Map<string, { id: string; finish: () => void }>();
+  /** followed containers, by verified pid */
+  private readonly watched = new Map<number, Watched>();
+  /** the runtime process whose create of an id is being waited for */
   private readonly creators = new Map<string, number>();
-  private readonly watched = new Map<string, Watched>();
   private readonly reported: ReportedContainers;
   private readonly pidWaitMs: number;
+  private readonly pendingCaps: UidCaps;
+  private readonly followedCaps: UidCaps;
+  private readonly errorRate = new ErrorRate();
 
   constructor(private readonly opts: NotifierCoreOptions) {
     this.metrics = opts.metrics ?? new NotifierMetrics();
     this.pidWaitMs = opts.pidWaitMs ?? 30_000;
     this.reported = ReportedContainers.open(opts.store.dir);
+    const maxWaits = opts.maxWaits ?? DEFAULT_LIMITS.maxWaits;
+    // a wait holds one pidfd (the runtime), a followed container one (its init): one budget, halved
+    this.pendingCaps = new UidCaps(opts.maxPendingPerUid ?? DEFAULT_LIMITS.maxPendingPerUid, Math.max(2, Math.floor(maxWaits / 2)));
+    this.followedCaps = new UidCaps(opts.maxFollowedPerUid ?? DEFAULT_LIMITS.maxFollowedPerUid, Math.max(2, maxWaits - Math.floor(maxWaits / 2)));
   }
 
   /** Containers being followed (pid known, not yet removed). */
   get following(): string[] {
-    return [...this.watched.keys()];
+    return [...this.watched.values()].map((w) => w.id);
+  }
+
+  /** Pid waits in flight. */
+  get waiting(): number {
+    return this.pending.size;
+  }
+
+  private pendingId(id: string): boolean {
+    for (const p of this.pending.values()) if (p.id === id) return true;
+    return false;
+  }
+
+  private watchedId(id: string): boolean {
+    for (const w of this.watched.values()) if (w.id === id) return true;
+    return false;
   }
 
   // ---- runtime execs ----
@@ -101,15 +147,20 @@ export class NotifierCore {
     // (watchdog answers are counted where the watchdog runs)
     this.metrics.observeHold(m.holdUs / 1e6);
     if (m.record) {
-      this.handleArgv(m.tid, m.record.argv.length ? m.record.argv : [m.record.filename], m.record.filename);
+      const claimant = this.claimant(m.record.tgid || m.tid, m.record.uid);
+      if (claimant) this.handleArgv(m.tid, m.record.argv.length ? m.record.argv : [m.record.filename], m.record.filename || m.binary, claimant);
       return;
     }
     this.metrics.argvFallbacks++;
     void this.argvFromProc(m.tid, m.binary, m.cmdlineBefore).then(
-      (argv) => this.handleArgv(m.tid, argv, m.binary),
+      (argv) => {
+        const uid = processUid(m.tid);
+        const claimant = uid === undefined ? undefined : this.claimant(m.tid, uid);
+        if (claimant) this.handleArgv(m.tid, argv, m.binary, claimant);
+      },
       (e) => {
         this.metrics.argvMissing++;
-        this.fail("argv", { id: "" }, `runtime exec by thread ${m.tid} (${m.binary || "unknown binary"}): no argv: ${String(e)}`);
+        this.fail("argv", { id: "" }, `runtime exec by thread ${m.tid} (${printable(m.binary) || "unknown binary"}): no argv: ${String(e)}`, processUid(m.tid) ?? -1);
       },
     );
   }
@@ -133,29 +184,51 @@ export class NotifierCore {
     throw new Error(`still not running ${binary} with a new argv`);
   }
 
-  handleArgv(tid: number, argv: string[], filename: string): void {
+  /**
+   * The runtime process behind an exec, with its start time. A runtime that has exited already (a
+   * fast failure) can still be root's claim; anyone else's could no longer be verified.
+   */
+  private claimant(pid: number, uid: number): Claimant | undefined {
+    const started = startTime(pid);
+    if (started === undefined && uid !== 0) return undefined;
+    return { uid, pid, startTime: started };
+  }
+
+  handleArgv(tid: number, argv: string[], filename: string, claimant: Claimant = { uid: 0, pid: tid, startTime: startTime(tid) }): void {
     try {
       const program = basename(argv[0] || filename);
       if (runtimeKind(program) === "conmon" || runtimeKind(filename) === "conmon") {
         const c = parseConmonArgv(argv);
-        if (c.cid) this.conmon.set(c.cid, { name: c.name ?? "", bundle: c.bundle ?? "", pidFile: c.containerPidfile ?? "", runtime: c.runtime ?? "" });
+        if (!c.cid || !validContainerId(c.cid)) return;
+        this.rememberConmon(`${claimant.uid}:${c.cid}`, {
+          uid: claimant.uid, name: printable(c.name ?? "").slice(0, 128), bundle: c.bundle ?? "", pidFile: c.containerPidfile ?? "", runtime: c.runtime ?? "",
+        });
         return;
       }
       // relative paths in argv are the runtime's: its cwd is still the caller's while the exec is held
       const cwd = safeReadlink(`/proc/${tid}/cwd`) ?? "/";
       const r = parseRuncArgv(argv.slice(1), cwd);
       if ((r.command !== "create" && r.command !== "run") || !r.id) return;
+      if (!validContainerId(r.id)) {
+        this.fail("argv", { id: "" }, `runtime exec by uid ${claimant.uid} (pid ${claimant.pid}): container id ${JSON.stringify(printable(r.id.slice(0, 64)))} is not a valid id`, claimant.uid);
+        return;
+      }
       // through /proc/self/exe (a runtime re-executing itself) only argv[0] names the runtime
-      const runtime = filename && basename(filename) !== "exe" ? basename(filename) : program;
+      const runtime = printable(filename && basename(filename) !== "exe" ? basename(filename) : program).slice(0, 32);
       const layout = STATE_LAYOUTS[runtime];
       const stateRoot = r.globals.root ?? layout?.root;
+      if (!this.pendingCaps.take(claimant.uid)) {
+        this.metrics.countError("capped");
+        this.fail("runtime", { id: r.id }, `container ${r.id}: uid ${claimant.uid} has too many containers waiting for their pid (${this.pendingCaps.perUid} per user, ${this.pendingCaps.global} in all): not followed`, claimant.uid);
+        return;
+      }
       this.created({
-        id: r.id, bundle: r.bundle ?? cwd, runtime, pidFile: r.pidFile,
-        stateFile: stateRoot ? join(stateRoot, r.id, (layout ?? STATE_LAYOUTS.runc!).file) : undefined, runtimePid: tid,
-        runtimeTraceId: r.command === "run" && r.flags.detach !== true ? this.traceRuntime(tid) : undefined,
+        id: r.id, bundle: r.bundle ?? cwd, runtime, pidFile: r.pidFile, claimant,
+        stateFile: stateRoot ? join(stateRoot, r.id, (layout ?? STATE_LAYOUTS.runc!).file) : undefined, runtimePid: claimant.pid,
+        runtimeTraceId: r.command === "run" && r.flags.detach !== true ? this.traceRuntime(claimant.pid) : undefined,
       });
     } catch (e) {
-      this.fail("argv", { id: "" }, `runtime argv ${JSON.stringify(argv.slice(0, 6))}: ${errText(e)}`);
+      this.fail("argv", { id: "" }, `runtime argv ${printable(JSON.stringify(argv.slice(0, 6)))}: ${errText(e)}`, claimant.uid);
     }
   }
 
@@ -168,34 +241,55 @@ export class NotifierCore {
     }
   }
 
+  /** Bounded: a non-root uid's oldest entry goes past its share; past the total, a non-root one first. */
+  private rememberConmon(key: string, info: ConmonInfo & { uid: number }): void {
+    this.conmon.delete(key);
+    const mine = [...this.conmon].filter(([, v]) => v.uid === info.uid);
+    if (info.uid !== 0 && mine.length >= CONMON_SLOTS_PER_UID) this.conmon.delete(mine[0]![0]);
+    if (this.conmon.size >= CONMON_SLOTS) {
+      const victim = [...this.conmon].find(([, v]) => v.uid !== 0) ?? [...this.conmon][0]!;
+      this.conmon.delete(victim[0]);
+    }
+    this.conmon.set(key, info);
+  }
+
   private created(c: {
-    id: string; bundle: string; runtime: string; pidFile?: string; stateFile?: string; runtimePid: number; runtimeTraceId?: bigint;
+    id: string; bundle: string; runtime: string; pidFile?: string; stateFile?: string; runtimePid: number; runtimeTraceId?: bigint; claimant: Claimant;
   }): void {
-    // crun 1.8 re-executes itself from a sealed copy, same thread and argv: one container, one precreate
-    if (this.creators.get(c.id) === c.runtimePid) return;
-    this.creators.set(c.id, c.runtimePid);
-    const fromConmon = this.conmon.get(c.id);
-    this.conmon.delete(c.id);
-    this.pending.get(c.id)?.(); // a create of an id we were still waiting for supersedes it
-    let name = fromConmon?.name || "";
+    // crun 1.8 re-executes itself from a sealed copy, same process and argv: one container, one precreate
+    const creatorKey = `${c.claimant.uid}:${c.id}`;
+    if (this.creators.get(creatorKey) === c.runtimePid) return;
+    this.creators.set(creatorKey, c.runtimePid);
+    const { uid } = c.claimant;
+    // conmon's name, when a conmon of the same uid named this id
+    const conmonKey = `${uid}:${c.id}`;
+    const named = this.conmon.get(conmonKey)?.name ?? "";
+    this.conmon.delete(conmonKey);
+    // a non-root claim reads only files its uid owns
+    const ownerUid = uid === 0 ? undefined : uid;
+    let name = named;
     if (!name) {
       try {
-        name = nameFromBundle(c.bundle) ?? "";
+        name = nameFromBundle(c.bundle, ownerUid) ?? "";
       } catch (e) {
-        this.fail("bundle", { id: c.id, bundle: c.bundle, runtime: c.runtime }, errText(e));
+        this.fail("bundle", { id: c.id, bundle: printable(c.bundle), runtime: c.runtime }, errText(e), uid);
       }
     }
     name ||= c.id;
-    this.emit(makeEvent({ type: "precreate", id: c.id, name, bundle: c.bundle, runtime: c.runtime, source: "notifier" }));
+    const bundle = printable(c.bundle);
+    const precreate = makeEvent({ type: "precreate", id: c.id, name, bundle, runtime: c.runtime, source: "notifier" });
+    // root's claim is believed at once; anyone else's is told once its pid is verified
+    if (uid === 0) this.emit(precreate);
     const path = c.pidFile ?? c.stateFile;
     if (!path) {
-      this.fail("pidfile", { id: c.id, bundle: c.bundle, runtime: c.runtime }, `container ${c.id}: no --pid-file and no state root to find its pid`);
+      this.pendingCaps.give(uid);
+      this.fail("pidfile", { id: c.id, bundle, runtime: c.runtime }, `container ${c.id}: no --pid-file and no state root to find its pid`, uid);
       return;
     }
     const source: PidSource = c.pidFile ? "pidfile" : "runc-state";
-    this.reported.set(c.id, { state: source, path });
-    this.recordCreated({ id: c.id, name, bundle: c.bundle, runtime: c.runtime });
-    this.waitForPid({ ...c, name, path, source });
+    // only root's waits are resumed after a restart (and never over another container's entry)
+    if (uid === 0 && !this.reported.get(c.id)) this.reported.set(c.id, { state: source, path });
+    this.waitForPid({ ...c, name, bundle, path, source, ownerUid, precreate: uid === 0 ? undefined : precreate, capped: true });
   }
 
   /**
@@ -204,9 +298,22 @@ export class NotifierCore {
    */
   private waitForPid(c: {
     id: string; name: string; bundle: string; runtime: string; runtimePid?: number; runtimeTraceId?: bigint; path: string; source: PidSource;
+    /** who claims this container; undefined for a wait resumed after a restart (root's) */
+    claimant?: Claimant;
+    ownerUid?: number;
+    /** the precreate to write once the pid is verified (a non-root claim) */
+    precreate?: LifecycleEvent;
+    /** holds one of pendingCaps */
+    capped?: boolean;
   }): void {
     const read = c.source === "pidfile" ? readPidFile : readRuncStatePid;
     const base = { id: c.id, name: c.name, bundle: c.bundle, runtime: c.runtime };
+    const claimant: Claimant = c.claimant ?? { uid: 0, pid: c.runtimePid ?? 0 };
+    const key = `${claimant.pid}:${claimant.startTime ?? 0}:${c.id}`;
+    if (this.pending.has(key)) {
+      if (c.capped) this.pendingCaps.give(claimant.uid);
+      return;
+    }
     let runtimeFd = -1;
     let unwatchFile: (() => void) | undefined;
     let unwatchRuntime: (() => void) | undefined;
@@ -220,43 +327,55 @@ export class NotifierCore {
       unwatchRuntime?.();
       clearTimeout(timer);
       close(runtimeFd);
-      if (this.pending.get(c.id) === finish) this.pending.delete(c.id);
-      if (c.runtimePid !== undefined && this.creators.get(c.id) === c.runtimePid) this.creators.delete(c.id);
+      if (this.pending.get(key)?.finish === finish) this.pending.delete(key);
+      if (c.capped) this.pendingCaps.give(claimant.uid);
+      const creatorKey = `${claimant.uid}:${c.id}`;
+      if (c.runtimePid !== undefined && this.creators.get(creatorKey) === c.runtimePid) this.creators.delete(creatorKey);
+    };
+    const fail = (kind: ContainerInfoError["kind"], message: string) => {
+      finish();
+      this.abandon(c.id, claimant.uid);
+      this.fail(kind, base, message, claimant.uid);
     };
     const check = (final: boolean): boolean => {
       if (done) return true;
       let pid: number | undefined;
       try {
-        pid = read(c.path);
+        pid = read(c.path, c.ownerUid);
       } catch (e) {
-        finish();
-        this.abandon(c.id);
-        this.fail("pidfile", base, errText(e));
+        fail("pidfile", errText(e));
         return true;
       }
       if (pid === undefined) {
-        if (final) {
-          finish();
-          this.abandon(c.id);
-          this.fail("runtime", base, `container ${c.id}: ${c.runtime} (pid ${c.runtimePid}) ended without writing ${c.path}`);
-        }
+        if (final) fail("runtime", `container ${c.id}: ${c.runtime} (pid ${c.runtimePid}) ended without writing ${printable(c.path)}`);
         return final;
       }
+      const verdict = verifyContainerPid(pid, claimant);
+      // root's container may have ended before its pid was read: followed (and removed) as before
+      if (!verdict.ok && claimant.uid === 0 && startTime(pid) === undefined) {
+        finish(true);
+        this.follow({ ...base, uid: 0, pid, cgroup: "", runtimeTraceId: c.runtimeTraceId, runtimePid: c.runtimePid }, true);
+        return true;
+      }
+      if (!verdict.ok) {
+        this.metrics.countError("unverified");
+        fail("pidfile", `container ${c.id}: ${printable(c.path)} names ${verdict.why}: not followed`);
+        return true;
+      }
       finish(true);
-      this.follow({ ...base, pid, cgroup: cgroupOf(pid), runtimeTraceId: c.runtimeTraceId, runtimePid: c.runtimePid }, true);
+      if (c.precreate) this.emit(c.precreate);
+      this.follow({ ...base, uid: claimant.uid, pid, pidStartTime: verdict.startTime, cgroup: cgroupOf(pid), runtimeTraceId: c.runtimeTraceId, runtimePid: c.runtimePid }, true);
       return true;
     };
 
-    this.pending.set(c.id, finish);
+    this.pending.set(key, { id: c.id, finish });
     const watchPath = (): boolean => {
       try {
         unwatchFile = this.poller.watchFile(c.path, () => check(false));
         return true;
       } catch (e) {
         if (isErrno(e, "ENOENT", "ENOTDIR")) return false;
-        finish();
-        this.abandon(c.id);
-        this.fail("pidfile", base, `pid file ${c.path}: cannot watch: ${errText(e)}`);
+        fail("pidfile", `pid file ${printable(c.path)}: cannot watch: ${errText(e)}`);
         return true;
       }
     };
@@ -293,11 +412,7 @@ export class NotifierCore {
       }
     }
     timer = setTimeout(() => {
-      if (!check(false)) {
-        finish();
-        this.abandon(c.id);
-        this.fail("pidfile", base, `container ${c.id}: no pid in ${c.path} after ${this.pidWaitMs} ms`);
-      }
+      if (!check(false)) fail("pidfile", `container ${c.id}: no pid in ${printable(c.path)} after ${this.pidWaitMs} ms`);
     }, this.pidWaitMs);
   }
 
@@ -307,9 +422,15 @@ export class NotifierCore {
    * Watches `c.pid` for its exit. `announce` writes the `add` event (skipped for survivors a previous
    * notifier already reported). Each container is followed once.
    */
-  follow(c: Omit<Watched, "traceId" | "ownTrace">, announce: boolean): void {
-    if (this.watched.has(c.id)) {
+  follow(c: Omit<Watched, "traceId" | "ownTrace"> & { pidStartTime?: number }, announce: boolean): void {
+    if (this.watched.has(c.pid)) {
       this.untrace(c.runtimeTraceId, c.runtimePid);
+      return;
+    }
+    if (!this.followedCaps.take(c.uid)) {
+      this.untrace(c.runtimeTraceId, c.runtimePid);
+      this.metrics.countError("capped");
+      this.fail("store", c, `container ${c.id}: uid ${c.uid} has too many containers followed (${this.followedCaps.perUid} per user, ${this.followedCaps.global} in all): not followed`, c.uid);
       return;
     }
     const { store } = this.opts;
@@ -323,19 +444,30 @@ export class NotifierCore {
       const existing = store.getTracingTask(c.pid);
       if (existing) traceId = existing.traceId;
       // a container that already ended is no error: its exit comes from the runtime's trace or nowhere
-      else if (!/exited before/.test(errText(e)) && alive(c.pid)) this.fail("store", c, `container ${c.id}: cannot trace pid ${c.pid}: ${errText(e)}`);
+      else if (!/exited before/.test(errText(e)) && startTime(c.pid) !== undefined) this.fail("store", c, `container ${c.id}: cannot trace pid ${c.pid}: ${errText(e)}`);
     }
-    const w: Watched = { ...c, traceId, ownTrace };
-    this.watched.set(c.id, w);
-    if (announce) {
-      this.reported.set(c.id, { state: "reported", pid: c.pid, traceId });
-      this.recordContainer(w);
-      this.emit(makeEvent({ type: "add", id: c.id, name: c.name, pid: c.pid, bundle: c.bundle, runtime: c.runtime, cgroup: c.cgroup, source: "notifier" }));
-    }
+    const { pidStartTime, ...fields } = c;
+    const w: Watched = { ...fields, traceId, ownTrace };
+    this.watched.set(c.pid, w);
     let pidfd = -1;
     try {
       pidfd = pidfdOpen(c.pid);
     } catch {
+      pidfd = -1;
+    }
+    // the pidfd names the process that was verified, not a later one with its pid
+    if (pidfd >= 0 && pidStartTime !== undefined && startTime(c.pid) !== pidStartTime) {
+      close(pidfd);
+      pidfd = -1;
+    }
+    if (announce) {
+      const prior = this.reported.get(c.id);
+      // another container's entry under this id stays (only root replaces one)
+      if (c.uid === 0 || !prior) this.reported.set(c.id, { state: "reported", pid: c.pid, traceId });
+      this.recordContainer(w);
+      this.emit(makeEvent({ type: "add", id: c.id, name: c.name, pid: c.pid, bundle: c.bundle, runtime: c.runtime, cgroup: c.cgroup, source: "notifier" }));
+    }
+    if (pidfd < 0) {
       void this.removed(w);
       return;
     }
@@ -363,8 +495,12 @@ export class NotifierCore {
       }
       this.untrace(w.runtimeTraceId, w.runtimePid);
     }
-    this.watched.delete(w.id);
-    this.reported.delete(w.id);
+    if (this.watched.get(w.pid) === w) {
+      this.watched.delete(w.pid);
+      this.followedCaps.give(w.uid);
+    }
+    const r = this.reported.get(w.id);
+    if (r?.state === "reported" && r.pid === w.pid) this.reported.delete(w.id);
     try {
       store.updateContainer(w.id, (r: ContainerRecord) =>
         r.pid === w.pid ? { ...r, state: "stopped", stoppedNs: makeEvent({ type: "remove", id: w.id, source: "notifier" }).timeNs, exitCode: outcome.exitCode, signal: outcome.signal, coreDumped: outcome.coreDumped } : r,
@@ -391,33 +527,26 @@ export class NotifierCore {
     }
   }
 
-  /** A pending container that will never get its `add`. */
-  private abandon(id: string): void {
-    if (this.reported.get(id)?.state !== "reported") this.reported.delete(id);
+  /** A pending container that will never get its `add` (only root's waits were remembered). */
+  private abandon(id: string, uid: number): void {
+    if (uid === 0 && this.reported.get(id)?.state !== "reported" && !this.pendingId(id)) this.reported.delete(id);
   }
 
-  /** A `created` record for a precreated container, unless one of this container's life is there. */
-  private recordCreated(c: { id: string; name: string; bundle: string; runtime: string }): void {
-    const { store } = this.opts;
-    try {
-      const cur = store.getContainer(c.id);
-      if (cur && cur.state !== "stopped") return;
-      store.putContainer({
-        ...newContainerRecord({ id: c.id }), name: c.name, bundle: c.bundle, runtime: c.runtime, state: "created",
-        createdNs: makeEvent({ type: "precreate", id: c.id, source: "notifier" }).timeNs, source: "notifier",
-      });
-    } catch (e) {
-      this.fail("store", c, `container ${c.id}: cannot record it in store ${store.name}: ${errText(e)}`);
-    }
-  }
-
-  /** Keeps the store's container record in step, without overwriting what a hook recorded. */
+  /**
+   * Keeps the store's container record in step, without overwriting what a hook recorded. Only
+   * verified containers get a record; a non-root one never replaces the record of another live
+   * container with its id.
+   */
   private recordContainer(w: Watched): void {
     const { store } = this.opts;
     try {
       const cur = store.getContainer(w.id);
       const now = makeEvent({ type: "add", id: w.id, source: "notifier" }).timeNs;
       if (cur && cur.pid === w.pid) return;
+      if (cur && w.uid !== 0 && cur.state !== "stopped" && (cur.pid === 0 || alive(cur.pid))) {
+        this.fail("store", w, `container ${w.id} of uid ${w.uid}: the store holds another container with this id: not recorded`, w.uid);
+        return;
+      }
       store.putContainer({
         ...(cur ?? newContainerRecord({ id: w.id })),
         id: w.id, name: w.name, pid: w.pid, bundle: w.bundle, runtime: w.runtime, cgroupPath: w.cgroup || cur?.cgroupPath || "", state: "running",
@@ -449,11 +578,11 @@ export class NotifierCore {
     const { store } = this.opts;
     const known = (id: string) => {
       const rec = store.getContainer(id);
-      return { id, name: rec?.name || id, bundle: rec?.bundle ?? "", runtime: rec?.runtime ?? "", cgroup: rec?.cgroupPath ?? "" };
+      return { uid: 0, id, name: rec?.name || id, bundle: rec?.bundle ?? "", runtime: rec?.runtime ?? "", cgroup: rec?.cgroupPath ?? "" };
     };
     const previous = new Map(this.reported.entries());
     for (const [id, r] of previous) {
-      if (this.watched.has(id) || this.pending.has(id)) continue;
+      if (this.watchedId(id) || this.pendingId(id)) continue;
       if (r.state !== "reported") {
         this.waitForPid({ ...known(id), path: r.path, source: r.state });
         continue;
@@ -466,8 +595,8 @@ export class NotifierCore {
       void this.removed({ ...known(id), pid: r.pid, traceId: r.traceId, ownTrace: true });
     }
     for (const c of candidates) {
-      if (!c.id || !c.pid || previous.has(c.id) || this.watched.has(c.id) || this.pending.has(c.id) || !alive(c.pid)) continue;
-      const w = { id: c.id, name: c.name || c.id, pid: c.pid, bundle: c.bundle ?? "", runtime: c.runtime ?? "", cgroup: c.cgroup || cgroupOf(c.pid) };
+      if (!c.id || !c.pid || previous.has(c.id) || this.watched.has(c.pid) || this.watchedId(c.id) || this.pendingId(c.id) || !alive(c.pid)) continue;
+      const w = { uid: 0, id: c.id, name: printable(c.name || c.id), pid: c.pid, bundle: printable(c.bundle ?? ""), runtime: c.runtime ?? "", cgroup: c.cgroup || cgroupOf(c.pid) };
       this.follow(w, true);
     }
   }
@@ -485,9 +614,15 @@ export class NotifierCore {
     this.opts.sink.event(ev);
   }
 
-  private fail(kind: ContainerInfoError["kind"], c: Partial<LifecycleEvent> & { id: string }, message: string): void {
+  /**
+   * An error about one container or exec. `uid`: whose claim it was (-1 unknown); a non-root uid's
+   * errors are rate-limited, so a user looping bad execs cannot flood the event log.
+   */
+  private fail(kind: ContainerInfoError["kind"], c: Partial<LifecycleEvent> & { id: string }, message: string, uid = 0): void {
     this.metrics.countError(kind);
-    const ev = makeEvent({ ...c, type: "error", source: "notifier" });
+    if (!this.errorRate.allow(uid)) return;
+    message = printable(message);
+    const ev = makeEvent({ ...c, id: validContainerId(c.id) ? c.id : "", type: "error", source: "notifier" });
     this.metrics.countEvent("error");
     try {
       this.opts.store.append(ev);
@@ -498,7 +633,7 @@ export class NotifierCore {
   }
 
   close(): void {
-    for (const finish of [...this.pending.values()]) finish();
+    for (const { finish } of [...this.pending.values()]) finish();
     this.poller.close();
     this.reported.close();
   }

@@ -13,8 +13,16 @@ export type ExecMessage = {
   kind: "exec";
   /** thread that opened the runtime binary for exec (FAN_REPORT_TID) */
   tid: number;
-  /** from reading the event to answering it */
+  /**
+   * How long the exec waited for the answer, as far as this process can see: from sys_enter_execve
+   * (the argv record's timestamp, a few µs before the kernel queues the fanotify event, which carries
+   * no time of its own) when there is a record, else from reading the event.
+   */
   holdUs: number;
+  /** the part of holdUs from reading the event to answering it */
+  answerUs: number;
+  /** holdUs starts at sys_enter_execve (true) or at the read (false) */
+  holdFromExecve: boolean;
   /** the watchdog had answered it already */
   answeredByWatchdog: boolean;
   /** argv captured at sys_enter_execve; undefined when the map had none */
@@ -28,7 +36,19 @@ export type ExecMessage = {
   cmdlineBefore?: string;
 };
 
-export type WorkerMessage = ExecMessage | { kind: "error"; message: string } | { kind: "stopped" };
+/**
+ * Hold times of execs the main thread has nothing to do with (a runtime command other than create or
+ * run: --version, state, start, kill, delete...), sent in batches so they do not wake it each time.
+ */
+export type HoldsMessage = { kind: "holds"; holdUs: number[] };
+
+export type WorkerMessage = ExecMessage | HoldsMessage | { kind: "error"; message: string } | { kind: "stopped" };
+
+/** Whether an exec's argv can start a container (or name one, for conmon): the main thread must see it. */
+export function mayCreate(argv: readonly string[], filename: string): boolean {
+  if (/(^|\/)conmon$/.test(filename) || /(^|\/)conmon$/.test(argv[0] ?? "")) return true;
+  return argv.some((a, i) => i > 0 && (a === "create" || a === "run"));
+}
 
 // Slot states. A slot goes FREE -> HELD (worker read the event) -> ANSWERING (worker) -> FREE, or
 // HELD -> WATCHDOG (main thread claimed it) -> WATCHDOG_DONE (main answered) -> FREE (worker saw it).

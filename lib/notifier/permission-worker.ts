@@ -6,7 +6,7 @@ import { readFileSync, readlinkSync } from "node:fs";
 import { pollIn, read, close, parseFanotifyEvents, fanotifyRespond, FAN, clockNs, CLOCK } from "../sys/index.ts";
 import { BpfMap } from "../bpf/index.ts";
 import { decodeExecRecord, EXEC_RECORD, EXEC_RECORD_KEY_SIZE } from "../../bpf/execargs.ts";
-import { WatchdogSlots, type PermissionWorkerInit, type ExecMessage } from "./permission-protocol.ts";
+import { WatchdogSlots, mayCreate, type PermissionWorkerInit, type ExecMessage } from "./permission-protocol.ts";
 
 declare const self: Worker;
 
@@ -27,10 +27,25 @@ function serve(init: PermissionWorkerInit): void {
   const records = init.recordsFd >= 0 ? BpfMap.fromFd(init.recordsFd) : undefined;
   const key = new Uint8Array(EXEC_RECORD_KEY_SIZE);
   const keyView = new DataView(key.buffer);
-  const buf = new Uint8Array(4096);
+  // at most 32 events per read: each gets an fd, and the notifier keeps room for them (see trust.ts)
+  const buf = new Uint8Array(32 * 24);
+  const recordBuf = new Uint8Array(EXEC_RECORD.size);
+
+  // hold times of execs the main thread need not see, flushed when idle or every HOLD_BATCH
+  const HOLD_BATCH = 256;
+  let holds: number[] = [];
+  const flushHolds = () => {
+    if (!holds.length) return;
+    self.postMessage({ kind: "holds", holdUs: holds });
+    holds = [];
+  };
+  const fanFds = [init.fanFd];
 
   while (!slots.stopping()) {
-    if (pollIn([init.fanFd], 100).length === 0) continue;
+    if (pollIn(fanFds, 100).length === 0) {
+      flushHolds();
+      continue;
+    }
     let n: number;
     try {
       n = read(init.fanFd, buf, "read(fanotify)");
@@ -49,14 +64,25 @@ function serve(init: PermissionWorkerInit): void {
       try {
         if (records) {
           keyView.setUint32(0, ev.pid, true);
-          raw = records.lookupAndDelete(key, new Uint8Array(EXEC_RECORD.size));
+          raw = records.lookupAndDelete(key, recordBuf);
         }
       } catch {
         raw = undefined;
       }
       const cmdlineBefore = raw ? undefined : readCmdline(ev.pid);
       const answered = slots.answer(held[i]!, () => fanotifyRespond(init.fanFd, ev.fd, FAN.ALLOW));
-      const holdUs = nowUs() - readUs;
+      const answeredUs = nowUs();
+      const record = raw ? decodeExecRecord(raw) : undefined;
+      // bpf_ktime_get_ns is CLOCK_MONOTONIC, as nowUs()
+      const execveUs = record ? Number(record.ktimeNs) / 1000 : undefined;
+      const fromExecve = execveUs !== undefined && execveUs <= readUs && readUs - execveUs < 10_000_000;
+      const holdUs = answeredUs - (fromExecve ? execveUs! : readUs);
+      if (record && !mayCreate(record.argv, record.filename)) {
+        close(ev.fd);
+        holds.push(holdUs);
+        if (holds.length >= HOLD_BATCH) flushHolds();
+        return;
+      }
       let binary = "";
       if (!raw) {
         try {
@@ -68,14 +94,17 @@ function serve(init: PermissionWorkerInit): void {
         kind: "exec",
         tid: ev.pid,
         holdUs,
+        answerUs: answeredUs - readUs,
+        holdFromExecve: fromExecve,
         answeredByWatchdog: !answered,
-        record: raw ? decodeExecRecord(raw) : undefined,
+        record,
         binary,
         cmdlineBefore,
       };
       self.postMessage(msg);
     });
   }
+  flushHolds();
   self.postMessage({ kind: "stopped" });
 }
 

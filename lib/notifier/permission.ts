@@ -12,6 +12,8 @@ export interface PermissionWatcherOptions {
   /** an event held longer than this is allowed by the watchdog */
   holdBoundMs: number;
   onExec: (m: ExecMessage) => void;
+  /** hold times of execs that need no handling (see HoldsMessage) */
+  onHolds?: (holdUs: number[]) => void;
   onWatchdogAllow: (n: number) => void;
   onError: (message: string) => void;
   /** the worker died: the group is closed already (nothing stays held), the watcher is useless */
@@ -47,6 +49,7 @@ export class PermissionWatcher {
       worker.onmessage = (e: MessageEvent<WorkerMessage>) => {
         const m = e.data;
         if (m.kind === "exec") this.opts.onExec(m);
+        else if (m.kind === "holds") this.opts.onHolds?.(m.holdUs);
         else if (m.kind === "error") this.opts.onError(m.message);
         else resolve();
       };

@@ -1,7 +1,8 @@
 // Runs the notifier: the exit store, the argv capture, the fanotify watcher, the output and the
 // metrics endpoint, wired together; resolves when stopped (SIGINT/SIGTERM or the abort signal).
 import { openStore, eventToJSON, eventLine, type LifecycleEvent, type Store, type StoreOptions } from "../store/index.ts";
-import { raiseMemlock } from "../sys/index.ts";
+import { readdirSync } from "node:fs";
+import { raiseMemlock, getRlimit, setRlimit, RLIMIT_NOFILE } from "../sys/index.ts";
 import { NotifierCore } from "./notifier.ts";
 import { NotifierMetrics, parseListenAddress } from "./metrics.ts";
 import { PermissionWatcher } from "./permission.ts";
@@ -43,6 +44,7 @@ export async function runNotifier(o: NotifierOptions): Promise<void> {
     store,
     metrics,
     pidWaitMs: o.pidWaitMs,
+    maxWaits: waitBudget(),
     sink: {
       event: (ev) => out(o.json ? eventToJSON(ev) : eventLine(ev)),
       error: (ev, message) => err(o.json ? errorJSON(ev, message) : `hookshim notifier: ${message}`),
@@ -63,6 +65,7 @@ export async function runNotifier(o: NotifierOptions): Promise<void> {
     recordsFd: capture?.records.fd ?? -1,
     holdBoundMs: o.holdBoundMs ?? DEFAULT_HOLD_BOUND_MS,
     onExec: (m) => core.onExec(m),
+    onHolds: (holds) => holds.forEach((us) => metrics.observeHold(us / 1e6)),
     onWatchdogAllow: (n) => (metrics.watchdogAllows += n),
     onError: (message) => {
       metrics.countError("fanotify");
@@ -101,6 +104,33 @@ export async function runNotifier(o: NotifierOptions): Promise<void> {
   core.close();
   store.close();
   if (failure) throw failure;
+}
+
+/** fds kept free for what is not a wait: fanotify event fds (32 per read), /proc and store opens, Bun's own. */
+export const FD_RESERVE = 64;
+
+/**
+ * How many pidfds the notifier may hold for waits and followed containers: the soft RLIMIT_NOFILE
+ * (raised to the hard one) less the fds open now and FD_RESERVE. fanotify denies an exec whose event
+ * fd it cannot create, so the notifier must never run out of fds.
+ */
+function waitBudget(): number {
+  let soft = 1024;
+  try {
+    const { cur, max } = getRlimit(RLIMIT_NOFILE);
+    soft = Number(cur > 1n << 30n ? 1n << 30n : cur);
+    if (max > cur) {
+      setRlimit(RLIMIT_NOFILE, max, max);
+      soft = Number(max > 1n << 30n ? 1n << 30n : max);
+    }
+  } catch {
+    // keep what we have
+  }
+  let open = 64;
+  try {
+    open = readdirSync("/proc/self/fd").length;
+  } catch {}
+  return Math.max(8, Math.min(1 << 16, soft - open - FD_RESERVE));
 }
 
 /** The cgroup registry, or undefined (said on stderr) on a host where it cannot work. */

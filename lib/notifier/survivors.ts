@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { Store } from "../store/index.ts";
 import { Registry, bundleFromStateFile, defaultBundleSearch } from "../containers/index.ts";
 import { nameFromBundle, readInitProcess } from "./container-info.ts";
+import { parentPid, startTime } from "./trust.ts";
 
 export interface RunningContainer {
   id: string;
@@ -139,25 +140,4 @@ export function initPid(cgroupDir: string): number {
     if (ppid !== undefined && !members.has(ppid)) return pid;
   }
   return pids[0] ?? 0;
-}
-
-function parentPid(pid: number): number | undefined {
-  return statField(pid, 4);
-}
-
-/** /proc/PID/stat's starttime (clock ticks after boot), undefined when the process is gone. */
-export function startTime(pid: number): number | undefined {
-  return statField(pid, 22);
-}
-
-/** Field `n` (1-based, as in proc(5)) of /proc/PID/stat, from field 3 on. */
-function statField(pid: number, n: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ")"
-    const v = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[n - 3]);
-    return Number.isFinite(v) ? v : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -1,7 +1,7 @@
 // execve(2): replace this process with another program, keeping pid, stdio and every fd that is not
 // close-on-exec — what a runtime shim must do so its caller's pid files, console sockets and
 // --preserve-fds keep working.
-import { libc, errno } from "./libc.ts";
+import { libc, errno, syscall6, SYS } from "./libc.ts";
 import { SyscallError } from "./error.ts";
 import { addressOf } from "./struct.ts";
 
@@ -29,16 +29,46 @@ function pointerArray(strings: string[]): { table: BigUint64Array; keep: Uint8Ar
 // real caller.
 const BUN_IGNORED_SIGNALS = [13, 25];
 
+function environ(env: Record<string, string | undefined>) {
+  return pointerArray(Object.entries(env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`])));
+}
+
+/** Runs `exec` with Bun's ignored signals back at their defaults; restores them when it returns. */
+function withDefaultSignals(exec: () => number): number {
+  for (const sig of BUN_IGNORED_SIGNALS) libc.signal(sig, null); // SIG_DFL
+  exec();
+  const err = errno();
+  for (const sig of BUN_IGNORED_SIGNALS) libc.signal(sig, 1 as never); // SIG_IGN again: Bun goes on
+  return err;
+}
+
 /** Never returns on success. `env` is the complete environment of the new program. */
 export function execve(path: string, argv: string[], env: Record<string, string | undefined>): never {
   const a = pointerArray(argv);
-  const e = pointerArray(Object.entries(env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`])));
-  for (const sig of BUN_IGNORED_SIGNALS) libc.signal(sig, null); // SIG_DFL
-  libc.execve(Buffer.from(path + "\0"), a.table, e.table);
-  const err = errno();
-  for (const sig of BUN_IGNORED_SIGNALS) libc.signal(sig, 1 as never); // SIG_IGN again: Bun goes on
+  const e = environ(env);
+  const err = withDefaultSignals(() => libc.execve(Buffer.from(path + "\0"), a.table, e.table));
   // keep the string buffers referenced across the call
   void a.keep.length;
   void e.keep.length;
   throw new SyscallError("execve", err, path);
+}
+
+export const AT_EMPTY_PATH = 0x1000;
+
+/**
+ * execveat(fd, "", argv, env, AT_EMPTY_PATH): runs the very file `fd` was opened on (O_PATH is
+ * enough), so what was checked through the fd is what runs, whatever happens to its path meanwhile.
+ * Never returns on success. `what` names the file in the error.
+ */
+export function execveatFd(fd: number, argv: string[], env: Record<string, string | undefined>, what: string): never {
+  const a = pointerArray(argv);
+  const e = environ(env);
+  const empty = new Uint8Array(1);
+  const err = withDefaultSignals(() =>
+    Number(syscall6(SYS.execveat, fd, addressOf(empty), addressOf(a.table), addressOf(e.table), AT_EMPTY_PATH, 0)),
+  );
+  void a.keep.length;
+  void e.keep.length;
+  void empty.length;
+  throw new SyscallError("execveat", err, what);
 }

@@ -7,5 +7,6 @@ export * from "./fs.ts";
 export * from "./inotify.ts";
 export * from "./fanotify.ts";
 export * from "./proc.ts";
-export { execve } from "./exec.ts";
+export { execve, execveatFd, AT_EMPTY_PATH } from "./exec.ts";
+export { readBoundedFile, readBoundedText, BoundedReadError, type BoundedReadProblem, type BoundedReadOptions } from "./safe-read.ts";
 export { parseMountinfo, mountsOfType, type MountLine } from "./mountinfo.ts";

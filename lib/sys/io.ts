@@ -79,6 +79,13 @@ export function setNonBlocking(fd: number, on = true): void {
   if (libc.fcntl(fd, F_SETFL, BigInt(next)) < 0) throw new SyscallError("fcntl", errno(), `fd ${fd} F_SETFL`);
 }
 
+const F_GETFD = 1, F_SETFD = 2, FD_CLOEXEC = 1;
+export function setCloseOnExec(fd: number, on: boolean): void {
+  const fl = libc.fcntl(fd, F_GETFD, 0n);
+  if (fl < 0) throw new SyscallError("fcntl", errno(), `fd ${fd} F_GETFD`);
+  if (libc.fcntl(fd, F_SETFD, BigInt(on ? fl | FD_CLOEXEC : fl & ~FD_CLOEXEC)) < 0) throw new SyscallError("fcntl", errno(), `fd ${fd} F_SETFD`);
+}
+
 export function ioctl(fd: number, request: number | bigint, arg: number | bigint = 0, name = "ioctl"): number {
   const r = libc.ioctl(fd, BigInt(request), BigInt(arg));
   if (r < 0) throw new SyscallError(name, errno(), `fd ${fd}`);

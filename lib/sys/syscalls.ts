@@ -8,11 +8,12 @@ export interface SyscallTable {
   pidfd_open: number;
   gettid: number;
   flock: number;
+  execveat: number;
 }
 
 export const SYSCALLS: Record<"x64" | "arm64", SyscallTable> = {
-  x64: { bpf: 321, perf_event_open: 298, pidfd_open: 434, gettid: 186, flock: 73 },
-  arm64: { bpf: 280, perf_event_open: 241, pidfd_open: 434, gettid: 178, flock: 32 },
+  x64: { bpf: 321, perf_event_open: 298, pidfd_open: 434, gettid: 186, flock: 73, execveat: 322 },
+  arm64: { bpf: 280, perf_event_open: 241, pidfd_open: 434, gettid: 178, flock: 32, execveat: 281 },
 };
 
 /** The table for `arch` (process.arch); other architectures are refused rather than guessed. */

@@ -77,6 +77,29 @@ describeNeeds(["root", "fanotify", "busybox"], "permission watcher", () => {
   });
 });
 
+describeNeeds(["root", "tracefs", "fanotify", "busybox"], "execs that cannot create a container", () => {
+  needs("root")("wake only the worker: their hold times arrive in a batch, no exec message", async () => {
+    const bin = privateBinary();
+    const capture = ExecArgsCapture.start(["busybox"]);
+    const seen: ExecMessage[] = [];
+    const holds: number[] = [];
+    const w = new PermissionWatcher({
+      runtimes: [{ path: bin, realPath: bin }], recordsFd: capture.records.fd, holdBoundMs: 1000,
+      onExec: (m) => seen.push(m), onHolds: (h) => holds.push(...h), onWatchdogAllow: () => {}, onError: (m) => { throw new Error(m); }, onFatal: (m) => { throw new Error(m); },
+    });
+    w.start();
+    try {
+      for (let i = 0; i < 5; i++) expect(await Bun.spawn([bin, "true", "--version"]).exited).toBe(0);
+      await until(() => (holds.length >= 5 ? true : undefined), "5 hold times");
+      expect(seen).toEqual([]);
+      expect(holds.every((h) => Number.isFinite(h) && h >= 0)).toBe(true);
+    } finally {
+      await w.close();
+      capture.close();
+    }
+  });
+});
+
 describeNeeds(["root", "tracefs", "busybox"], "execargs program", () => {
   needs("root")("records filename and argv of an exec, keyed by its thread id", async () => {
     const bin = privateBinary();
@@ -108,6 +131,30 @@ describeNeeds(["root", "tracefs", "busybox"], "execargs program", () => {
       }, "the record of a 32-argument exec");
       expect(big.argv).toEqual([bin, "true", ...many.slice(0, 18)]);
       expect(big.truncated).toBe(true);
+    } finally {
+      capture.close();
+    }
+  });
+
+  needs("root")("an execveat of an fd (AT_EMPTY_PATH, the shim's exec of the lower runtime) is recorded too", async () => {
+    const bin = privateBinary();
+    const capture = ExecArgsCapture.start(["busybox"]);
+    try {
+      const marker = `fexec-${process.pid}-${counter}`;
+      const script = `
+        import { openSync } from "node:fs";
+        import { execveatFd, O } from ${JSON.stringify(join(import.meta.dir, "../../lib/sys/index.ts"))};
+        execveatFd(openSync(${JSON.stringify(bin)}, O.PATH | O.CLOEXEC), ["busybox", "true", ${JSON.stringify(marker)}], {}, "busybox");`;
+      expect(Bun.spawnSync([process.execPath, "-e", script]).exitCode).toBe(0);
+      const rec = await until(() => {
+        for (const [, v] of capture.records.entries()) {
+          const r = decodeExecRecord(v);
+          if (r.argv.includes(marker)) return r;
+        }
+        return undefined;
+      }, "the record of the execveat");
+      expect(rec.filename).toBe("");
+      expect(rec.argv).toEqual(["busybox", "true", marker]);
     } finally {
       capture.close();
     }
@@ -151,6 +198,10 @@ describeNeeds(["root", "tracefs", "busybox"], "execargs program", () => {
       expect(m.record?.argv).toEqual([bin, "true", "create", "--bundle", "/x", `c-${process.pid}`]);
       expect(m.record?.tid).toBe(m.tid);
       expect(m.record?.tid).toBe(p.pid);
+      expect(m.record?.uid).toBe(process.getuid!());
+      // the hold is timed from sys_enter_execve, so it covers the wait before the event was read
+      expect(m.holdFromExecve).toBe(true);
+      expect(m.holdUs).toBeGreaterThanOrEqual(m.answerUs);
     } finally {
       await w.close();
       capture.close();

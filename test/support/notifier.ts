@@ -27,8 +27,9 @@ export class NotifierProcess {
   private proc!: ReturnType<typeof Bun.spawn>;
   constructor(readonly store: string) {}
 
-  async start(extra: string[] = []): Promise<void> {
-    this.proc = Bun.spawn([BUN, CLI, "--store", this.store, "notifier", "--json", ...extra], { stdout: "pipe", stderr: "pipe" });
+  /** `wrapper`: argv put before the notifier's own (prlimit, setpriv, ...). */
+  async start(extra: string[] = [], wrapper: string[] = []): Promise<void> {
+    this.proc = Bun.spawn([...wrapper, BUN, CLI, "--store", this.store, "notifier", "--json", ...extra], { stdout: "pipe", stderr: "pipe" });
     live.add(this);
     void lines(this.proc.stdout as ReadableStream<Uint8Array>, (l) => this.events.push(JSON.parse(l)));
     let ready!: () => void;

@@ -6,7 +6,9 @@ import { NotifierMetrics, RecentWindow, parseListenAddress } from "../../lib/not
 import { existingRuntimes, runtimeKind, runtimeNames, RUNTIME_PATHS } from "../../lib/notifier/paths.ts";
 import { parseTracepointFormat } from "../../lib/notifier/tracefs.ts";
 import { nameFromBundle, readPidFile, parsePid, readRuncStatePid, readInitProcess, ContainerInfoError } from "../../lib/notifier/container-info.ts";
-import { runningContainers, runtimeStateRoots, stateDirContainers, startTime } from "../../lib/notifier/survivors.ts";
+import { runningContainers, runtimeStateRoots, stateDirContainers } from "../../lib/notifier/survivors.ts";
+import { startTime, validContainerId, printable, verifyContainerPid, UidCaps, ErrorRate } from "../../lib/notifier/trust.ts";
+import { readBoundedText } from "../../lib/sys/index.ts";
 import type { Store } from "../../lib/store/index.ts";
 import { WatchdogSlots } from "../../lib/notifier/permission-protocol.ts";
 import { parseCpuList } from "../../lib/bpf/perf.ts";
@@ -171,7 +173,8 @@ describe("container info", () => {
     writeFileSync(p, "4242\n");
     expect(readPidFile(p)).toBe(4242);
     writeFileSync(p, "garbage\x00");
-    expect(() => readPidFile(p)).toThrow(`pid file ${p}: not a pid: "garbage\\u0000"`);
+    // the contents are never quoted (a pid file may be /etc/shadow)
+    expect(() => readPidFile(p)).toThrow(`pid file ${p}: not a pid (8 bytes)`);
     expect(() => parsePid("-1", "x")).toThrow(/not a pid/);
     expect(() => parsePid("0", "x")).toThrow(/not a pid/);
     expect(() => parsePid("99999999999", "x")).toThrow(/not a pid/);
@@ -196,11 +199,13 @@ test("exec records decode to filename and argv", () => {
   dv.setUint32(EXEC_RECORD.argc, 3, true);
   dv.setUint32(EXEC_RECORD.flags, EXEC_FLAG_TRUNCATED, true);
   dv.setBigUint64(EXEC_RECORD.ktimeNs, 123n, true);
+  dv.setUint32(EXEC_RECORD.uid, 65534, true);
+  dv.setUint32(EXEC_RECORD.gid, 65533, true);
   rec.set(enc.encode("/usr/sbin/runc"), EXEC_RECORD.filename);
   ["runc", "create", "abc"].forEach((a, i) => rec.set(enc.encode(a), EXEC_RECORD.args + i * EXECARGS_ARG_SIZE));
   rec.set(enc.encode("stale"), EXEC_RECORD.args + 3 * EXECARGS_ARG_SIZE); // beyond argc: ignored
   expect(decodeExecRecord(rec)).toEqual({
-    tid: 101, tgid: 100, ktimeNs: 123n, filename: "/usr/sbin/runc", argv: ["runc", "create", "abc"], truncated: true,
+    tid: 101, tgid: 100, uid: 65534, gid: 65533, ktimeNs: 123n, filename: "/usr/sbin/runc", argv: ["runc", "create", "abc"], truncated: true,
   });
 });
 
@@ -364,5 +369,87 @@ describe("notifier usage", () => {
     expect(p.exitCode).toBe(0);
     expect(p.stdout.toString()).toContain("usage: hookshim notifier");
     expect(p.stderr.toString()).toBe("");
+  });
+});
+
+describe("what the notifier believes from a runtime exec (issue 15: 7-10)", () => {
+  test("ids follow runc's rules; names and paths lose their control characters", () => {
+    for (const ok of ["abc", "a.b-c_d+e", "x".repeat(128), "0123abcdef"]) expect(validContainerId(ok)).toBe(true);
+    for (const bad of ["", ".", "..", "a/b", "../x", "a b", "\x1b[31mred", "x".repeat(129), "é"]) expect(validContainerId(bad)).toBe(false);
+    expect(printable("name\x1b]0;owned\x07\x9b2J")).toBe("name\\x1b]0;owned\\x07\\x9b2J");
+    expect(printable("plain ünïcode")).toBe("plain ünïcode");
+  });
+
+  test("bounded reads: a FIFO, a symlink, /dev/zero, a large file and another owner's file are refused, never quoted", () => {
+    const dir = join(tmp, "bounded");
+    mkdirSync(dir);
+    const fifo = join(dir, "fifo");
+    expect(Bun.spawnSync(["mkfifo", fifo]).exitCode).toBe(0);
+    expect(() => readBoundedText(fifo, { maxBytes: 64 })).toThrow(`${fifo}: is not a regular file`);
+    const secret = join(dir, "secret");
+    writeFileSync(secret, "root:$6$hash:19000:0:99999:7:::\n");
+    const link = join(dir, "init.pid");
+    symlinkSync(secret, link);
+    expect(() => readBoundedText(link, { maxBytes: 64 })).toThrow(`${link}: is a symbolic link: not followed`);
+    expect(() => readPidFile(link)).toThrow(`pid file ${link}: is a symbolic link: not followed`);
+    expect(() => readBoundedText("/dev/zero", { maxBytes: 64 })).toThrow("/dev/zero: is not a regular file");
+    writeFileSync(join(dir, "big"), "1".repeat(65));
+    expect(() => readBoundedText(join(dir, "big"), { maxBytes: 64 })).toThrow("larger than 64 bytes");
+    expect(readBoundedText(join(dir, "big"), { maxBytes: 65 })).toBe("1".repeat(65));
+    expect(() => readBoundedText(secret, { maxBytes: 64, ownerUid: 65534 })).toThrow(`${secret}: is owned by uid ${process.getuid!()}, not uid 65534`);
+    // a pid file that is someone's secret: the error says what is wrong, not what is in it
+    let message = "";
+    try {
+      readPidFile(secret);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toBe(`pid file ${secret}: not a pid (32 bytes)`);
+    // a config.json that is not JSON: no parser message quoting it
+    const bundle = join(dir, "bundle");
+    mkdirSync(bundle);
+    writeFileSync(join(bundle, "config.json"), "root:$6$hash");
+    expect(() => nameFromBundle(bundle)).toThrow(`bundle ${bundle}: cannot read ${join(bundle, "config.json")}: not JSON`);
+    writeFileSync(join(bundle, "config.json"), JSON.stringify({ annotations: { "nerdctl/name": "evil\x1b[2Jname" } }));
+    expect(nameFromBundle(bundle)).toBe("evil\\x1b[2Jname");
+  });
+
+  test("a claimed pid is believed only for the runtime's own descendant", async () => {
+    // this test process plays the runtime; its child is the container
+    const child = Bun.spawn(["sleep", "30"]);
+    const unrelated = Bun.spawn(["/bin/sh", "-c", "sleep 30 & wait"]);
+    try {
+      await Bun.sleep(50);
+      const me = { uid: 0, pid: process.pid, startTime: startTime(process.pid) };
+      expect(verifyContainerPid(child.pid, me)).toEqual({ ok: true, startTime: startTime(child.pid)! });
+      // pid 1 is no child of this process
+      expect(verifyContainerPid(1, me)).toEqual({ ok: false, why: `pid 1 is not a process of the runtime (pid ${process.pid})` });
+      // a runtime that has gone (another start time): a non-root claim cannot be verified any more,
+      // a root one is believed for a process started after the runtime
+      const gone = { uid: 65534, pid: process.pid, startTime: startTime(process.pid)! + 1 };
+      expect(verifyContainerPid(child.pid, gone)).toEqual({ ok: false, why: `pid ${child.pid}, but the runtime of uid 65534 (pid ${process.pid}) had exited: not verifiable` });
+      expect(verifyContainerPid(child.pid, { ...gone, uid: 0 }).ok).toBe(true);
+      expect(verifyContainerPid(1, { ...gone, uid: 0 })).toEqual({ ok: false, why: `pid 1 started before the runtime (pid ${process.pid})` });
+      expect(verifyContainerPid(999_999_999, me)).toEqual({ ok: false, why: "pid 999999999 is not running" });
+    } finally {
+      child.kill();
+      unrelated.kill();
+    }
+  });
+
+  test("caps per uid (root exempt) and in all; error events rate-limited per non-root uid", () => {
+    const caps = new UidCaps(2, 6);
+    expect([caps.take(1000), caps.take(1000), caps.take(1000)]).toEqual([true, true, false]);
+    expect(caps.take(1001)).toBe(true);
+    expect(caps.take(1002)).toBe(false); // users together get half
+    expect([caps.take(0), caps.take(0), caps.take(0)]).toEqual([true, true, true]);
+    expect(caps.take(0)).toBe(false); // global
+    caps.give(1000);
+    caps.give(0);
+    expect(caps.take(1002)).toBe(true);
+    const rate = new ErrorRate(3, 1000);
+    expect([1, 2, 3, 4].map(() => rate.allow(7, 0))).toEqual([true, true, true, false]);
+    expect(rate.allow(0, 0)).toBe(true);
+    expect(rate.allow(7, 1000)).toBe(true); // a new window
   });
 });

@@ -2,12 +2,12 @@
 // which lower runtime it picks or refuses, what environment it passes on, how it logs errors, and
 // the containerd / docker registration text.
 import { describe, test, expect, afterAll } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, statSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, statSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseRuncArgv } from "../../lib/oci/runtime-argv.ts";
 import { injectsHooks } from "../../shim/main.ts";
-import { findLowerRuntime, identityOf, unsafeReason, checkLowerRuntime, LowerRuntimeError } from "../../shim/lower-runtime.ts";
+import { findLowerRuntime, identityOf, unsafeReason, checkLowerRuntime, LowerRuntimeError, type LowerRuntime } from "../../shim/lower-runtime.ts";
 import { isBunVariable, lowerRuntimeEnvironment } from "../../shim/environment.ts";
 import { jsonLogLine, rfc3339, RuncLog, textLogLine } from "../../shim/runc-log.ts";
 import { configuredRuntimePath } from "../../shim/settings.ts";
@@ -82,6 +82,11 @@ describe("which invocations inject hooks, and into which bundle", () => {
 });
 
 describe("lower runtime", () => {
+  /** the path of an opened runtime, its fd closed */
+  function opened(r: LowerRuntime): string {
+    closeSync(r.fd);
+    return r.path;
+  }
   // a root-owned 0755 executable, as an installed runc is (the test process's uid when not root)
   function runtimeFile(dir: string, name: string, mode = 0o755): string {
     const p = join(dir, name);
@@ -105,11 +110,11 @@ describe("lower runtime", () => {
     const [d1, d2] = [fresh("path"), fresh("path")];
     const crun = runtimeFile(d1, "crun");
     const runc = runtimeFile(d2, "runc");
-    const found = findLowerRuntime({ configured: null, self: undefined, dirs: [d1, d2] });
+    const found = uid === 0 ? opened(findLowerRuntime({ configured: null, self: undefined, dirs: [d1, d2] })) : undefined;
     if (uid === 0) expect(found).toBe(runc);
     else expect(() => findLowerRuntime({ configured: null, self: undefined, dirs: [d1, d2] })).toThrow(LowerRuntimeError);
     rmSync(runc);
-    if (uid === 0) expect(findLowerRuntime({ configured: null, self: undefined, dirs: [d1, d2] })).toBe(crun);
+    if (uid === 0) expect(opened(findLowerRuntime({ configured: null, self: undefined, dirs: [d1, d2] }))).toBe(crun);
   });
 
   test("installed as runc: the shim (or a symlink to it) is skipped and the real runc found", () => {
@@ -119,7 +124,7 @@ describe("lower runtime", () => {
     const real = runtimeFile(bin, "runc");
     const self = identityOf(shim);
     const opts = { configured: null, self, dirs: [sbin, shimDir, bin], names: ["runc", "hookshim"] };
-    if (uid === 0) expect(findLowerRuntime(opts)).toBe(real);
+    if (uid === 0) expect(opened(findLowerRuntime(opts))).toBe(real);
     // configured explicitly, the shim (through its symlink) is refused, never exec'd
     expect(() => findLowerRuntime({ ...opts, configured: join(sbin, "runc") })).toThrow(/is this shim itself/);
     expect(() => checkLowerRuntime(shim, self)).toThrow(/is this shim itself/);
@@ -137,7 +142,45 @@ describe("lower runtime", () => {
     expect(() => findLowerRuntime({ configured: join(d, "nope"), self: undefined })).toThrow(`runtime.path ${join(d, "nope")}: ENOENT`);
     expect(() => findLowerRuntime({ configured: runtimeFile(d, "gw", 0o775), self: undefined })).toThrow(/writable by its group \(mode 0775\): refusing/);
     expect(() => findLowerRuntime({ configured: runtimeFile(d, "ow", 0o757), self: undefined })).toThrow(/writable by others/);
-    if (uid === 0) expect(findLowerRuntime({ configured: runtimeFile(d, "ok"), self: undefined })).toBe(join(d, "ok"));
+    if (uid === 0) expect(opened(findLowerRuntime({ configured: runtimeFile(d, "ok"), self: undefined }))).toBe(join(d, "ok"));
+  });
+
+  test("a directory above the runtime that others may write is refused; a sticky one (/tmp) is not", () => {
+    const d = fresh("dir");
+    const sub = join(d, "bin");
+    mkdirSync(sub);
+    const rt = runtimeFile(sub, "runc");
+    chmodSync(sub, 0o757);
+    expect(() => findLowerRuntime({ configured: rt, self: undefined })).toThrow(`runtime.path ${rt}: directory ${sub} is writable by others (mode 0757): refusing to run it`);
+    chmodSync(sub, 0o1777);
+    if (uid === 0) expect(opened(findLowerRuntime({ configured: rt, self: undefined }))).toBe(rt);
+    chmodSync(sub, 0o755);
+    if (uid === 0) {
+      chownSync(sub, 1000, 0);
+      expect(() => findLowerRuntime({ configured: rt, self: undefined })).toThrow(/directory .* is owned by uid 1000, not root/);
+    }
+  });
+
+  test("the checked file is what runs: replacing its path after the check changes nothing (execveat)", () => {
+    const d = fresh("swap");
+    const out = join(d, "out");
+    const rt = join(d, "runc");
+    writeFileSync(rt, `#!/bin/sh\necho checked "$@" > ${out}\n`);
+    chmodSync(rt, 0o755);
+    const other = join(d, "other");
+    writeFileSync(other, `#!/bin/sh\necho swapped > ${out}\n`);
+    chmodSync(other, 0o755);
+    const script = `
+      import { renameSync } from "node:fs";
+      import { findLowerRuntime } from ${JSON.stringify(join(import.meta.dir, "../../shim/lower-runtime.ts"))};
+      import { execveatFd } from ${JSON.stringify(join(import.meta.dir, "../../lib/sys/exec.ts"))};
+      const lower = findLowerRuntime({ configured: ${JSON.stringify(rt)}, self: undefined });
+      renameSync(${JSON.stringify(other)}, ${JSON.stringify(rt)});
+      execveatFd(lower.fd, [lower.path, "a", "b"], { PATH: "/usr/bin:/bin" }, lower.path);`;
+    const r = Bun.spawnSync([process.execPath, "-e", script], { stderr: "pipe" });
+    if (uid !== 0) return; // a non-root-owned file is refused before any exec
+    expect({ code: r.exitCode, err: r.stderr.toString() }).toEqual({ code: 0, err: "" });
+    expect(readFileSync(out, "utf8")).toBe("checked a b\n");
   });
 
   test("nothing found names the search", () => {

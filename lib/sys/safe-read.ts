@@ -1,0 +1,68 @@
+// Reading a file whose path someone else controls (a bundle's config.json, a pid file, a runtime's
+// state file): the open never blocks (a FIFO), never follows a symlink in the last component, the
+// fd must be a regular file within a size bound, and the read stops at that bound (/dev/zero, a
+// file that grows). Errors name the path and the problem, never the contents.
+import { openSync, fstatSync, readSync, closeSync, type Stats } from "node:fs";
+import { O } from "./io.ts";
+
+export type BoundedReadProblem = "missing" | "symlink" | "not-regular" | "too-large" | "owner" | "unreadable";
+
+export class BoundedReadError extends Error {
+  constructor(
+    readonly path: string,
+    readonly problem: BoundedReadProblem,
+    detail: string,
+  ) {
+    super(`${path}: ${detail}`);
+    this.name = "BoundedReadError";
+  }
+}
+
+export interface BoundedReadOptions {
+  /** largest accepted size in bytes */
+  maxBytes: number;
+  /** refuse a file whose owner is not this uid (the uid whose claim the file carries) */
+  ownerUid?: number;
+}
+
+/** The bytes of the regular file at `path`, opened O_NONBLOCK|O_NOFOLLOW|O_NOCTTY|O_CLOEXEC. */
+export function readBoundedFile(path: string, o: BoundedReadOptions): { bytes: Uint8Array; stat: Stats } {
+  let fd: number;
+  try {
+    fd = openSync(path, O.RDONLY | O.NONBLOCK | O.NOFOLLOW | O.NOCTTY | O.CLOEXEC);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? "error";
+    if (code === "ENOENT" || code === "ENOTDIR") throw new BoundedReadError(path, "missing", code);
+    if (code === "ELOOP") throw new BoundedReadError(path, "symlink", "is a symbolic link: not followed");
+    throw new BoundedReadError(path, "unreadable", code);
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw new BoundedReadError(path, "not-regular", "is not a regular file");
+    if (o.ownerUid !== undefined && stat.uid !== o.ownerUid)
+      throw new BoundedReadError(path, "owner", `is owned by uid ${stat.uid}, not uid ${o.ownerUid}`);
+    if (stat.size > o.maxBytes) throw new BoundedReadError(path, "too-large", `larger than ${o.maxBytes} bytes`);
+    // one byte more than the bound: a file that grew after fstat is refused, not cut short
+    const buf = new Uint8Array(o.maxBytes + 1);
+    let n = 0;
+    for (;;) {
+      let got: number;
+      try {
+        got = readSync(fd, buf, n, buf.length - n, null);
+      } catch (e) {
+        throw new BoundedReadError(path, "unreadable", (e as NodeJS.ErrnoException).code ?? "read error");
+      }
+      if (got === 0) break;
+      n += got;
+      if (n > o.maxBytes) throw new BoundedReadError(path, "too-large", `larger than ${o.maxBytes} bytes`);
+    }
+    return { bytes: buf.subarray(0, n), stat };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** readBoundedFile as UTF-8 text. */
+export function readBoundedText(path: string, o: BoundedReadOptions): string {
+  return new TextDecoder().decode(readBoundedFile(path, o).bytes);
+}
