@@ -37,6 +37,7 @@ const checks: Record<string, () => boolean> = {
   podman: () => !!which("podman"),
   containerd: () => !!which("containerd"),
   ctr: () => !!which("ctr"),
+  dockerd: () => !!which("dockerd") && !!which("docker"),
   busybox: () => existsSync("/bin/busybox") || !!which("busybox"),
   cc: () => !!which("cc"),
   bpftool: () => !!which("bpftool") || existsSync("/usr/sbin/bpftool"),
