@@ -19,20 +19,20 @@ export const UINT64_MAX = 0xffff_ffff_ffff_ffffn;
 const DEFAULT_PERIOD_USEC = 100_000;
 
 const UNIT_NAME_MAX = 255;
-const UNIT_CHAR = /[A-Za-z0-9:_.]/;
+// "-" stays: it separates a slice's ancestors, but a scope's name has no hierarchy
+const UNIT_CHAR = /[A-Za-z0-9:_.-]/;
 
 /**
- * A string as one unit-name component, escaped as systemd-escape does: "/" becomes "-", a leading
- * "." and every byte outside [A-Za-z0-9:_.] become \xNN. Container ids are hostile input: the
- * result can never name another unit type or a path.
+ * A string as one unit-name component, escaped as systemd-escape does except that "-" is kept: a
+ * leading "." and every byte outside [A-Za-z0-9:_.-] ("/" included) become \xNN. Container ids
+ * are hostile input: the result can never name another unit type or a path.
  */
 export function escapeUnitName(s: string): string {
   let out = "";
   const bytes = new TextEncoder().encode(s);
   for (let i = 0; i < bytes.length; i++) {
     const c = String.fromCharCode(bytes[i]!);
-    if (c === "/") out += "-";
-    else if (bytes[i]! < 0x80 && UNIT_CHAR.test(c) && !(i === 0 && c === ".")) out += c;
+    if (bytes[i]! < 0x80 && UNIT_CHAR.test(c) && !(i === 0 && c === ".")) out += c;
     else out += `\\x${bytes[i]!.toString(16).padStart(2, "0")}`;
   }
   return out;

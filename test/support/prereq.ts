@@ -38,6 +38,14 @@ const checks: Record<string, () => boolean> = {
   containerd: () => !!which("containerd"),
   ctr: () => !!which("ctr"),
   dockerd: () => !!which("dockerd") && !!which("docker"),
+  // systemd as PID 1 with its D-Bus API on the system bus (the vm-systemd lane)
+  systemd: () => {
+    try {
+      return readFileSync("/proc/1/comm", "utf8").trim() === "systemd" && existsSync("/run/dbus/system_bus_socket");
+    } catch {
+      return false;
+    }
+  },
   busybox: () => existsSync("/bin/busybox") || !!which("busybox"),
   cc: () => !!which("cc"),
   bpftool: () => !!which("bpftool") || existsSync("/usr/sbin/bpftool"),

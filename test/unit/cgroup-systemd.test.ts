@@ -6,13 +6,13 @@ import {
 import { transientProperties } from "../../lib/cgroup/systemd.ts";
 
 describe("unit names and slices", () => {
-  test("ids are escaped as systemd-escape does; nothing can leave the name", () => {
-    expect(escapeUnitName("abc123")).toBe("abc123");
-    expect(escapeUnitName("a/b c")).toBe("a-b\\x20c");
+  test("ids are escaped as systemd-escape does (but \"-\" is kept); nothing can leave the name", () => {
+    expect(escapeUnitName("abc-123")).toBe("abc-123");
+    expect(escapeUnitName("a/b c")).toBe("a\\x2fb\\x20c");
     expect(escapeUnitName(".hidden")).toBe("\\x2ehidden");
     expect(escapeUnitName("x.service\n")).toBe("x.service\\x0a");
     expect(escapeUnitName("é")).toBe("\\xc3\\xa9");
-    expect(scopeName("hookshim", "../../etc")).toBe("hookshim-\\x2e.-..-etc.scope");
+    expect(scopeName("hookshim", "../../etc")).toBe("hookshim-\\x2e.\\x2f..\\x2fetc.scope");
     expect(() => scopeName("hookshim", "x".repeat(300))).toThrow(/longer than 255/);
   });
   test("slices expand to their cgroup path (containerd ExpandSlice)", () => {
