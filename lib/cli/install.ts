@@ -2,6 +2,7 @@
 //   install [--hooks-dir DIR] [--binary PATH] [--prefix DIR]   hooks.d file for podman and CRI-O
 //   install --bundle DIR [--binary PATH]                        hooks into one bundle's config.json (runc)
 //   install --containerd-config F | --docker-config F [--write]  the runtime shim for containerd / dockerd
+//   install --notifier-service [--unit-dir DIR] [--binary PATH]  container-notifier.service for systemd
 //   ... --uninstall                                             the reverse of each
 // The hooks run the compiled binary: the one running this command, or --binary. With --prefix the
 // binary is first copied to PREFIX/bin/hookshim and the hooks point there.
@@ -24,6 +25,8 @@ const SPECS = [
   { name: "uninstall" },
   { name: "containerd-config", value: true },
   { name: "docker-config", value: true },
+  { name: "notifier-service" },
+  { name: "unit-dir", value: true },
   { name: "write" },
 ];
 
@@ -95,6 +98,15 @@ export async function main(args: string[], g: GlobalOptions): Promise<number> {
     if (containerdConfig !== undefined) code ||= installRuntime({ containerdConfig, write, binary });
     if (dockerConfig !== undefined) code ||= installDockerRuntime({ dockerConfig, write, binary });
     return code;
+  }
+
+  // ---- the notifier as a systemd service (lib/cli/install-service.ts) ----
+  if (flag(p, "notifier-service")) {
+    if (p.positionals.length) throw new UsageError(`${CMD}: unexpected argument ${p.positionals[0]}`);
+    const { installNotifierService } = await import("./install-service.ts");
+    const uninstall = flag(p, "uninstall");
+    const binary = uninstall ? "" : hookBinary(str(p, "binary"), str(p, "prefix")).path;
+    return installNotifierService({ binary, unitDir: str(p, "unit-dir"), uninstall });
   }
 
   // ---- OCI hooks: hooks.d file, or one bundle's config.json ----

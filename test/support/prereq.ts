@@ -38,6 +38,7 @@ const checks: Record<string, () => boolean> = {
   containerd: () => !!which("containerd"),
   ctr: () => !!which("ctr"),
   dockerd: () => !!which("dockerd") && !!which("docker"),
+  "systemd-analyze": () => !!which("systemd-analyze"),
   // systemd as PID 1 with its D-Bus API on the system bus (the vm-systemd lane)
   systemd: () => {
     try {
