@@ -10,6 +10,7 @@ import { randomBytes } from "node:crypto";
 import { describeNeeds, needs, which } from "../support/prereq.ts";
 import { busyboxRootfs, runcBundle } from "../support/bundle.ts";
 import { removeGroupEverywhere } from "../support/runtime-cgroups.ts";
+import { scaled } from "../support/time.ts";
 
 const BUN = process.execPath;
 const CLI = join(import.meta.dir, "../../lib/cli/main.ts");
@@ -78,5 +79,5 @@ describeNeeds(["root", "cgroup2", "runc", "busybox"], "gadgets with runc", () =>
     });
     expect(otherRuntime.stdout.toString()).toBe("");
     expect(otherRuntime.exitCode).toBe(0);
-  }, 60_000);
+  }, scaled(60_000));
 });

@@ -8,6 +8,7 @@ import { cgroupMount } from "../../lib/cgroup/index.ts";
 import { openExistingStore, resetStore, type LifecycleEvent } from "../../lib/store/index.ts";
 import { busyboxRootfs, hookshim, hookshimExecutable, run, writeTestConfig, type HookshimExecutable } from "./hooks-harness.ts";
 import { rememberRuntimeCgroups } from "../support/runtime-cgroups.ts";
+import { scaled } from "../support/time.ts";
 
 
 let counter = 0;
@@ -32,7 +33,7 @@ describeNeeds(["root", "podman", "runc", "busybox", "cgroup2", "btf"], "hooks un
     writeTestConfig(config, { store, cgroupParent: `/hookshim-test-podman-${process.pid}` });
     const r = await hookshim(["--config", config, "install", "--hooks-dir", hooksDir, "--binary", exe.path]);
     expect(r.code).toBe(0);
-  }, 120_000);
+  }, scaled(120_000));
 
   afterAll(async () => {
     await run([...podmanBase, "rm", "-af", "-t", "0"]);
@@ -99,7 +100,7 @@ describeNeeds(["root", "podman", "runc", "busybox", "cgroup2", "btf"], "hooks un
     const s = openExistingStore(store);
     expect(s.getTracingTask(pid)).toBeUndefined();
     s.close();
-  }, 30_000);
+  }, scaled(30_000));
 });
 
 // podman and containerd leave /libpod_parent and /default behind in every hierarchy; registered last so

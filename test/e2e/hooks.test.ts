@@ -10,6 +10,7 @@ import { progFdById, u64 } from "../../lib/bpf/index.ts";
 import { close, isErrno } from "../../lib/sys/index.ts";
 import { openExistingStore, type LifecycleEvent } from "../../lib/store/index.ts";
 import { busyboxRootfs, hookshim, hookshimExecutable, runc, runcBundle, runcDetached, writeTestConfig, type HookshimExecutable, removeRuncRun } from "./hooks-harness.ts";
+import { scaled } from "../support/time.ts";
 
 let counter = 0;
 const uniq = (what: string) => `hk-${what}-${process.pid}-${++counter}`;
@@ -28,7 +29,7 @@ describeNeeds(["root", "runc", "busybox", "cgroup2", "btf"], "hooks under runc",
     if (!exe.compiled) console.warn(`hooks e2e: compiled build failed (${exe.buildError}); using ${exe.path}`);
     rootfs = busyboxRootfs(tmp);
     writeTestConfig(config, { store, cgroupParent: parent });
-  }, 120_000);
+  }, scaled(120_000));
 
   afterAll(() => removeRuncRun({ runcRoot, parent, store, tmp }));
 
@@ -157,5 +158,5 @@ describeNeeds(["root", "runc", "busybox", "cgroup2", "btf"], "hooks under runc",
       expect(evs[1]!.exitCode).toBe(code);
       expect(evs[1]!.signal).toBeNull();
     }
-  }, 120_000);
+  }, scaled(120_000));
 });

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { describeNeeds, needs } from "../support/prereq.ts";
 import { resetStore } from "../../lib/store/index.ts";
 import { rememberRuntimeCgroups } from "../support/runtime-cgroups.ts";
+import { scaled } from "../support/time.ts";
 
 
 const BUN = join(import.meta.dir, "../../node_modules/.bin/bun");
@@ -152,7 +153,7 @@ describeNeeds(["root", "fanotify", "runc", "busybox"], "notifier with runc", () 
     expect(add).toMatchObject({ id, name: id, pid, bundle, runtime: "runc" });
     expect(rm).toMatchObject({ id, pid, exitCode: 7, signal: null });
     expect(n.of(id).map((e) => e.type)).toEqual(["precreate", "add", "remove"]);
-  }, 60_000);
+  }, scaled(60_000));
 
   needs("root")("runc run -d and a container killed by a signal", async () => {
     const n = await notifier();
@@ -166,7 +167,7 @@ describeNeeds(["root", "fanotify", "runc", "busybox"], "notifier with runc", () 
     await n.waitFor(() => n.of(id, "remove").length === 1, "remove");
     expect(n.of(id, "remove")[0]).toMatchObject({ exitCode: null, signal: 9 });
     await runc("delete", id);
-  }, 60_000);
+  }, scaled(60_000));
 
   needs("root")("200 containers, 8 at a time: exactly 200 of each event", async () => {
     const n = await notifier();
@@ -185,7 +186,7 @@ describeNeeds(["root", "fanotify", "runc", "busybox"], "notifier with runc", () 
     await n.waitFor(() => count("remove") >= 200, "200 removes", 60_000);
     expect([count("precreate"), count("add"), count("remove")]).toEqual([200, 200, 200]);
     expect(n.events.filter((e) => mine.has(e.id) && e.type === "remove").every((e) => e.exitCode === 0)).toBe(true);
-  }, 180_000);
+  }, scaled(180_000));
 
   needs("root")("kill -9 while containers start: no runtime stays blocked, survivors are reported once", async () => {
     const n = await notifier();
@@ -219,7 +220,7 @@ describeNeeds(["root", "fanotify", "runc", "busybox"], "notifier with runc", () 
     await third.waitFor(() => third.of(ids[0]!, "remove").length === 1, "remove of a survivor");
     expect(third.of(ids[0]!, "remove")[0]).toMatchObject({ signal: 9 });
     for (const id of ids) await runc("delete", "--force", id);
-  }, 90_000);
+  }, scaled(90_000));
 
   needs("root")("a container started before the notifier, in a custom runc root and cgroup: one add from --runtime-root", async () => {
     const id = uniq("s");
@@ -246,7 +247,7 @@ describeNeeds(["root", "fanotify", "runc", "busybox"], "notifier with runc", () 
     expect(again.of(id, "remove")[0]).toMatchObject({ pid, signal: 9 });
     expect(n.of(id, "add").length + again.of(id, "add").length).toBe(1);
     await runc("delete", "--force", id);
-  }, 60_000);
+  }, scaled(60_000));
 
   needs("root")("an unreadable bundle and a garbage pid file give error events, not a crash", async () => {
     const n = await notifier(["--pid-wait-ms", "3000"]);
@@ -277,14 +278,14 @@ describeNeeds(["root", "fanotify", "runc", "busybox"], "notifier with runc", () 
     expect((await runc("run", "--bundle", runcBundle(id3, ["true"]), id3)).code).toBe(0);
     await n.waitFor(() => n.of(id3, "remove").length === 1, "remove after errors");
     await runc("delete", "--force", id3);
-  }, 60_000);
+  }, scaled(60_000));
 });
 
 describeNeeds(["root", "fanotify", "podman", "busybox"], "notifier with podman", () => {
   needs("root")("podman run: conmon's name, runc's id and the exit code", async () => {
     const n = await notifier();
     const name = uniq("pod");
-    const p = Bun.spawn(["podman", "--cgroup-manager=cgroupfs", "--runtime=runc", "run", "--name", name,
+    const p = Bun.spawn(["podman", "--cgroup-manager=cgroupfs", "--runtime=runc", "run", "--network=none", "--name", name,
       "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", "--rootfs", busyboxRootfs(), "sh", "-c", "exit 3"], { stdout: "ignore", stderr: "pipe" });
     expect(await p.exited).toBe(3);
     cleanups.push(() => Bun.spawn(["podman", "rm", "-f", name]).exited);
@@ -296,7 +297,7 @@ describeNeeds(["root", "fanotify", "podman", "busybox"], "notifier with podman",
     expect(mine[0]!.bundle).toContain(id);
     expect(mine[1]!.pid).toBeGreaterThan(0);
     expect(mine[2]).toMatchObject({ exitCode: 3, signal: null, runtime: "runc" });
-  }, 60_000);
+  }, scaled(60_000));
 });
 
 describeNeeds(["root", "fanotify", "containerd", "ctr", "busybox"], "notifier with containerd", () => {
@@ -320,7 +321,7 @@ describeNeeds(["root", "fanotify", "containerd", "ctr", "busybox"], "notifier wi
     expect(n.of(id).map((e) => e.type)).toEqual(["precreate", "add", "remove"]);
     expect(n.of(id, "precreate")[0]!.bundle).toContain(id);
     expect(n.of(id, "remove")[0]).toMatchObject({ exitCode: 5, signal: null });
-  }, 60_000);
+  }, scaled(60_000));
 });
 
 // podman and containerd leave /libpod_parent and /default behind in every hierarchy; registered last so

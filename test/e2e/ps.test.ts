@@ -15,6 +15,7 @@ import { newContainerRecord, openStore, resetStore, storeDir, type Store } from 
 import { describeNeeds, needs, which } from "../support/prereq.ts";
 import { busyboxRootfs, runcBundle } from "../support/bundle.ts";
 import { removeGroupEverywhere } from "../support/runtime-cgroups.ts";
+import { scaled } from "../support/time.ts";
 
 const BUN = process.execPath;
 const CLI = join(import.meta.dir, "../../lib/cli/main.ts");
@@ -126,5 +127,5 @@ describeNeeds(["root", "btf", "cgroup2", "runc", "busybox"], "ps with runc and t
     const recorded = jsonRows((await ps(name, "--json")).out).filter((r) => r.id === id);
     expect(recorded).toHaveLength(1);
     expect(recorded[0]).toMatchObject({ id, name: "sleeper", pid: state.pid, source: "shim" });
-  }, 60_000);
+  }, scaled(60_000));
 });

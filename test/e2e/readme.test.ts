@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { describeNeeds } from "../support/prereq.ts";
 import { hookshimExecutable, REPO } from "./hooks-harness.ts";
 import { rememberRuntimeCgroups } from "../support/runtime-cgroups.ts";
+import { scaled } from "../support/time.ts";
 
 
 const README = readFileSync(join(REPO, "README.md"), "utf8");
@@ -35,7 +36,7 @@ function run(name: string, timeoutMs = 60_000): { code: number; out: string; err
     cwd: "/",
     stdout: "pipe",
     stderr: "pipe",
-    timeout: timeoutMs,
+    timeout: scaled(timeoutMs),
   });
   return { code: p.exitCode ?? -1, out: p.stdout.toString(), err: p.stderr.toString() };
 }
@@ -59,7 +60,7 @@ function ok(name: string, timeoutMs?: number): string {
       storeExisted = existsSync("/sys/fs/bpf/hookshim");
       hooksFileExisted = existsSync(SYSTEM_HOOKS_FILE);
       ok("rootfs");
-    }, 120_000);
+    }, scaled(120_000));
 
     afterAll(() => {
       // the examples use the default store; leave a store that was there before alone
@@ -149,7 +150,7 @@ function ok(name: string, timeoutMs?: number): string {
         p.kill("SIGTERM");
         await p.exited;
       }
-    }, 60_000);
+    }, scaled(60_000));
   });
 }
 

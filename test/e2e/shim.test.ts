@@ -9,6 +9,7 @@ import { dirname, join } from "node:path";
 import { describeNeeds, needs } from "../support/prereq.ts";
 import { compile } from "../support/build.ts";
 import { rememberRuntimeCgroups } from "../support/runtime-cgroups.ts";
+import { scaled } from "../support/time.ts";
 
 
 const BUN = join(import.meta.dir, "../../node_modules/.bin/bun");
@@ -21,7 +22,7 @@ const cleanups: (() => unknown)[] = [];
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c();
   rmSync(tmp, { recursive: true, force: true });
-}, 60_000);
+}, scaled(60_000));
 
 // The compiled multi-call binary when the tree builds, else the CLI run by bun: both are the shim.
 let compiled: string | undefined;
@@ -194,7 +195,7 @@ describeNeeds(["root", "runc", "busybox"], "shim in front of runc", () => {
     // injected once, even though the bundle was used twice
     expect(cfg.hooks.prestart).toEqual([{ path: hookScript(), args: ["log-hook.sh", "good", log] }]);
     expect(cfg.hooks.poststop).toHaveLength(1);
-  }, 60_000);
+  }, scaled(60_000));
 
   needs("root")("--bundle in every form, and a hooks.d prestart stays a prestart hook", async () => {
     const log = join(tmp, uniq("hooks.log"));
@@ -208,7 +209,7 @@ describeNeeds(["root", "runc", "busybox"], "shim in front of runc", () => {
       const hooks = JSON.parse(readFileSync(join(bundle, "config.json"), "utf8")).hooks;
       expect(Object.keys(hooks)).toEqual(["prestart"]);
     }
-  }, 60_000);
+  }, scaled(60_000));
 
   needs("root")("bad input: missing bundle, missing / invalid / unreadable config.json — exit 2, nothing exec'd", async () => {
     const shim = shimFor({ hooksDirs: [] });
@@ -241,7 +242,7 @@ describeNeeds(["root", "runc", "busybox"], "shim in front of runc", () => {
     const unreadable = join(tmp, uniq("dir-config"));
     mkdirSync(join(unreadable, "config.json"), { recursive: true });
     await expectRefused(shim.path, ["create", "--bundle", unreadable, uniq("dir")], 2, /config\.json: is a directory/);
-  }, 60_000);
+  }, scaled(60_000));
 
   needs("root")("unsafe lower runtimes are refused (exit 1) before config.json is touched", async () => {
     const bundle = runcBundle(rootfs, ["true"]);
@@ -269,7 +270,7 @@ describeNeeds(["root", "runc", "busybox"], "shim in front of runc", () => {
 
     expect(readFileSync(join(bundle, "config.json"), "utf8")).toBe(before);
     expect(existsSync(log)).toBe(false);
-  }, 60_000);
+  }, scaled(60_000));
 });
 
 describeNeeds(["root"], "shim exec of the lower runtime", () => {
@@ -309,7 +310,7 @@ describeNeeds(["root"], "shim exec of the lower runtime", () => {
     expect(env).toContain(`HOOKSHIM_CONFIG=${join(dirname(shim.path), "config.json")}`);
     const own = (stage: string) => ({ path: compiled, args: ["hookshim", "--config", join(dirname(shim.path), "config.json"), "hook", stage] });
     expect(cfg.hooks).toEqual({ prestart: [own("prestart")], poststop: [own("poststop")] });
-  }, 60_000);
+  }, scaled(60_000));
 });
 
 // The same two hooks.d directories through podman --hooks-dir and through the shim under containerd.
@@ -362,7 +363,7 @@ describeNeeds(["root", "containerd", "ctr", "podman", "busybox", "runc"], "shim 
       await daemon.exited;
     }
     rmSync(d, { recursive: true, force: true });
-  }, 30_000);
+  }, scaled(30_000));
 
   needs("root")("exactly the selected hooks, in podman's order and stages", async () => {
     const log = join(tmp, uniq("hooks.log"));
@@ -396,7 +397,7 @@ describeNeeds(["root", "containerd", "ctr", "podman", "busybox", "runc"], "shim 
     // containerd's shim called it as runc: create injected, start and delete passed through
     const commands = shim.calls().map((argv) => argv[argv.indexOf("--log-format") + 2]);
     expect(commands).toEqual(expect.arrayContaining(["create", "start", "delete"]));
-  }, 120_000);
+  }, scaled(120_000));
 
   needs("root")("without the annotation, the bind mount and sh: only the unconditional hooks", async () => {
     const log = join(tmp, uniq("hooks.log"));
@@ -409,7 +410,7 @@ describeNeeds(["root", "containerd", "ctr", "podman", "busybox", "runc"], "shim 
     expect(c.code).toBe(0);
     await waitFor(() => hookLines(log, id).length >= 5, "poststop hooks");
     expect(hookLines(log, id)).toEqual(["always prestart", "annotation-off prestart", "d2 prestart", "upper prestart", "always poststop", "masked-d2 poststop"]);
-  }, 60_000);
+  }, scaled(60_000));
 });
 
 describeNeeds(["root", "podman", "busybox", "runc"], "podman --runtime <shim>", () => {
@@ -437,7 +438,7 @@ describeNeeds(["root", "podman", "busybox", "runc"], "podman --runtime <shim>", 
 
     const commands = shim.calls().map((argv) => argv.find((a) => ["create", "start", "exec", "kill", "delete", "state"].includes(a)));
     expect(commands).toEqual(expect.arrayContaining(["create", "start", "exec", "kill", "delete"]));
-  }, 120_000);
+  }, scaled(120_000));
 });
 
 // podman and containerd leave /libpod_parent and /default behind in every hierarchy; registered last so

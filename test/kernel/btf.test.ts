@@ -90,10 +90,11 @@ describe("kernel BTF, checked against bpftool", () => {
 
   gated("paths through embedded structs and anonymous struct and union members", () => {
     const btf = kernelBtf();
-    // pid_namespace embeds a ns_common; ns_common.ns_list_node sits two anonymous levels down;
-    // mm_struct keeps almost everything in an anonymous struct
+    // pid_namespace embeds a ns_common; sk_buff.dev sits three anonymous levels down (union, struct,
+    // union) and sk_buff.next two; mm_struct keeps almost everything in an anonymous struct. All of
+    // these exist on every kernel from 5.10 on (ns_common's newer members do not).
     for (const [struct, path] of [
-      ["pid_namespace", "ns.inum"], ["ns_common", "ns_list_node"], ["ns_common", "ns_rcu"], ["mm_struct", "mmap_base"],
+      ["pid_namespace", "ns.inum"], ["sk_buff", "dev"], ["sk_buff", "next"], ["mm_struct", "mmap_base"],
       ["mm_struct", "pgd"],
     ] as const) {
       expect([struct, path, btf.memberOffset(struct, path) * 8]).toEqual([struct, path, bpftoolMember(struct, path).bits]);

@@ -8,6 +8,7 @@ import { describeNeeds, needs } from "../support/prereq.ts";
 import { Registry, getContainerIdFromTaskDir } from "../../lib/containers/index.ts";
 import { cgroupMount } from "../../lib/cgroup/index.ts";
 import { rememberRuntimeCgroups } from "../support/runtime-cgroups.ts";
+import { scaled } from "../support/time.ts";
 
 
 const tmp = mkdtempSync(join(tmpdir(), `containers-kernel-${process.pid}-`));
@@ -91,7 +92,7 @@ describeNeeds(["root", "cgroup2", "runc", "busybox"], "Registry with a runc cont
     fresh.cgroupRemove(cgroupId);
     expect(fresh.containers().some((c) => c.containerId === id)).toBe(false);
     expect(fresh.getCgroupInfo(cgroupId)).toMatchObject({ containerId: id, dead: true });
-  }, 60_000);
+  }, scaled(60_000));
 });
 
 describeNeeds(["root", "cgroup2", "podman", "runc", "busybox"], "Registry with a podman container", () => {
@@ -103,7 +104,7 @@ describeNeeds(["root", "cgroup2", "podman", "runc", "busybox"], "Registry with a
     // podman writes into its rootfs (/etc/hosts, ...): it gets its own copy
     run(["cp", "-a", busyboxRootfs(), "-T", rootfs]);
     run([
-      "podman", "--cgroup-manager=cgroupfs", "--runtime=runc", "run", "-d", "--name", name,
+      "podman", "--cgroup-manager=cgroupfs", "--runtime=runc", "run", "-d", "--network=none", "--name", name,
       "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", "--rootfs", rootfs, "sleep", "60",
     ]);
     const id = run(["podman", "inspect", "-f", "{{.Id}}", name]);
@@ -123,7 +124,7 @@ describeNeeds(["root", "cgroup2", "podman", "runc", "busybox"], "Registry with a
     const enriched = reg.enrich(mine[0]!.cgroupId)!;
     expect(enriched.bundle).toEndWith(`/overlay-containers/${id}/userdata`);
     expect(enriched.metadata).toMatchObject({ manager: "libpod" });
-  }, 90_000);
+  }, scaled(90_000));
 });
 
 // podman and containerd leave /libpod_parent and /default behind in every hierarchy; registered last so

@@ -16,6 +16,7 @@ import {
   ExitTracer, containerMntns, createFilterMap, mntnsInode, setMapIds, syncCgroupFilter, syncMntnsFilter, type ExitRecord,
 } from "../../lib/gadgets/index.ts";
 import { describeNeeds, needs } from "../support/prereq.ts";
+import { scaled } from "../support/time.ts";
 
 const BUN = process.execPath;
 const CLI = join(import.meta.dir, "../../lib/cli/main.ts");
@@ -157,7 +158,7 @@ describeNeeds(["root", "btf", "cgroup2", "busybox"], "gadgets on the kernel", ()
     } finally {
       tracer.close();
     }
-  }, 30_000);
+  }, scaled(30_000));
 
   needs("root")("the mount-namespace filter holds container namespaces, never the host's", async () => {
     const c = testContainer();
@@ -180,7 +181,7 @@ describeNeeds(["root", "btf", "cgroup2", "busybox"], "gadgets on the kernel", ()
     } finally {
       map.close();
     }
-  }, 30_000);
+  }, scaled(30_000));
 
   needs("root")("hookshim trace exit: sh -c 'exit 3' in a container cgroup", async () => {
     const c = testContainer();
@@ -194,7 +195,7 @@ describeNeeds(["root", "btf", "cgroup2", "busybox"], "gadgets on the kernel", ()
     const { code, err } = await cli.stop();
     expect(err).toBe("");
     expect(code).toBe(0);
-  }, 30_000);
+  }, scaled(30_000));
 
   needs("root")("hookshim top cgroups: a row for a test container cgroup", async () => {
     const c = testContainer();
@@ -221,7 +222,7 @@ describeNeeds(["root", "btf", "cgroup2", "busybox"], "gadgets on the kernel", ()
     expect(lines[0]).toStartWith("CONTAINER    NAME             RUNTIME");
     expect(lines[1]).toStartWith(c.id.slice(0, 12) + " ");
     expect(lines[1]).toEndWith(c.path);
-  }, 30_000);
+  }, scaled(30_000));
 
   needs("root")("hookshim trace lifecycle: events appended to the store", async () => {
     const name = newStoreName();
@@ -251,7 +252,7 @@ describeNeeds(["root", "btf", "cgroup2", "busybox"], "gadgets on the kernel", ()
     } finally {
       store.close();
     }
-  }, 30_000);
+  }, scaled(30_000));
 });
 
 function subdirs(dir: string): string[] {

@@ -22,6 +22,7 @@ describeNeeds(["root", "cgroup2", "btf"], "hook CLI on this kernel", () => {
   const closed = join(tmp, "closed.json");
   const open = join(tmp, "open.json");
   const procs: ReturnType<typeof Bun.spawn>[] = [];
+  const cleanups: (() => unknown)[] = [];
   let parentGroup: CgroupManager;
   let s: Store;
 
@@ -60,6 +61,11 @@ describeNeeds(["root", "cgroup2", "btf"], "hook CLI on this kernel", () => {
   afterAll(async () => {
     for (const p of procs) p.kill(9);
     await Promise.all(procs.map((p) => p.exited));
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch {}
+    }
     s.close();
     await parentGroup.delete();
     resetStore(store);
@@ -135,21 +141,36 @@ describeNeeds(["root", "cgroup2", "btf"], "hook CLI on this kernel", () => {
   test("a container left in the root cgroup gets hookshim's group, with the resources v2 can apply, removed at poststop", async () => {
     const pid = sleeper("root");
     const id = uniq("rooted");
+    // A parent of its own: v2 enables controllers only in groups without processes, and other tests
+    // park processes in theirs.
+    const ownParent = `${parent}-rooted`;
+    const config = join(tmp, "rooted.json");
+    writeTestConfig(config, { store, cgroupParent: ownParent, failMode: "closed" });
+    cleanups.push(() => CgroupManager.load(ownParent).delete());
     const bundle = fixtureBundle("podman-4.3.json"); // memory, cpu and pids limits; devices deny-all + /dev/fuse
-    const pre = await hookshim(["--config", closed, "hook", "createRuntime"], JSON.stringify({ ociVersion: "1.0.2-dev", id, status: "creating", pid, bundle }));
+    const pre = await hookshim(["--config", config, "hook", "createRuntime"], JSON.stringify({ ociVersion: "1.0.2-dev", id, status: "creating", pid, bundle }));
     expect(pre.out).toBe("");
-    expect(pre.code).toBe(0);
-    const dir = `${cgroupMount().mountpoint}${parent}/${id}`;
-    expect(pidGroupPath(pid)).toBe(`${parent}/${id}`);
+    expect({ code: pre.code, err: pre.err }).toMatchObject({ code: 0 });
+    const dir = `${cgroupMount().mountpoint}${ownParent}/${id}`;
+    expect(pidGroupPath(pid)).toBe(`${ownParent}/${id}`);
     expect(readDeviceFilters(dir).map((f) => f.hookshim)).toEqual([true]);
-    // this host's v2 hierarchy offers none of them: one warning per controller
-    for (const c of ["memory", "cpu", "pids"]) expect(pre.err.split("\n").filter((l) => l.includes(`controller ${c} `))).toHaveLength(1);
+    // Each limit is written where the v2 hierarchy offers its controller (pure v2 hosts), and gets one
+    // warning where it does not (the hybrid host, whose v2 tree has hugetlb only).
+    const offered = readFileSync(`${cgroupMount().mountpoint}/cgroup.controllers`, "utf8").trim().split(/\s+/);
+    const written = { memory: ["memory.max", "67108864"], cpu: ["cpu.max", "50000 100000"], pids: ["pids.max", "100"] } as const;
+    for (const [c, [file, value]] of Object.entries(written)) {
+      const warnings = pre.err.split("\n").filter((l) => l.includes(`controller ${c} `));
+      if (offered.includes(c)) {
+        expect(warnings).toEqual([]);
+        expect(readFileSync(join(dir, file), "utf8").trim()).toBe(value);
+      } else expect(warnings).toHaveLength(1);
+    }
     expect(s.getContainer(id)).toMatchObject({ state: "created", pid, cgroupPath: dir, cgroupCreated: true });
 
     const proc = procs.find((p) => p.pid === pid)!;
     proc.kill(9);
     await proc.exited;
-    const post = await hookshim(["--config", closed, "hook", "poststop"], JSON.stringify({ ociVersion: "1.0.2-dev", id, status: "stopped", bundle }));
+    const post = await hookshim(["--config", config, "hook", "poststop"], JSON.stringify({ ociVersion: "1.0.2-dev", id, status: "stopped", bundle }));
     expect(post.err).toBe("");
     expect(post.code).toBe(0);
     expect(existsSync(dir)).toBe(false);

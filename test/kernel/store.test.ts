@@ -12,6 +12,7 @@ import {
   nsInode, openExistingStore, openStore, resetStore, type Store, type StoreOptions,
 } from "../../lib/store/index.ts";
 import { describeNeeds } from "../support/prereq.ts";
+import { scaled } from "../support/time.ts";
 
 const BUN = process.execPath;
 const REPO = join(import.meta.dir, "../..");
@@ -228,7 +229,7 @@ describeNeeds(["root", "btf"], "lifecycle store", () => {
       stop.abort();
       await following;
       expect(followed).toEqual(events.map((e) => e.seq));
-    }, 120_000);
+    }, scaled(120_000));
 
     test("a full log evicts from the tail, the writer says so and a late reader hears what it lost", () => {
       const store = open({ maxEvents: 4 });

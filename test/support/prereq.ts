@@ -33,6 +33,15 @@ const checks: Record<string, () => boolean> = {
   tracefs: () => mounted("tracefs") || existsSync("/sys/kernel/tracing/events"),
   fanotify: () => existsSync("/proc/sys/fs/fanotify/max_user_groups"),
   "cgroup-v1-devices": () => existsSync("/sys/fs/cgroup/devices/devices.allow"),
+  // a pure cgroup v2 host (the VM lanes): cgroup2 mounted at /sys/fs/cgroup itself, no v1 hierarchies
+  "cgroup2-pure": () => {
+    try {
+      return readFileSync("/proc/self/mountinfo", "utf8").split("\n").some((l) => l.split(" ")[4] === "/sys/fs/cgroup" && l.split(" - ")[1]?.startsWith("cgroup2 "));
+    } catch {
+      return false;
+    }
+  },
+  crun: () => !!which("crun"),
   runc: () => !!which("runc"),
   podman: () => !!which("podman"),
   containerd: () => !!which("containerd"),
