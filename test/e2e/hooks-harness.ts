@@ -3,7 +3,7 @@
 // per-test hookshim config, and runc under a private --root.
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { CgroupManager } from "../../lib/cgroup/index.ts";
-import { resetStore } from "../../lib/store/index.ts";
+import { openExistingStore, resetStore, type LifecycleEvent } from "../../lib/store/index.ts";
 import { removeGroupEverywhere } from "../support/runtime-cgroups.ts";
 import { join } from "node:path";
 
@@ -84,6 +84,16 @@ export function runc(root: string, ...args: string[]): Promise<Ran> {
 export async function runcDetached(root: string, bundle: string, id: string): Promise<number> {
   const p = Bun.spawn([RUNC, "--root", root, "run", "--detach", "--bundle", bundle, id], { stdio: ["ignore", "ignore", "ignore"] });
   return p.exited;
+}
+
+/** The events store STORE holds for container ID, oldest first. */
+export function storeEvents(store: string, id: string): LifecycleEvent[] {
+  const s = openExistingStore(store);
+  try {
+    return s.readEvents().events.map((e) => e.event).filter((e) => e.id === id);
+  } finally {
+    s.close();
+  }
 }
 
 /** hookshim's CLI from the sources. */

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { describeNeeds } from "../support/prereq.ts";
 import { cgroupMount } from "../../lib/cgroup/index.ts";
 import { openExistingStore, resetStore, type LifecycleEvent } from "../../lib/store/index.ts";
-import { busyboxRootfs, hookshim, hookshimExecutable, run, writeTestConfig, type HookshimExecutable } from "./hooks-harness.ts";
+import { busyboxRootfs, hookshim, hookshimExecutable, run, writeTestConfig, type HookshimExecutable, storeEvents } from "./hooks-harness.ts";
 import { rememberRuntimeCgroups } from "../support/runtime-cgroups.ts";
 import { scaled } from "../support/time.ts";
 
@@ -41,14 +41,7 @@ describeNeeds(["root", "podman", "runc", "busybox", "cgroup2", "btf"], "hooks un
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  function events(id: string): LifecycleEvent[] {
-    const s = openExistingStore(store);
-    try {
-      return s.readEvents().events.map((e) => e.event).filter((e) => e.id === id);
-    } finally {
-      s.close();
-    }
-  }
+  const events = (id: string): LifecycleEvent[] => storeEvents(store, id);
 
   async function podmanRun(script: string): Promise<{ code: number; err: string; id: string }> {
     const cidfile = join(tmp, `${uniq("cid")}`);

@@ -9,7 +9,7 @@ import { readDeviceFilters } from "../../lib/devices/index.ts";
 import { progFdById, u64 } from "../../lib/bpf/index.ts";
 import { close, isErrno } from "../../lib/sys/index.ts";
 import { openExistingStore, type LifecycleEvent } from "../../lib/store/index.ts";
-import { busyboxRootfs, hookshim, hookshimExecutable, runc, runcBundle, runcDetached, writeTestConfig, type HookshimExecutable, removeRuncRun } from "./hooks-harness.ts";
+import { busyboxRootfs, hookshim, hookshimExecutable, runc, runcBundle, runcDetached, writeTestConfig, type HookshimExecutable, removeRuncRun, storeEvents } from "./hooks-harness.ts";
 import { scaled } from "../support/time.ts";
 
 let counter = 0;
@@ -42,14 +42,7 @@ describeNeeds(["root", "runc", "busybox", "cgroup2", "btf"], "hooks under runc",
     return bundle;
   }
 
-  function events(id: string): LifecycleEvent[] {
-    const s = openExistingStore(store);
-    try {
-      return s.readEvents().events.map((e) => e.event).filter((e) => e.id === id);
-    } finally {
-      s.close();
-    }
-  }
+  const events = (id: string): LifecycleEvent[] => storeEvents(store, id);
 
   async function waitStopped(id: string): Promise<void> {
     for (let i = 0; i < 2000; i++) {

@@ -9,8 +9,8 @@ import { tmpdir } from "node:os";
 import { CgroupManager, cgroupMount, isCgroupError, pidGroupPath } from "../../lib/cgroup/index.ts";
 import { SystemdCgroup, systemdBooted } from "../../lib/cgroup/systemd.ts";
 import { readDeviceFilters } from "../../lib/devices/index.ts";
-import { openExistingStore, resetStore, type LifecycleEvent } from "../../lib/store/index.ts";
-import { busyboxRootfs, hookshim, runc, runcBundle, writeTestConfig, BUN, CLI } from "../e2e/hooks-harness.ts";
+import { resetStore, type LifecycleEvent } from "../../lib/store/index.ts";
+import { busyboxRootfs, hookshim, runc, runcBundle, storeEvents, writeTestConfig, BUN, CLI } from "../e2e/hooks-harness.ts";
 import { describeNeeds, needs } from "../support/prereq.ts";
 
 let counter = 0;
@@ -34,14 +34,7 @@ function sleeper(): number {
   return p.pid;
 }
 
-function events(id: string): LifecycleEvent[] {
-  const s = openExistingStore(store);
-  try {
-    return s.readEvents().events.map((e) => e.event).filter((e) => e.id === id);
-  } finally {
-    s.close();
-  }
-}
+const events = (id: string): LifecycleEvent[] => storeEvents(store, id);
 
 async function until(pred: () => boolean, what: string, ms = 30_000): Promise<void> {
   const end = Date.now() + ms;
