@@ -167,7 +167,10 @@ describeNeeds(["root", "systemd", "runc", "busybox", "bpffs"], "engines on syste
     await until(() => journal("container-notifier", since).includes("watching"), "the notifier to start");
 
     // a container that exits while the service watches: precreate, add, remove with its exit code
-    const runcRoot = "/run/runc"; // the notifier follows runc's default root
+    // runc's default root, made beforehand as on any host where runc has run once (the notifier does
+    // not yet follow a `runc run` whose state directory runc itself creates)
+    const runcRoot = "/run/runc";
+    mkdirSync(runcRoot, { recursive: true, mode: 0o700 });
     const id = uniq("svc");
     const bundle = runcBundle(tmp, id, rootfs, ["sh", "-c", "exit 6"], `/hookshim-test-engines-${process.pid}/${id}`);
     expect((await run(["runc", "--root", runcRoot, "run", "--bundle", bundle, id])).code).toBe(6);
