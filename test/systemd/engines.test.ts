@@ -160,9 +160,13 @@ describeNeeds(["root", "systemd", "runc", "busybox", "bpffs"], "engines on syste
       Bun.spawnSync(["systemctl", "daemon-reload"]);
     });
     expect(Bun.spawnSync(["systemctl", "start", "container-notifier"]).exitCode).toBe(0);
-    const until = async (pred: () => boolean, what: string) => {
-      for (let i = 0; i < 1200 && !pred(); i++) await Bun.sleep(100);
-      if (!pred()) throw new Error(`timed out waiting for ${what}; journal: ${journal("container-notifier", since).slice(-1500)}`);
+    // bounded in time, not in tries: under TCG one journalctl takes seconds
+    const until = async (pred: () => boolean, what: string, ms = 120_000) => {
+      const end = Date.now() + ms;
+      while (!pred()) {
+        if (Date.now() > end) throw new Error(`timed out waiting for ${what}; journal: ${journal("container-notifier", since).slice(-2500)}`);
+        await Bun.sleep(500);
+      }
     };
     await until(() => journal("container-notifier", since).includes("watching"), "the notifier to start");
 
