@@ -4,6 +4,7 @@
 //            itself runs pure cgroup v2).
 //   vm-6.1   the kernel, e2e and pure-v2 suites in a VM on Debian 12's 6.1 kernel (test/vm/run.ts)
 //   vm-6.12  the same on Debian 12's 6.12 kernel
+//   vm-systemd  test/systemd on the 6.1 kernel with systemd 252 as PID 1 (engines on systemd's cgroup driver)
 //
 //   npm test [-- --lanes host,vm-6.1] [bun test args for every lane]
 //
@@ -26,6 +27,7 @@ const LANES: Record<string, (extra: string[]) => string[]> = {
   host: (extra) => [BUN, "test", ...(extra.length ? extra : ["test/unit", "test/kernel", "test/e2e", ...(pureV2 ? ["test/v2"] : [])])],
   "vm-6.1": (extra) => [BUN, "run", "test/vm/run.ts", "--kernel", "6.1", ...(extra.length ? extra : ["test/kernel", "test/e2e", "test/v2"])],
   "vm-6.12": (extra) => [BUN, "run", "test/vm/run.ts", "--kernel", "6.12", ...(extra.length ? extra : ["test/kernel", "test/e2e", "test/v2"])],
+  "vm-systemd": (extra) => [BUN, "run", "test/vm/run.ts", "--kernel", "6.1", "--init", "systemd", ...(extra.length ? extra : ["test/systemd"])],
 };
 
 let lanes = Object.keys(LANES);

@@ -8,6 +8,7 @@ export type CgroupErrorKind =
   | "busy" // EBUSY from the kernel (no-internal-process rule, threaded rules, rmdir)
   | "populated" // delete refused: tasks remain
   | "timeout"
+  | "systemd" // the systemd driver: a D-Bus call or a unit job failed
   | "io";
 
 export class CgroupError extends Error {

@@ -22,3 +22,5 @@ export {
   type HugetlbStat,
 } from "./stats.ts";
 export * from "./types.ts";
+// The systemd driver itself (lib/cgroup/systemd.ts) is imported where it is used: it loads the D-Bus client.
+export { escapeUnitName, scopeName, expandSlice, unitGroupPath, unitResources, deviceProperties, type UnitProperty } from "./systemd-units.ts";

@@ -1,11 +1,14 @@
 // hookshim install --containerd-config F [--write]: register the runtime shim with containerd (and
 // show docker's entry). containerd 1.6 reads config version 2; the shim goes in as a runc v2 runtime
 // whose BinaryName is the shim, so containerd-shim-runc-v2 calls it wherever it would call runc.
+// hookshim install --docker-config F [--write]: the same for dockerd's daemon.json `runtimes`.
 //
 // The TOML is edited as text, table by table: the hookshim runtime tables (and their subtables)
-// are replaced or appended, every other line stays byte for byte, comments included.
+// are replaced or appended, every other line stays byte for byte, comments included. daemon.json
+// is JSON: every other key is kept, in its order, and integers too long for a double digit for digit.
 import { existsSync, readFileSync } from "node:fs";
 import { writeFileAtomic } from "../oci/bundle.ts";
+import { readJsonFile, stringifyJson } from "../oci/json.ts";
 import { InputError } from "../errors.ts";
 
 export const DEFAULT_SHIM_BINARY = "/usr/local/bin/hookshim-runtime";
@@ -28,9 +31,48 @@ export function containerdRuntimeToml(binary = DEFAULT_SHIM_BINARY): string {
   ].join("\n");
 }
 
+export const DOCKER_CONFIG = "/etc/docker/daemon.json";
+/** daemon.json is a few hundred bytes; anything past this is not one. */
+const DOCKER_CONFIG_LIMIT = 1 << 20;
+
 /** docker's daemon.json `runtimes` entry (merge it into /etc/docker/daemon.json). */
 export function dockerRuntimeJson(binary = DEFAULT_SHIM_BINARY): string {
   return `${JSON.stringify({ runtimes: { [RUNTIME_NAME]: { path: binary } } }, null, 2)}\n`;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/**
+ * A daemon.json document (undefined: no file yet) with `runtimes.hookshim` set to the shim; every
+ * other key and runtime is kept. `file` names the input in errors.
+ */
+export function withDockerRuntime(doc: unknown, file: string, binary = DEFAULT_SHIM_BINARY): Record<string, unknown> {
+  if (doc === undefined) return { runtimes: { [RUNTIME_NAME]: { path: binary } } };
+  if (!isPlainObject(doc)) throw new InputError(`${file}: daemon.json must be a JSON object, not ${Array.isArray(doc) ? "an array" : doc === null ? "null" : typeof doc}`);
+  const runtimes = doc.runtimes ?? {};
+  if (!isPlainObject(runtimes)) throw new InputError(`${file}: runtimes: must be an object of runtime name -> {"path": ...}`);
+  return { ...doc, runtimes: { ...runtimes, [RUNTIME_NAME]: { path: binary } } };
+}
+
+/**
+ * The `--docker-config` part of `hookshim install`: prints the merged daemon.json, or with `write`
+ * replaces the file atomically (its mode and owner kept). Returns the exit code.
+ */
+export function installDockerRuntime(opts: { dockerConfig: string; write: boolean; binary?: string }): number {
+  const binary = opts.binary ?? DEFAULT_SHIM_BINARY;
+  const file = opts.dockerConfig;
+  const doc = existsSync(file) ? readJsonFile(file, DOCKER_CONFIG_LIMIT) : undefined;
+  const updated = `${stringifyJson(withDockerRuntime(doc, file, binary), 2)}\n`;
+  if (opts.write) {
+    writeFileAtomic(file, updated, { mode: 0o644 });
+    console.log(`docker: wrote the ${RUNTIME_NAME} runtime to ${file}; reload dockerd (kill -HUP, or systemctl reload docker), then docker run --runtime ${RUNTIME_NAME}`);
+  } else {
+    console.log(`docker: ${file} with the ${RUNTIME_NAME} runtime (rerun with --write to replace it):`);
+    process.stdout.write(updated);
+  }
+  return 0;
 }
 
 // `[a . "b"]` and `[a."b"]` name one table: whitespace outside quotes does not count.
@@ -119,7 +161,7 @@ export function installRuntime(opts: RuntimeInstallOptions): number {
     console.log(`containerd: add to ${file} (or rerun with --write):`);
     process.stdout.write(containerdRuntimeToml(binary));
   }
-  console.log(`docker: merge into /etc/docker/daemon.json, then docker run --runtime ${RUNTIME_NAME}:`);
+  console.log(`docker: merge into ${DOCKER_CONFIG} (or run: hookshim install --docker-config ${DOCKER_CONFIG} --write), then docker run --runtime ${RUNTIME_NAME}:`);
   process.stdout.write(dockerRuntimeJson(binary));
   return 0;
 }

@@ -1,6 +1,8 @@
 // hookshim install: register the hooks with the runtimes on this host.
 //   install [--hooks-dir DIR] [--binary PATH] [--prefix DIR]   hooks.d file for podman and CRI-O
 //   install --bundle DIR [--binary PATH]                        hooks into one bundle's config.json (runc)
+//   install --containerd-config F | --docker-config F [--write]  the runtime shim for containerd / dockerd
+//   install --notifier-service [--unit-dir DIR] [--binary PATH]  container-notifier.service for systemd
 //   ... --uninstall                                             the reverse of each
 // The hooks run the compiled binary: the one running this command, or --binary. With --prefix the
 // binary is first copied to PREFIX/bin/hookshim and the hooks point there.
@@ -70,12 +72,28 @@ function printRegistration(cmd: HookCommand, hooksDir: string): void {
 
 export async function main(p: ParsedCommand, g: GlobalOptions): Promise<number> {
 
-  // ---- containerd: `--containerd-config F` registers the runtime shim (lib/cli/install-runtime.ts);
-  // it is dispatched here, before anything below touches hooks. ----
+  // ---- containerd and docker: `--containerd-config F` / `--docker-config F` register the runtime
+  // shim (lib/cli/install-runtime.ts); dispatched here, before anything below touches hooks. ----
   const containerdConfig = str(p, "containerd-config");
-  if (containerdConfig !== undefined) {
-    const { installRuntime } = await import("./install-runtime.ts");
-    return installRuntime({ containerdConfig, write: flag(p, "write"), binary: str(p, "binary") });
+  const dockerConfig = str(p, "docker-config");
+  if (containerdConfig !== undefined || dockerConfig !== undefined) {
+    if (p.positionals.length) throw new UsageError(`${CMD}: unexpected argument ${p.positionals[0]}`);
+    const { installRuntime, installDockerRuntime } = await import("./install-runtime.ts");
+    const write = flag(p, "write");
+    const binary = str(p, "binary");
+    let code = 0;
+    if (containerdConfig !== undefined) code ||= installRuntime({ containerdConfig, write, binary });
+    if (dockerConfig !== undefined) code ||= installDockerRuntime({ dockerConfig, write, binary });
+    return code;
+  }
+
+  // ---- the notifier as a systemd service (lib/cli/install-service.ts) ----
+  if (flag(p, "notifier-service")) {
+    if (p.positionals.length) throw new UsageError(`${CMD}: unexpected argument ${p.positionals[0]}`);
+    const { installNotifierService } = await import("./install-service.ts");
+    const uninstall = flag(p, "uninstall");
+    const binary = uninstall ? "" : hookBinary(str(p, "binary"), str(p, "prefix")).path;
+    return installNotifierService({ binary, unitDir: str(p, "unit-dir"), uninstall });
   }
 
   // ---- OCI hooks: hooks.d file, or one bundle's config.json ----

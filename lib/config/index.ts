@@ -19,6 +19,8 @@ export const ConfigSchema = z.strictObject({
   bpffs: z.string().startsWith("/"),
   /** v2 cgroup parent for containers the runtime left at the root */
   cgroupParent: z.string().startsWith("/"),
+  /** with systemd as PID 1: the slice whose transient scopes hold those containers instead; null: cgroupParent */
+  systemdSlice: z.string().regex(/^[A-Za-z0-9:_.\\-]+\.slice$/, "a slice name is NAME.slice").nullable(),
   /** closed: any hook error fails the container start; open: warn and let it start */
   failMode: z.enum(["closed", "open"]),
   logLevel: z.enum(["error", "warn", "info", "debug"]),

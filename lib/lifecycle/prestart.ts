@@ -9,7 +9,7 @@ import { containerNameOf } from "../oci/annotations.ts";
 import { readHookConfig } from "../oci/hook-config.ts";
 import type { State } from "../oci/state.ts";
 import { makeEvent, newContainerRecord, nsInode, type ContainerRecord } from "../store/index.ts";
-import { applyResources, containerCgroup, releaseCreatedCgroup, type ContainerCgroup } from "./cgroup.ts";
+import { applyResources, containerCgroupIn, releaseCreatedCgroup, type ContainerCgroup } from "./cgroup.ts";
 import { step, type HookContext } from "./context.ts";
 import { containerDeviceFilter } from "./devices.ts";
 
@@ -50,7 +50,7 @@ export async function prestart(state: State, ctx: HookContext): Promise<Prestart
   const filter = step("building the device filter", () => containerDeviceFilter(raw, ctx.config.devices));
   ctx.timing.mark("filter");
 
-  const cg: ContainerCgroup = step(`finding the cgroup of pid ${pid}`, () => containerCgroup(pid, state.id, ctx.config.cgroupParent));
+  const cg: ContainerCgroup = await step(`finding the cgroup of pid ${pid}`, () => containerCgroupIn(pid, state.id, ctx.config));
   ctx.timing.mark("cgroup");
   try {
     const dir = cg.manager.path;

@@ -43,7 +43,10 @@ export class PermissionWatcher {
   }
 
   start(): void {
-    const worker = new Worker(new URL("./permission-worker.ts", import.meta.url).href);
+    // Compiled, the worker is an extra entry point of the executable (package.json's build script,
+    // whose --root . makes its embedded path lib/notifier/...); its source file need not exist.
+    const compiled = Bun.main.startsWith("/$bunfs/");
+    const worker = new Worker(compiled ? "./lib/notifier/permission-worker.ts" : new URL("./permission-worker.ts", import.meta.url).href);
     this.worker = worker;
     this.stopped = new Promise((resolve) => {
       worker.onmessage = (e: MessageEvent<WorkerMessage>) => {

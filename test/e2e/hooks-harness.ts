@@ -86,6 +86,16 @@ export async function runcDetached(root: string, bundle: string, id: string): Pr
   return p.exited;
 }
 
+/** The events store STORE holds for container ID, oldest first. */
+export function storeEvents(store: string, id: string): LifecycleEvent[] {
+  const s = openExistingStore(store);
+  try {
+    return s.readEvents().events.map((e) => e.event).filter((e) => e.id === id);
+  } finally {
+    s.close();
+  }
+}
+
 /** hookshim's CLI from the sources. */
 export function hookshim(args: string[], stdin?: string): Promise<Ran> {
   return run([BUN, CLI, ...args], { stdin });

@@ -48,7 +48,7 @@ function ok(name: string, timeoutMs?: number): string {
 }
 
 {
-  const gate = ["root", "runc", "podman", "containerd", "ctr", "busybox", "bpffs"] as const;
+  const gate = ["root", "runc", "podman", "containerd", "ctr", "dockerd", "busybox", "bpffs"] as const;
   describeNeeds([...gate], "README examples", () => {
     beforeAll(() => {
       work = mkdtempSync(join(tmpdir(), "hookshim-readme-"));
@@ -72,7 +72,7 @@ function ok(name: string, timeoutMs?: number): string {
     });
 
     test("every example has a marker and a runner here", () => {
-      expect([...examples.keys()]).toEqual(["rootfs", "runc", "podman", "crio", "containerd", "notifier", "kubernetes"]);
+      expect([...examples.keys()]).toEqual(["rootfs", "runc", "podman", "crio", "containerd", "docker", "notifier", "kubernetes"]);
     });
 
     test("runc: hooks in config.json record created and stopped with the exit code", () => {
@@ -103,6 +103,16 @@ function ok(name: string, timeoutMs?: number): string {
       const ev = JSON.parse(out.trim().split("\n").pop()!);
       expect(ev).toMatchObject({ type: "stopped", id: "hs-ctr-demo", exitCode: 5, source: "hook" });
     });
+
+    test("docker: install --docker-config, then docker run --runtime hookshim records exit code 8", () => {
+      const out = ok("docker", 180_000);
+      expect(out).toContain("docker: wrote the hookshim runtime to /tmp/hs-docker/daemon.json");
+      expect(out).toContain("container exited with 8");
+      const ev = JSON.parse(out.trim().split("\n").pop()!);
+      expect(ev).toMatchObject({ type: "stopped", exitCode: 8, source: "hook" });
+      expect(ev.id).toMatch(/^[0-9a-f]{64}$/);
+      expect(existsSync("/tmp/hs-docker")).toBe(false);
+    }, 200_000);
 
     test("container-notifier: precreate, add and remove with the exit code", () => {
       const out = ok("notifier", 120_000);

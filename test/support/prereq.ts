@@ -46,6 +46,16 @@ const checks: Record<string, () => boolean> = {
   podman: () => !!which("podman"),
   containerd: () => !!which("containerd"),
   ctr: () => !!which("ctr"),
+  dockerd: () => !!which("dockerd") && !!which("docker"),
+  "systemd-analyze": () => !!which("systemd-analyze"),
+  // systemd as PID 1 with its D-Bus API on the system bus (the vm-systemd lane)
+  systemd: () => {
+    try {
+      return readFileSync("/proc/1/comm", "utf8").trim() === "systemd" && existsSync("/run/dbus/system_bus_socket");
+    } catch {
+      return false;
+    }
+  },
   busybox: () => existsSync("/bin/busybox") || !!which("busybox"),
   cc: () => !!which("cc"),
   bpftool: () => !!which("bpftool") || existsSync("/usr/sbin/bpftool"),

@@ -1,12 +1,12 @@
-// podman (cgroupfs manager) and containerd make parent cgroups of their own in every hierarchy —
-// /libpod_parent (and /libpod_parent/conmon), /default — and leave them behind. A test that runs
+// podman (cgroupfs manager), containerd and dockerd make parent cgroups of their own in every
+// hierarchy — /libpod_parent (and /libpod_parent/conmon), /default, /docker — and leave them behind. A test that runs
 // those runtimes snapshots what existed before and removes what the runtimes added once they are
 // done (rmdir only removes empty groups, so a container still running elsewhere is never touched).
 import { existsSync, readdirSync, rmdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { mountsOfType } from "../../lib/sys/index.ts";
 
-const RUNTIME_PARENTS = ["libpod_parent", "default"];
+const RUNTIME_PARENTS = ["libpod_parent", "default", "docker"];
 
 function hierarchies(): string[] {
   return [...mountsOfType("cgroup2"), ...mountsOfType("cgroup")];

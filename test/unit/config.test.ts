@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { configProblems, nearestKey, parseConfig } from "../../lib/config/index.ts";
 import { InputError } from "../../lib/cli/errors.ts";
 
-const MAIN = join(import.meta.dir, "../../lib/cli/main.ts");
+const MAIN = join(import.meta.dir, "../../main.ts");
 const dir = mkdtempSync(join(tmpdir(), `hookshim-config-${process.pid}-`));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const file = (name: string, content: unknown) => {

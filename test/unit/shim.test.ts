@@ -2,7 +2,7 @@
 // which lower runtime it picks or refuses, what environment it passes on, how it logs errors, and
 // the containerd / docker registration text.
 import { describe, test, expect, afterAll } from "bun:test";
-import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, statSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, readdirSync, statSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseRuncArgv } from "../../lib/oci/runtime-argv.ts";
@@ -11,7 +11,8 @@ import { findLowerRuntime, identityOf, unsafeReason, checkLowerRuntime, LowerRun
 import { isBunVariable, lowerRuntimeEnvironment } from "../../shim/environment.ts";
 import { jsonLogLine, rfc3339, RuncLog, textLogLine } from "../../shim/runc-log.ts";
 import { configuredRuntimePath } from "../../shim/settings.ts";
-import { containerdRuntimeToml, dockerRuntimeJson, installRuntime, withContainerdRuntime, CONTAINERD_RUNTIME_TABLE } from "../../lib/cli/install-runtime.ts";
+import { containerdRuntimeToml, dockerRuntimeJson, installDockerRuntime, installRuntime, withContainerdRuntime, withDockerRuntime, CONTAINERD_RUNTIME_TABLE } from "../../lib/cli/install-runtime.ts";
+import { BUN, CLI } from "../support/build.ts";
 
 const FIXTURES = join(import.meta.dir, "../../../shared/fixtures/runtime-argv");
 const argvLines = (file: string) =>
@@ -309,5 +310,47 @@ describe("containerd and docker registration", () => {
   test("version 1 configs are refused with the way out", () => {
     expect(() => withContainerdRuntime('root = "/x"\n[plugins.cri]\n', "c.toml")).toThrow(/c\.toml: containerd config without a version \(version 1\).*containerd config migrate/);
     expect(() => withContainerdRuntime("version = 3\n", "c.toml")).toThrow(/version 3/);
+  });
+
+  test("daemon.json: the hookshim runtime merged in, every other key and runtime kept in order", () => {
+    const doc = { "log-driver": "journald", runtimes: { crun: { path: "/usr/bin/crun", runtimeArgs: ["--debug"] }, hookshim: { path: "/old" } }, "default-ulimits": {} };
+    const merged = withDockerRuntime(doc, "d.json", "/opt/hookshim-runtime");
+    expect(Object.keys(merged)).toEqual(["log-driver", "runtimes", "default-ulimits"]);
+    expect(merged.runtimes).toEqual({ crun: { path: "/usr/bin/crun", runtimeArgs: ["--debug"] }, hookshim: { path: "/opt/hookshim-runtime" } });
+    expect(withDockerRuntime(merged, "d.json", "/opt/hookshim-runtime")).toEqual(merged);
+    expect(withDockerRuntime(undefined, "d.json")).toEqual(JSON.parse(dockerRuntimeJson()));
+    expect(withDockerRuntime({}, "d.json")).toEqual(JSON.parse(dockerRuntimeJson()));
+  });
+  test("daemon.json that is not an object, or whose runtimes is not one, is refused naming the file", () => {
+    expect(() => withDockerRuntime([], "/etc/d.json")).toThrow(/^\/etc\/d\.json: daemon\.json must be a JSON object, not an array$/);
+    expect(() => withDockerRuntime(null, "d.json")).toThrow(/not null/);
+    expect(() => withDockerRuntime({ runtimes: ["x"] }, "d.json")).toThrow(/d\.json: runtimes: must be an object/);
+  });
+  test("--docker-config --write replaces daemon.json atomically (mode kept, big integers exact); without --write nothing is written", () => {
+    const d = fresh("docker");
+    const file = join(d, "daemon.json");
+    writeFileSync(file, '{"max-concurrent-uploads": 5, "x-big": 18446744073709551615, "runtimes": {"crun": {"path": "/usr/bin/crun"}}}');
+    chmodSync(file, 0o600);
+    expect(installDockerRuntime({ dockerConfig: file, write: true, binary: "/opt/hookshim-runtime" })).toBe(0);
+    const text = readFileSync(file, "utf8");
+    expect(text).toContain('"x-big": 18446744073709551615');
+    expect(text.endsWith("}\n")).toBe(true);
+    expect(JSON.parse(text).runtimes).toEqual({ crun: { path: "/usr/bin/crun" }, hookshim: { path: "/opt/hookshim-runtime" } });
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const untouched = join(d, "print.json");
+    installDockerRuntime({ dockerConfig: untouched, write: false });
+    expect(existsSync(untouched)).toBe(false);
+  });
+  test("hookshim install --docker-config with a malformed file: exit 2, one line naming it, the file unchanged", () => {
+    const d = fresh("docker-bad");
+    const file = join(d, "daemon.json");
+    writeFileSync(file, '{"runtimes": ');
+    const r = Bun.spawnSync([BUN, CLI, "install", "--docker-config", file, "--write"], { stdout: "pipe", stderr: "pipe" });
+    expect(r.exitCode).toBe(2);
+    const err = r.stderr.toString().trim();
+    expect(err.split("\n")).toHaveLength(1);
+    expect(err).toContain(`${file}: `);
+    expect(readFileSync(file, "utf8")).toBe('{"runtimes": ');
+    expect(readdirSync(d)).toEqual(["daemon.json"]);
   });
 });
