@@ -10,7 +10,7 @@ import { progFdById, u64 } from "../../lib/bpf/index.ts";
 import { close, isErrno } from "../../lib/sys/index.ts";
 import { openExistingStore } from "../../lib/store/index.ts";
 import { busyboxRootfs, hookshim, hookshimExecutable, runc, runcBundle, runcDetached, writeTestConfig, type HookshimExecutable, removeRuncRun, storeEvents } from "./hooks-harness.ts";
-import { scaled } from "../support/time.ts";
+import { burst, scaled } from "../support/time.ts";
 
 let counter = 0;
 const uniq = (what: string) => `hk-${what}-${process.pid}-${++counter}`;
@@ -132,8 +132,9 @@ describeNeeds(["root", "runc", "busybox", "cgroup2", "btf"], "hooks under runc",
     expect(gone).toBe(true);
   });
 
-  test("50 containers, 8 at a time: 50 created and 50 stopped, each with its exit code", async () => {
-    const ids = Array.from({ length: 50 }, (_, i) => ({ id: uniq(`many${i}`), code: (i * 5) % 256 }));
+  const BURST = burst(50);
+  test(`${BURST} containers, 8 at a time: ${BURST} created and ${BURST} stopped, each with its exit code`, async () => {
+    const ids = Array.from({ length: BURST }, (_, i) => ({ id: uniq(`many${i}`), code: (i * 5) % 256 }));
     const bundles = new Map<string, string>();
     for (const { id, code } of ids) bundles.set(id, await hookedBundle(id, ["sh", "-c", `exit ${code}`]));
     let next = 0;

@@ -8,7 +8,7 @@ import { describeNeeds, needs } from "../support/prereq.ts";
 import { resetStore, openExistingStore } from "../../lib/store/index.ts";
 import { rememberRuntimeCgroups } from "../support/runtime-cgroups.ts";
 import { NotifierProcess, killLiveNotifiers } from "../support/notifier.ts";
-import { scaled } from "../support/time.ts";
+import { burst, scaled } from "../support/time.ts";
 
 
 const RUNC = "/usr/sbin/runc";
@@ -105,9 +105,10 @@ describeNeeds(["root", "fanotify", "runc", "busybox"], "notifier with runc", () 
     await runc("delete", id);
   }, scaled(60_000));
 
-  needs("root")("200 containers, 8 at a time: exactly 200 of each event", async () => {
+  const BURST = burst(200);
+  needs("root")(`${BURST} containers, 8 at a time: exactly ${BURST} of each event`, async () => {
     const n = await notifier();
-    const ids = Array.from({ length: 200 }, () => uniq("m"));
+    const ids = Array.from({ length: BURST }, () => uniq("m"));
     const queue = [...ids];
     await Promise.all(Array.from({ length: 8 }, async () => {
       for (let id = queue.shift(); id; id = queue.shift()) {
@@ -119,8 +120,8 @@ describeNeeds(["root", "fanotify", "runc", "busybox"], "notifier with runc", () 
     }));
     const mine = new Set(ids);
     const count = (t: string) => n.events.filter((e) => mine.has(e.id) && e.type === t).length;
-    await n.waitFor(() => count("remove") >= 200, "200 removes", 60_000);
-    expect([count("precreate"), count("add"), count("remove")]).toEqual([200, 200, 200]);
+    await n.waitFor(() => count("remove") >= BURST, `${BURST} removes`, 60_000);
+    expect([count("precreate"), count("add"), count("remove")]).toEqual([BURST, BURST, BURST]);
     expect(n.events.filter((e) => mine.has(e.id) && e.type === "remove" && e.exitCode !== 0)).toEqual([]);
   }, scaled(180_000));
 

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { configProblems, nearestKey, parseConfig } from "../../lib/config/index.ts";
-import { InputError } from "../../lib/cli/errors.ts";
+import { InputError } from "../../lib/errors.ts";
 
 const MAIN = join(import.meta.dir, "../../main.ts");
 const dir = mkdtempSync(join(tmpdir(), `hookshim-config-${process.pid}-`));

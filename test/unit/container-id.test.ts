@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { CONTAINER_ID_MAX_BYTES, checkContainerId, containerIdProblem } from "../../lib/oci/id.ts";
 import { hookshimGroupPath } from "../../lib/lifecycle/cgroup.ts";
 import { parseHookState } from "../../lib/lifecycle/state.ts";
-import { InputError } from "../../lib/cli/errors.ts";
+import { InputError } from "../../lib/errors.ts";
 
 const FIXTURES = join(import.meta.dir, "../../../shared/fixtures");
 const BAD: [string, string][] = [
