@@ -50,7 +50,9 @@ export function psRows(dir: ContainerDirectory, all = true): PsRow[] {
     .unrecorded()
     .map(registryRow)
     .sort((a, b) => (a.createdNs < b.createdNs ? -1 : a.createdNs > b.createdNs ? 1 : a.id.localeCompare(b.id)));
-  const recorded = all ? dir.storeRecords() : dir.storeRecords().filter((r) => r.state === "running");
+  // hooks record "created" at prestart and nothing at start: every record not stopped is a live one
+  // (reconciliation has stopped those whose container is gone)
+  const recorded = all ? dir.storeRecords() : dir.storeRecords().filter((r) => r.state !== "stopped");
   return [...recorded, ...unrecorded];
 }
 

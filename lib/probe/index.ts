@@ -95,7 +95,7 @@ export function probeDeviceProgram(o: { root?: string; policy?: DevicePolicy; fi
   return withCleanup("device program", "cgroup v2 with CONFIG_CGROUP_BPF and a cgroup2 mount root can write to", (keep) => {
     const root = o.root ?? cgroupMount().mountpoint;
     const dir = join(root, scratchCgroupName());
-    const compiled = o.filter ?? containerDeviceFilter({}, o.policy ?? EMPTY_POLICY);
+    const compiled = o.filter ?? containerDeviceFilter({}, o.policy ?? EMPTY_POLICY).compiled;
     mkdirSync(dir);
     keep({ close: () => rmdirSync(dir) });
     const fd = open(dir, O.RDONLY | O.DIRECTORY);
