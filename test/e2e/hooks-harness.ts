@@ -115,13 +115,3 @@ export async function removeRuncRun(o: { runcRoot: string; parent: string; store
   resetStore(o.store);
   rmSync(o.tmp, { recursive: true, force: true });
 }
-
-/** The events the store holds for container `id`, oldest first. */
-export function storeEvents(store: string, id: string): LifecycleEvent[] {
-  const s = openExistingStore(store);
-  try {
-    return s.readEvents().events.map((e) => e.event).filter((e) => e.id === id);
-  } finally {
-    s.close();
-  }
-}
