@@ -202,7 +202,7 @@ describeNeeds(["root", "btf", "cgroup2", "busybox"], "gadgets on the kernel", ()
     const store = newStoreName();
     const busy = runIn(c.dir, "", ["/bin/busybox", "sleep", "1000"]);
     await waitFor("the sleeper in its cgroup", () => (readFileSync(join(c.dir, "cgroup.procs"), "utf8").includes(String(busy.pid)) ? true : undefined));
-    const r = Bun.spawnSync([BUN, CLI, "--store", store, "top", "cgroups", "--interval", "200ms", "--timeout", "700ms", "-o", "json", "--container", c.id], {
+    const r = Bun.spawnSync([BUN, CLI, "--store", store, "top", "cgroups", "--interval", "200ms", "--timeout", `${scaled(700)}ms`, "-o", "json", "--container", c.id], {
       env: { ...process.env, HOOKSHIM_BPFFS: bpffs },
     });
     expect(r.stderr.toString()).toBe("");
@@ -215,7 +215,7 @@ describeNeeds(["root", "btf", "cgroup2", "busybox"], "gadgets on the kernel", ()
       expect(typeof row.cpuPercent).toBe("number");
       expect(Object.keys(row)).toEqual(["containerId", "containerName", "runtime", "cgroupId", "cpuPercent", "cpuUsageUsec", "memoryBytes", "pids", "cgroup"]);
     }
-    const table = Bun.spawnSync([BUN, CLI, "--store", store, "top", "cgroups", "--interval", "200ms", "--timeout", "300ms", "--container", c.id], {
+    const table = Bun.spawnSync([BUN, CLI, "--store", store, "top", "cgroups", "--interval", "200ms", "--timeout", `${scaled(300)}ms`, "--container", c.id], {
       env: { ...process.env, HOOKSHIM_BPFFS: bpffs },
     });
     const lines = table.stdout.toString().trim().split("\n");
