@@ -29,6 +29,12 @@ mount -t proc proc /newroot/proc
 mount -t sysfs sys /newroot/sys
 mount -t devtmpfs dev /newroot/dev
 mkdir -p /newroot/dev/pts /newroot/dev/shm
+# What udev or systemd would add to /dev on a real host (a script runtime exec'd through a file
+# descriptor is opened by its interpreter as /dev/fd/N).
+ln -sf /proc/self/fd /newroot/dev/fd
+ln -sf /proc/self/fd/0 /newroot/dev/stdin
+ln -sf /proc/self/fd/1 /newroot/dev/stdout
+ln -sf /proc/self/fd/2 /newroot/dev/stderr
 mount -t devpts -o newinstance,ptmxmode=0666 devpts /newroot/dev/pts
 for d in tmp run dev/shm var/lib/containers var/lib/containerd var/lib/docker; do mount -t tmpfs -o mode=1777 tmpfs "/newroot/$d"; done
 chmod 0755 /newroot/run /newroot/var/lib/containers /newroot/var/lib/containerd /newroot/var/lib/docker
