@@ -23,11 +23,15 @@ export type GroupDeadSource =
 
 export const EXIT_TRACEPOINT = "sched_process_exit";
 
-/** Which test this kernel allows, from its BTF. */
+/** The task->signal->live test, which every kernel allows. */
+export function signalLiveSource(btf: Btf): GroupDeadSource {
+  return { kind: "signal-live", taskSignal: btf.memberOffset("task_struct", "signal"), signalLive: btf.memberOffset("signal_struct", "live") };
+}
+
+/** Which test this kernel allows, from its BTF: the argument where the tracepoint passes it. */
 export function groupDeadSource(btf: Btf): GroupDeadSource {
   const args = btf.tracepointArgCount(EXIT_TRACEPOINT);
-  if (args !== undefined && args >= 2) return { kind: "argument" };
-  return { kind: "signal-live", taskSignal: btf.memberOffset("task_struct", "signal"), signalLive: btf.memberOffset("signal_struct", "live") };
+  return args !== undefined && args >= 2 ? { kind: "argument" } : signalLiveSource(btf);
 }
 
 /**

@@ -12,7 +12,7 @@ import { assemble } from "../../lib/bpf/asm/index.ts";
 import { kernelBtf } from "../../lib/bpf/btf.ts";
 import { exitsnoopOffsets, nsInode } from "../../lib/store/index.ts";
 import { EXITSNOOP_MAPS, EXIT_STATUS, EXITED_KEY_SIZE, TASK_INFO, TRACING_KEY_SIZE, exitsnoopInstructions } from "../../bpf/exitsnoop.ts";
-import { EXIT_TRACEPOINT, groupDeadSource, type GroupDeadSource } from "../../bpf/groupdead.ts";
+import { EXIT_TRACEPOINT, groupDeadSource, signalLiveSource, type GroupDeadSource } from "../../bpf/groupdead.ts";
 import { describeNeeds, needs } from "../support/prereq.ts";
 
 const C_SOURCE = join(import.meta.dir, "../support/c/threadexit.c");
@@ -22,7 +22,7 @@ let threadexit = "";
 function sources(): [string, GroupDeadSource][] {
   const btf = kernelBtf();
   const out: [string, GroupDeadSource][] = [
-    ["task->signal->live", { kind: "signal-live", taskSignal: btf.memberOffset("task_struct", "signal"), signalLive: btf.memberOffset("signal_struct", "live") }],
+    ["task->signal->live", signalLiveSource(btf)],
   ];
   if ((btf.tracepointArgCount(EXIT_TRACEPOINT) ?? 0) >= 2) out.unshift(["the group_dead argument", { kind: "argument" }]);
   return out;
