@@ -55,6 +55,8 @@ function counts(text: string) {
 }
 
 const results: string[] = [];
+/** Each lane's failing tests, repeated at the end: CI keeps only the tail of a long log. */
+const failures: string[] = [];
 let total = { pass: 0, fail: 0, skip: 0 };
 let failed = false;
 for (const name of lanes) {
@@ -82,8 +84,14 @@ for (const name of lanes) {
   const line = `${name}: ${c.pass} passed, ${c.fail} failed, ${c.skip} skipped`;
   console.log(line);
   results.push(`${line} (exit ${rc}, ${seconds} s)`);
+  for (const m of text.matchAll(/^\(fail\) (.*)$/gm)) failures.push(`${name}: ${m[1]}`);
+  if (rc !== 0 && !/^\(fail\) /m.test(text)) failures.push(`${name}: exited ${rc} with no failing test (no boot, a timeout or a crash; the lane's log above says which)`);
 }
 console.log("\n== lanes");
 for (const r of results) console.log(`  ${r}`);
+if (failures.length) {
+  console.log("\n== failed");
+  for (const f of failures) console.log(`  ${f}`);
+}
 console.log(`${total.pass} passed, ${total.fail} failed, ${total.skip} skipped`);
 process.exit(failed ? 1 : 0);
