@@ -6,7 +6,8 @@
 // the exec changes nothing.
 import { closeSync, fstatSync, openSync, readSync, readlinkSync, statSync, type Stats } from "node:fs";
 import { dirname, join } from "node:path";
-import { O, setCloseOnExec } from "../lib/sys/index.ts";
+// io.ts alone, not lib/sys/index.ts: every pass-through command loads this module
+import { O, setCloseOnExec } from "../lib/sys/io.ts";
 
 /** The fixed search path: never the caller's $PATH, which the caller (or its user) controls. */
 export const SYSTEM_PATH = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
