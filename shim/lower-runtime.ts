@@ -17,7 +17,7 @@ export const RUNTIME_NAMES = ["runc", "crun"];
 /** A file's identity: two paths (a symlink, a hard link, the realpath) name one file when these match. */
 export interface FileIdentity {
   dev: number;
-  ino: number;
+  ino: bigint;
 }
 
 export class LowerRuntimeError extends Error {

@@ -35,6 +35,10 @@ const symbols = {
   mknod: { args: ["cstring", "u32", "u64"], returns: "i32" },
   execve: { args: ["cstring", "ptr", "ptr"], returns: "i32" },
   signal: { args: ["i32", "ptr"], returns: "ptr" },
+  mkdir: { args: ["cstring", "u32"], returns: "i32" },
+  rmdir: { args: ["cstring"], returns: "i32" },
+  unlink: { args: ["cstring"], returns: "i32" },
+  rename: { args: ["cstring", "cstring"], returns: "i32" },
 } as const satisfies Record<string, FFIFunction>;
 
 type Symbols = typeof symbols;
