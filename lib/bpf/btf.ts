@@ -3,7 +3,7 @@
 // container start, so records are indexed (type id -> where the record starts) only as far as a
 // question needs, names are compared as bytes in the string section, and nothing is decoded or
 // built for types nobody asks about.
-import { readFileSync } from "node:fs";
+import { readFile } from "../sys/file.ts";
 
 export const BtfKind = {
   INT: 1, PTR: 2, ARRAY: 3, STRUCT: 4, UNION: 5, ENUM: 6, FWD: 7, TYPEDEF: 8, VOLATILE: 9, CONST: 10,
@@ -114,9 +114,9 @@ export class Btf {
   static loadKernel(path = "/sys/kernel/btf/vmlinux"): Btf {
     let data: Uint8Array;
     try {
-      data = readFileSync(path);
+      data = readFile(path, 256 * 1024 * 1024);
     } catch (e) {
-      throw new BtfError(`${path}: ${(e as NodeJS.ErrnoException).code ?? e} (kernel without CONFIG_DEBUG_INFO_BTF?)`);
+      throw new BtfError(`${path}: ${(e as { code?: string }).code ?? e} (kernel without CONFIG_DEBUG_INFO_BTF?)`);
     }
     return new Btf(data, path);
   }

@@ -1,6 +1,6 @@
 // The kernel's CPU lists (/sys/devices/system/cpu/{possible,online}, "0-3,6"): per-CPU map values
 // have one slot per possible CPU; perf events are opened on an online one.
-import { readFileSync } from "node:fs";
+import { readText } from "../sys/file.ts";
 
 /** "0-3,6" -> [0, 1, 2, 3, 6] */
 export function parseCpuList(list: string): number[] {
@@ -16,10 +16,10 @@ export function parseCpuList(list: string): number[] {
 let possibleCpuCount = 0;
 /** Number of possible CPUs: per-CPU values have one slot each. */
 export function possibleCpus(): number {
-  possibleCpuCount ||= parseCpuList(readFileSync("/sys/devices/system/cpu/possible", "utf8")).length;
+  possibleCpuCount ||= parseCpuList(readText("/sys/devices/system/cpu/possible")).length;
   return possibleCpuCount;
 }
 
 export function onlineCpus(): number[] {
-  return parseCpuList(readFileSync("/sys/devices/system/cpu/online", "utf8"));
+  return parseCpuList(readText("/sys/devices/system/cpu/online"));
 }

@@ -1,5 +1,6 @@
 // Pinning objects in bpffs, and making sure a bpffs is there to pin into.
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdir } from "../sys/file.ts";
+import { exists } from "../sys/stat.ts";
 import { cStringBytes, isFsType, FS_MAGIC, mount } from "../sys/index.ts";
 import { Attr, OBJ } from "./attr.ts";
 import { Cmd } from "./constants.ts";
@@ -21,7 +22,7 @@ export const DEFAULT_BPFFS = "/sys/fs/bpf";
 /** Mount bpffs (mode 0700) at `path` unless one is already there. Returns true when it mounted. */
 export function ensureBpffs(path: string = DEFAULT_BPFFS): boolean {
   if (isFsType(path, FS_MAGIC.BPF)) return false;
-  if (!existsSync(path)) mkdirSync(path, { recursive: true, mode: 0o700 });
+  if (!exists(path)) mkdir(path, 0o700, true);
   mount("bpf", path, "bpf", 0, "mode=0700");
   return true;
 }

@@ -1,6 +1,8 @@
 // Reading and writing cgroupfs interface files. Each value is written with one write(2): the kernel
 // parses per write, so a split value would be two (wrong) settings.
-import { closeSync, openSync, readFileSync, writeSync, constants, existsSync } from "node:fs";
+import { readText } from "../sys/file.ts";
+import { O, open, close, write } from "../sys/io.ts";
+import { exists } from "../sys/stat.ts";
 import { CgroupError, cgroupDeleted, fsCode, notSupported } from "./errors.ts";
 
 /** The controller owning an interface file ("memory.max" -> "memory"); core files are "cgroup". */
@@ -25,20 +27,20 @@ export function writeCgroupFile(dir: string, file: string, value: string): void 
   try {
     // No O_CREAT: interface files exist, or the controller is missing. O_TRUNC as runc does; kernfs
     // ignores it, and plain files (scratch roots in tests) then hold exactly the last value.
-    fd = openSync(`${dir}/${file}`, constants.O_WRONLY | constants.O_TRUNC);
+    fd = open(`${dir}/${file}`, O.WRONLY | O.TRUNC);
   } catch (e) {
     if (fsCode(e) === "ENOENT") {
-      if (!existsSync(dir)) throw cgroupDeleted(dir);
+      if (!exists(dir)) throw cgroupDeleted(dir);
       throw notSupportedFile(file);
     }
     throw new CgroupError("io", `${describeWrite(dir, file, value)}: ${(e as Error).message}`, { cause: e });
   }
   try {
-    writeSync(fd, value);
+    write(fd, Buffer.from(value));
   } catch (e) {
     throw mapWriteError(e, dir, file, value);
   } finally {
-    closeSync(fd);
+    close(fd);
   }
 }
 
@@ -78,10 +80,10 @@ function mapWriteError(e: unknown, dir: string, file: string, value: string): Cg
 /** File content, or undefined if the file does not exist (controller not enabled). */
 export function readCgroupFileIfExists(dir: string, file: string): string | undefined {
   try {
-    return readFileSync(`${dir}/${file}`, "utf8");
+    return readText(`${dir}/${file}`);
   } catch (e) {
     if (fsCode(e) === "ENOENT") {
-      if (!existsSync(dir)) throw cgroupDeleted(dir);
+      if (!exists(dir)) throw cgroupDeleted(dir);
       return undefined;
     }
     throw new CgroupError("io", `reading ${dir}/${file}: ${(e as Error).message}`, { cause: e });

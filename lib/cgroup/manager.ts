@@ -1,7 +1,8 @@
 // One cgroup v2 group: creation with resources, processes, freezer, kill, stats, events, removal.
 // Modelled on containerd/cgroups cgroup2.Manager.
-import { mkdirSync, readdirSync, rmdirSync, statSync } from "node:fs";
-import { posix } from "node:path";
+import { mkdir, readdir, rmdir } from "../sys/file.ts";
+import { stat } from "../sys/stat.ts";
+import * as posix from "../posix-path.ts";
 import { isErrno, kill as sendSignal } from "../sys/index.ts";
 import { CgroupError, cgroupDeleted, fsCode, isCgroupError, notSupported } from "./errors.ts";
 import { watchEvents, type CgroupEvent, type WatchOptions } from "./events.ts";
@@ -58,7 +59,7 @@ export class CgroupManager {
     const mgr = CgroupManager.resolve(group, options);
     const settings = resourceSettings(resources); // validates before anything is created
     mgr.prepareControllers(requiredControllers(settings), false);
-    mkdirSync(mgr.path, { recursive: true });
+    mkdir(mgr.path, 0o777, true);
     mgr.apply(settings);
     return mgr;
   }
@@ -67,7 +68,7 @@ export class CgroupManager {
   static load(group: string, options: ManagerOptions = {}): CgroupManager {
     const mgr = CgroupManager.resolve(group, options);
     try {
-      if (!statSync(mgr.path).isDirectory()) throw new CgroupError("invalid-group-path", `invalid group path: ${mgr.path} is not a directory`);
+      if (!stat(mgr.path).isDirectory()) throw new CgroupError("invalid-group-path", `invalid group path: ${mgr.path} is not a directory`);
     } catch (e) {
       if (fsCode(e) === "ENOENT") throw cgroupDeleted(mgr.path);
       throw e;
@@ -82,7 +83,7 @@ export class CgroupManager {
   /** The cgroup id: the directory's inode, the value bpf_get_current_cgroup_id() reports. */
   id(): bigint {
     try {
-      return statSync(this.path, { bigint: true }).ino;
+      return stat(this.path).ino;
     } catch (e) {
       if (fsCode(e) === "ENOENT") throw cgroupDeleted(this.path);
       throw e;
@@ -131,7 +132,7 @@ export class CgroupManager {
     const parts = this.group.split("/").filter(Boolean);
     let dir = this.root;
     for (let i = 0; i < parts.length; i++) {
-      if (i > 0) mkdirSync(dir, { recursive: true });
+      if (i > 0) mkdir(dir, 0o777, true);
       const delegated = readList(dir, "cgroup.subtree_control");
       const add = controllers.filter((c) => !delegated.includes(c));
       if (add.length) writeCgroupFile(dir, "cgroup.subtree_control", add.map((c) => `+${c}`).join(" "));
@@ -191,7 +192,7 @@ export class CgroupManager {
     const walk = (dir: string) => {
       for (const w of readCgroupFile(dir, file).split("\n")) if (w) ids.push(Number(w));
       if (!recursive) return;
-      for (const d of readdirSync(dir, { withFileTypes: true })) if (d.isDirectory()) walk(`${dir}/${d.name}`);
+      for (const d of readdir(dir)) if (d.isDirectory()) walk(`${dir}/${d.name}`);
     };
     walk(this.path);
     return ids;
@@ -284,7 +285,7 @@ export class CgroupManager {
     const deadline = Date.now() + timeoutMs;
     for (let delay = 1; ; delay = Math.min(delay * 2, 100)) {
       try {
-        rmdirSync(this.path);
+        rmdir(this.path);
         return;
       } catch (e) {
         const code = fsCode(e);
@@ -298,7 +299,7 @@ export class CgroupManager {
           "populated",
           `cannot delete ${this.path}: ${tasks.length} task(s) remain (${tasks.slice(0, 8).join(" ")}${tasks.length > 8 ? " …" : ""}); kill or move them first`,
         );
-      const children = readdirSync(this.path, { withFileTypes: true }).filter((d) => d.isDirectory());
+      const children = readdir(this.path).filter((d) => d.isDirectory());
       for (const d of children) await new CgroupManager(this.root, posix.join(this.group, d.name)).delete(Math.max(0, deadline - Date.now()));
       if (children.length) continue;
       if (Date.now() >= deadline)

@@ -1,6 +1,6 @@
 // Where cgroup v2 is mounted. Hosts come in three shapes: pure v2 at /sys/fs/cgroup, hybrid (v1
 // controllers at /sys/fs/cgroup/<ctrl>, v2 at /sys/fs/cgroup/unified) and v1 only, which we refuse.
-import { readFileSync } from "node:fs";
+import { readText } from "../sys/file.ts";
 import { CgroupError } from "./errors.ts";
 import { parseMountinfo } from "../sys/index.ts";
 
@@ -47,5 +47,5 @@ let live: CgroupMount | undefined;
 
 /** The cgroup2 mount of this host, read once from /proc/self/mountinfo. */
 export function cgroupMount(): CgroupMount {
-  return (live ??= discoverMount(readFileSync("/proc/self/mountinfo", "utf8")));
+  return (live ??= discoverMount(readText("/proc/self/mountinfo")));
 }

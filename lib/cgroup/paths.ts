@@ -1,6 +1,6 @@
 // Group paths are cgroup-relative ("/a/b"): the form in /proc/PID/cgroup and in OCI cgroupsPath.
-import { readFileSync } from "node:fs";
-import { posix } from "node:path";
+import { readText } from "../sys/file.ts";
+import * as posix from "../posix-path.ts";
 import { CgroupError, invalidGroupPath } from "./errors.ts";
 
 /**
@@ -28,7 +28,7 @@ export function parseProcCgroup(text: string): string {
 export function pidGroupPath(pid: number | "self"): string {
   let text: string;
   try {
-    text = readFileSync(`/proc/${pid}/cgroup`, "utf8");
+    text = readText(`/proc/${pid}/cgroup`);
   } catch (e) {
     throw new CgroupError("io", `cannot read /proc/${pid}/cgroup: ${(e as Error).message}`, { cause: e });
   }

@@ -1,6 +1,6 @@
 // Typed reading of a group's statistics. Files of controllers that are not enabled are absent from
 // the group directory, and their sections are absent from the result.
-import { readdirSync, readFileSync } from "node:fs";
+import { readdir, readText } from "../sys/file.ts";
 import { cgroupDeleted, fsCode, CgroupError } from "./errors.ts";
 import { MAX, type Limit } from "./types.ts";
 import { prune } from "./util.ts";
@@ -138,7 +138,7 @@ const HUGETLB_CURRENT = /^hugetlb\.([0-9]+[KMG]B)\.current$/;
 export function readStats(dir: string): CgroupStats {
   let names: Set<string>;
   try {
-    names = new Set(readdirSync(dir));
+    names = new Set(readdir(dir).map((d) => d.name));
   } catch (e) {
     if (fsCode(e) === "ENOENT") throw cgroupDeleted(dir);
     throw new CgroupError("io", `reading ${dir}: ${(e as Error).message}`, { cause: e });
@@ -147,7 +147,7 @@ export function readStats(dir: string): CgroupStats {
   const read = (file: string): string | undefined => {
     if (!names.has(file)) return undefined;
     try {
-      return readFileSync(`${dir}/${file}`, "utf8");
+      return readText(`${dir}/${file}`);
     } catch (e) {
       if (fsCode(e) === "ENOENT" || fsCode(e) === "ENODEV") return undefined;
       // Some files exist but refuse reads on kernels without the feature (e.g. PSI with psi=0).

@@ -4,7 +4,7 @@
 // silently drop the policy it was meant to set), and a bad file is an InputError naming the file
 // and the field.
 import * as z from "zod/mini";
-import { readFileSync } from "node:fs";
+import { readText } from "../sys/file.ts";
 import defaults from "../../config/defaults.json" with { type: "json" };
 import { InputError } from "../errors.ts";
 import { DevicePolicySchema } from "../devices/sources.ts";
@@ -120,7 +120,7 @@ export function parseConfig(raw: unknown, file: string): HookshimConfig {
 export function readConfigFile(path: string): unknown {
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    text = readText(path);
   } catch (e) {
     throw new InputError(`${path}: cannot read config: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }

@@ -3,7 +3,7 @@
 // gets a group from hookshim under the configured parent, which hookshim then also removes. When
 // systemd is PID 1 that group is a transient scope in the configured slice instead (systemdSlice),
 // made and removed by systemd. Groups systemd made for the runtime (*.scope) are never removed here.
-import { posix } from "node:path";
+import * as posix from "../posix-path.ts";
 import { CgroupError, CgroupManager, isCgroupError, ociResourcesOf, pidGroupPath, scopeName, toResources } from "../cgroup/index.ts";
 import { checkContainerId } from "../oci/id.ts";
 

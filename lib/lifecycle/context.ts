@@ -1,7 +1,7 @@
 // What every hook stage shares: hookshim's configuration, a logger that only ever writes stderr (a
 // runtime may treat a hook's stdout as its own), the store to record into, and errors that say which
 // step failed.
-import { writeSync } from "node:fs";
+import { writeAll } from "../sys/io.ts";
 import type { HookshimConfig } from "../config/index.ts";
 import { exitCodeOf, oneLine } from "../errors.ts";
 import type { Store } from "../store/index.ts";
@@ -17,7 +17,7 @@ export type LogLevel = keyof typeof LEVELS;
  */
 function writeStderr(line: string): void {
   try {
-    writeSync(2, line + "\n");
+    writeAll(2, Buffer.from(line + "\n"));
   } catch {
     // nowhere left to report it
   }

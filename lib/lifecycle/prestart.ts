@@ -2,8 +2,6 @@
 // before the user program starts. Everything that can be checked without changing the host is
 // checked first (state, config.json, device rules), so bad input leaves the host and the store as
 // they were; a failure after hookshim created a cgroup gives the init back to its old group.
-import { readFileSync, readlinkSync } from "node:fs";
-import { basename } from "node:path";
 import { attachContainerFilter, type AttachResult } from "../devices/index.ts";
 import { containerNameOf } from "../oci/annotations.ts";
 import { readHookConfig } from "../oci/hook-config.ts";
@@ -11,6 +9,8 @@ import type { State } from "../oci/state.ts";
 import { makeEvent, newContainerRecord, nsInode, type ContainerRecord } from "../store/index.ts";
 import { applyResources, containerCgroupIn, releaseCreatedCgroup, type ContainerCgroup } from "./cgroup.ts";
 import { step, type HookContext } from "./context.ts";
+import { readText } from "../sys/file.ts";
+import { readlink } from "../sys/stat.ts";
 import { containerDeviceFilter } from "./devices.ts";
 
 export interface PrestartResult {
@@ -28,15 +28,17 @@ export function containerName(annotations: Record<string, string> | undefined): 
   return containerNameOf(annotations) ?? "";
 }
 
+const basename = (path: string) => path.slice(path.lastIndexOf("/") + 1);
+
 /**
  * Which runtime ran the hook: the parent's executable (runc, crun), else its argv[0] (crun 1.8 runs
  * from a sealed copy of itself whose /proc/PID/exe reads "/"), or "" when neither can be read.
  */
 export function callingRuntime(ppid = process.ppid): string {
   try {
-    const exe = basename(readlinkSync(`/proc/${ppid}/exe`)).replace(/ \(deleted\)$/, "");
+    const exe = basename(readlink(`/proc/${ppid}/exe`)).replace(/ \(deleted\)$/, "");
     if (exe && !exe.startsWith("memfd:")) return exe;
-    const argv0 = readFileSync(`/proc/${ppid}/cmdline`, "utf8").split("\0")[0] ?? "";
+    const argv0 = readText(`/proc/${ppid}/cmdline`).split("\0")[0] ?? "";
     return basename(argv0).slice(0, 32);
   } catch {
     return "";

@@ -2,10 +2,10 @@
 // stage is promised. runc 1.1 and podman pass status "creating" with the init's pid to prestart and
 // createRuntime (the process exists, the user program has not started: see
 // fixtures/states/podman-4.3-prestart.json), and status "stopped", often without a pid, to poststop.
-import { readSync } from "node:fs";
 import { InputError } from "../errors.ts";
 import { parseState, type State } from "../oci/state.ts";
-import { pollIn } from "../sys/index.ts";
+import { pollIn, read } from "../sys/io.ts";
+import { SyscallError } from "../sys/error.ts";
 
 export const HOOK_STAGES = ["prestart", "createRuntime", "poststop"] as const;
 export type HookStage = (typeof HOOK_STAGES)[number];
@@ -30,18 +30,18 @@ export function isHookStage(s: string | undefined): s is HookStage {
 export function readInput(fd: number, limit = STATE_SIZE_LIMIT, source = "stdin"): string {
   const chunks: Buffer[] = [];
   let total = 0;
-  const buf = Buffer.allocUnsafe(64 * 1024);
+  const buf = new Uint8Array(64 * 1024);
   for (;;) {
     let n: number;
     try {
-      n = readSync(fd, buf, 0, buf.length, null);
+      n = read(fd, buf, "read");
     } catch (e) {
-      // a runtime may hand over a non-blocking pipe
-      if ((e as NodeJS.ErrnoException).code === "EAGAIN") {
-        pollIn([fd], -1);
-        continue;
-      }
-      throw new InputError(`${source}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new InputError(`${source}: cannot read: ${e instanceof SyscallError ? e.code : (e as Error).message}`);
+    }
+    if (n < 0) {
+      // -EAGAIN: a runtime may hand over a non-blocking pipe
+      pollIn([fd], -1);
+      continue;
     }
     if (n === 0) break;
     total += n;

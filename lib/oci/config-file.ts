@@ -1,10 +1,9 @@
 // Where a bundle's config.json is, how large it may be, how it is read and validated, and how its
 // problems are reported: shared by the full read (bundle.ts) and a hook's read of its sections
 // (hook-config.ts), which differ only in the schema.
-import { statSync } from "node:fs";
-import { join } from "node:path";
 import type * as z from "zod/mini";
 import { InputError } from "../errors.ts";
+import { stat } from "../sys/stat.ts";
 import { check } from "./issues.ts";
 import { readJsonFile } from "./json.ts";
 
@@ -17,11 +16,11 @@ const MAX_LISTED = 10;
 export function configPath(bundleOrFile: string): string {
   let isDir = false;
   try {
-    isDir = statSync(bundleOrFile).isDirectory();
+    isDir = stat(bundleOrFile).isDirectory();
   } catch {
     // a missing path is reported by the read, naming it
   }
-  return isDir ? join(bundleOrFile, "config.json") : bundleOrFile;
+  return isDir ? `${bundleOrFile.replace(/\/+$/, "")}/config.json` : bundleOrFile;
 }
 
 /** Problems joined into one line, the first MAX_LISTED of them. */
@@ -46,7 +45,7 @@ export interface LoadedConfigOf<T> {
 /** `bundle/config.json` (or the file given), read bounded and validated against `schema`. */
 export function readConfigAs<S extends z.core.$ZodType>(schema: S, bundleOrFile: string): LoadedConfigOf<z.infer<S>> {
   const file = configPath(bundleOrFile);
-  const raw = readJsonFile(file, CONFIG_SIZE_LIMIT);
+  const raw = readJsonFile(file, CONFIG_SIZE_LIMIT, { userControlled: true });
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw new InputError(`${file}: a config must be a JSON object`);
   const r = check(schema, raw);
   if (!r.ok) throw new InputError(problemLine(file, r.problems));

@@ -1,8 +1,10 @@
 // JSON as the runtimes write it: uint64 values such as RLIM_INFINITY (18446744073709551615) or
 // seccomp masks do not fit a double, and a config written back must carry them exactly, so integers
 // beyond 2^53 are read as bigint and written back digit for digit.
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { InputError } from "../errors.ts";
+import { open, close, read, O } from "../sys/io.ts";
+import { fstat } from "../sys/stat.ts";
+import { SyscallError } from "../sys/error.ts";
 
 /** Bad input from a file: the message is `file: reason`, and both parts stay reachable. */
 export class FileInputError extends InputError {
@@ -44,37 +46,46 @@ export function stringifyJson(value: unknown, indent?: string | number): string 
 /**
  * Reads a file of at most `limit` bytes as UTF-8. The size is checked before anything is read, and
  * the read itself stops past the limit for files whose size stat cannot tell (pipes, /proc).
+ * `userControlled` (a bundle's config.json): the open never blocks on a FIFO nor follows a symlink
+ * in the last component, and only a regular file is read.
  */
-export function readLimited(file: string, limit: number): string {
+export function readLimited(file: string, limit: number, o: { userControlled?: boolean } = {}): string {
   let fd: number;
   try {
-    fd = openSync(file, "r");
+    fd = open(file, o.userControlled ? O.RDONLY | O.NONBLOCK | O.NOFOLLOW | O.NOCTTY : O.RDONLY);
   } catch (e) {
-    throw new FileInputError(file, `cannot open: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    if (o.userControlled && e instanceof SyscallError && e.code === "ELOOP") throw new FileInputError(file, "is a symbolic link: not followed");
+    throw new FileInputError(file, `cannot open: ${e instanceof SyscallError ? e.code : String(e)}`);
   }
   try {
-    const st = fstatSync(fd);
+    const st = fstat(fd);
     if (st.isDirectory()) throw new FileInputError(file, "is a directory");
+    if (o.userControlled && !st.isFile()) throw new FileInputError(file, "is not a regular file");
     if (st.size > limit) throw new FileInputError(file, `too large (${st.size} bytes, the limit is ${limit})`);
-    const chunks: Buffer[] = [];
+    const chunks: Uint8Array[] = [];
     let total = 0;
-    const buf = Buffer.allocUnsafe(Math.min(Math.max(st.size, 4096) + 1, limit + 1));
+    const buf = new Uint8Array(Math.min(Math.max(st.size, 4096) + 1, limit + 1));
     for (;;) {
-      const n = readSync(fd, buf, 0, buf.length, null);
-      if (n === 0) break;
+      let n: number;
+      try {
+        n = read(fd, buf, "read");
+      } catch (e) {
+        throw new FileInputError(file, `cannot read: ${e instanceof SyscallError ? e.code : String(e)}`);
+      }
+      if (n <= 0) break;
       total += n;
       if (total > limit) throw new FileInputError(file, `too large (more than ${limit} bytes)`);
-      chunks.push(Buffer.from(buf.subarray(0, n)));
+      chunks.push(buf.slice(0, n));
     }
     return Buffer.concat(chunks, total).toString("utf8");
   } finally {
-    closeSync(fd);
+    close(fd);
   }
 }
 
 /** readLimited + parseJson; malformed JSON is an InputError naming the file. */
-export function readJsonFile(file: string, limit: number): unknown {
-  const text = readLimited(file, limit);
+export function readJsonFile(file: string, limit: number, o: { userControlled?: boolean } = {}): unknown {
+  const text = readLimited(file, limit, o);
   try {
     return parseJson(text);
   } catch (e) {

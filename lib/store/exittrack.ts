@@ -2,12 +2,12 @@
 // to the maps so the program outlives whoever loaded it. A later caller finds the pinned link, checks
 // that its program is alive and still uses this store's maps, and does nothing; otherwise (a link
 // left defunct, maps re-created under it) it replaces the pin with a fresh load.
-import { rmSync } from "node:fs";
-import { join } from "node:path";
+import { join } from "../posix-path.ts";
 import { BpfLink, BpfMap, BpfProgram, ProgType, progInfoByFd, progFdById, rawTracepointOpen } from "../bpf/index.ts";
 import { assemble } from "../bpf/asm/index.ts";
 import { kernelBtf } from "../bpf/btf.ts";
 import { close, isErrno } from "../sys/index.ts";
+import { removeTree } from "../sys/file.ts";
 import { EXITSNOOP_MAPS, exitsnoopInstructions, type ExitsnoopOffsets } from "../../bpf/exitsnoop.ts";
 import { EXIT_TRACEPOINT, groupDeadSource } from "../../bpf/groupdead.ts";
 import { PIN } from "./paths.ts";
@@ -96,7 +96,7 @@ export function ensureExitProgram(dir: string, maps: { tracing: BpfMap; exited: 
     const link = rawTracepointOpen(EXIT_TRACEPOINT, prog.fd);
     try {
       const pinPath = join(dir, PIN.exitLink);
-      rmSync(pinPath, { force: true }); // a defunct link or one bound to maps that are gone
+      removeTree(pinPath); // a defunct link or one bound to maps that are gone
       link.pin(pinPath);
       const info = link.info();
       return { loaded: true, progId: info.progId, linkId: info.id };

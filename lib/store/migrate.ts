@@ -11,8 +11,8 @@
 //
 // Only writers (openStore) migrate, under the store's lock; readers (ps, events) keep refusing a
 // store in an older layout, so a reader never changes what it reads.
-import { renameSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { removeTree, rename } from "../sys/file.ts";
+import { join } from "../posix-path.ts";
 import { BpfMap, type MapSpec } from "../bpf/index.ts";
 import { isErrno } from "../sys/index.ts";
 import { TASK_INFO } from "../../bpf/exitsnoop.ts";
@@ -97,7 +97,7 @@ export function migrateStore(store: string, dir: string, meta: BpfMap, from: num
 function migrateMap(store: string, dir: string, step: MapStep, spec: MapSpec): number {
   const path = join(dir, step.pin);
   const temp = path + MIGRATING_SUFFIX;
-  rmSync(temp, { force: true });
+  removeTree(temp);
   let old: BpfMap;
   try {
     old = BpfMap.fromPin(path);
@@ -117,7 +117,7 @@ function migrateMap(store: string, dir: string, step: MapStep, spec: MapSpec): n
         n++;
       }
       next.pin(temp);
-      renameSync(temp, path);
+      rename(temp, path);
       return n;
     } finally {
       next.close();

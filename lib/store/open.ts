@@ -2,8 +2,9 @@
 // loading the exit program once. A store directory that exists already is used only when it is one
 // hookshim would have made (StoreDirError otherwise): someone who could prepare it could otherwise
 // hand every hook maps of their choosing.
-import { existsSync, lstatSync, mkdirSync, readdirSync, rmSync, rmdirSync } from "node:fs";
-import { join } from "node:path";
+import { mkdir, readdir, removeTree, rmdir } from "../sys/file.ts";
+import { exists, lstat } from "../sys/stat.ts";
+import { join } from "../posix-path.ts";
 import { BpfMap, MapFlag, MapType, ensureBpffs, isBpffs, type MapSpec } from "../bpf/index.ts";
 import { isErrno } from "../sys/index.ts";
 import { EXITED_KEY_SIZE, EXIT_STATUS, TRACING_KEY_SIZE } from "../../bpf/exitsnoop.ts";
@@ -63,7 +64,7 @@ export function storeMapSpecs(o: StoreOptions): Record<MapRole, MapSpec> {
 /** Mounts bpffs at `root` unless one is there; racing mounters serialize on the directory below it. */
 function mountBpffs(root: string): void {
   if (isBpffs(root)) return;
-  mkdirSync(root, { recursive: true, mode: 0o700 });
+  mkdir(root, 0o700, true);
   const lock = new DirLock(root);
   try {
     lock.hold(() => ensureBpffs(root));
@@ -77,7 +78,7 @@ function mountBpffs(root: string): void {
  * bpffs, one owned by another user, or one group or others may write (hookshim makes it 0700).
  */
 export function checkStoreDir(store: string, dir: string): void {
-  const st = lstatSync(dir);
+  const st = lstat(dir);
   if (!st.isDirectory()) throw new StoreDirError(store, dir, st.isSymbolicLink() ? "is a symbolic link" : "is not a directory");
   if (!isBpffs(dir)) throw new StoreDirError(store, dir, "is not on a bpffs");
   const uid = process.geteuid?.() ?? 0;
@@ -149,9 +150,9 @@ function start(store: string, opts: StoreOptions): { opened: Store; exit: ExitPr
   mountBpffs(root);
   const dir = storeDir(store, root);
   try {
-    mkdirSync(dir, { mode: 0o700 });
+    mkdir(dir, 0o700);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    if (!isErrno(e, "EEXIST")) throw e;
     checkStoreDir(store, dir);
   }
   const lock = new DirLock(dir);
@@ -175,7 +176,7 @@ function start(store: string, opts: StoreOptions): { opened: Store; exit: ExitPr
 /** Opens an existing store without creating or loading anything (readers: ps, events). */
 export function openExistingStore(store: string = DEFAULT_STORE, opts: Pick<StoreOptions, "bpffs"> = {}): Store {
   const dir = storeDir(store, opts.bpffs ?? bpffsRoot());
-  if (!existsSync(dir)) throw new StoreMissingError(store, dir);
+  if (!exists(dir)) throw new StoreMissingError(store, dir);
   checkStoreDir(store, dir);
   const lock = new DirLock(dir);
   try {
@@ -189,16 +190,16 @@ export function openExistingStore(store: string = DEFAULT_STORE, opts: Pick<Stor
 /** Unpins everything in the store (maps, the exit program's link) and removes its directory. */
 export function resetStore(store: string = DEFAULT_STORE, opts: Pick<StoreOptions, "bpffs"> = {}): boolean {
   const dir = storeDir(store, opts.bpffs ?? bpffsRoot());
-  if (!existsSync(dir)) return false;
+  if (!exists(dir)) return false;
   if (!isBpffs(dir)) throw new StoreDirError(store, dir, "is not on a bpffs");
   const lock = new DirLock(dir);
   try {
     lock.hold(() => {
-      for (const entry of readdirSync(dir)) rmSync(join(dir, entry), { recursive: true, force: true });
+      for (const entry of readdir(dir)) removeTree(join(dir, entry.name));
     });
   } finally {
     lock.close();
   }
-  rmdirSync(dir);
+  rmdir(dir);
   return true;
 }

@@ -1,6 +1,6 @@
 // Where a store lives: <bpffs root>/<store name>/, the root overridable with HOOKSHIM_BPFFS so tests
 // can use a bpffs of their own.
-import { join } from "node:path";
+import { join } from "../posix-path.ts";
 import { DEFAULT_BPFFS } from "../bpf/index.ts";
 import { FieldValueError } from "./errors.ts";
 

@@ -3,7 +3,8 @@
 // both, never the pid alone. The exit program records task->start_boottime in nanoseconds, which the
 // kernel reports in /proc as nsec_to_clock_t(start_boottime): USER_HZ (100 on every Linux ABI
 // hookshim targets) ticks.
-import { openSync, readSync, closeSync, statSync } from "node:fs";
+import { O, open, read, close } from "../sys/io.ts";
+import { stat } from "../sys/stat.ts";
 import type { ContainerRecord } from "./layout.ts";
 
 export const USER_HZ = 100n;
@@ -24,17 +25,17 @@ export function processStat(pid: number): ProcessStat | undefined {
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
   let fd: number;
   try {
-    fd = openSync(`/proc/${pid}/stat`, "r");
+    fd = open(`/proc/${pid}/stat`, O.RDONLY);
   } catch {
     return undefined;
   }
   let n: number;
   try {
-    n = readSync(fd, statBuf, 0, statBuf.length, 0);
+    n = read(fd, statBuf, "read");
   } catch {
     return undefined; // exited between open and read
   } finally {
-    closeSync(fd);
+    close(fd);
   }
   const text = statBuf.toString("latin1", 0, n);
   // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ")"
@@ -57,7 +58,7 @@ export function sameStart(ticks: bigint, startBoottimeNs: bigint): boolean {
 
 /** Inode of /proc/PID/ns/<kind>: the namespace identity the exit program compares against. */
 export function nsInode(pid: number, kind: "pid" | "mnt"): number {
-  return statSync(`/proc/${pid}/ns/${kind}`).ino;
+  return Number(stat(`/proc/${pid}/ns/${kind}`).ino);
 }
 
 /**
@@ -76,7 +77,7 @@ export function processIds(pid: number, cgroupDir: string): Pick<ContainerRecord
   };
   let cgroupId = 0n;
   try {
-    const st = cgroupDir ? statSync(cgroupDir, { bigint: true }) : undefined;
+    const st = cgroupDir ? stat(cgroupDir) : undefined;
     if (st?.isDirectory()) cgroupId = st.ino;
   } catch {
     // removed meanwhile

@@ -1,5 +1,5 @@
 // /proc/self/mountinfo, parsed once per caller: which filesystems are mounted where.
-import { readFileSync } from "node:fs";
+import { readText } from "./file.ts";
 
 export interface MountLine {
   mountpoint: string;
@@ -25,7 +25,7 @@ export function parseMountinfo(text: string): MountLine[] {
 }
 
 /** Mount points of one filesystem type on this host, in mount order. */
-export function mountsOfType(fstype: string, text = readFileSync("/proc/self/mountinfo", "utf8")): string[] {
+export function mountsOfType(fstype: string, text = readText("/proc/self/mountinfo")): string[] {
   return parseMountinfo(text)
     .filter((m) => m.fstype === fstype)
     .map((m) => m.mountpoint);

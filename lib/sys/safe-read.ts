@@ -2,8 +2,9 @@
 // state file): the open never blocks (a FIFO), never follows a symlink in the last component, the
 // fd must be a regular file within a size bound, and the read stops at that bound (/dev/zero, a
 // file that grows). Errors name the path and the problem, never the contents.
-import { openSync, fstatSync, readSync, closeSync, type Stats } from "node:fs";
-import { O } from "./io.ts";
+import { O, open, read, close } from "./io.ts";
+import { fstat, type FileStat } from "./stat.ts";
+import { SyscallError } from "./error.ts";
 
 export type BoundedReadProblem = "missing" | "symlink" | "not-regular" | "too-large" | "owner" | "unreadable";
 
@@ -26,18 +27,18 @@ export interface BoundedReadOptions {
 }
 
 /** The bytes of the regular file at `path`, opened O_NONBLOCK|O_NOFOLLOW|O_NOCTTY|O_CLOEXEC. */
-export function readBoundedFile(path: string, o: BoundedReadOptions): { bytes: Uint8Array; stat: Stats } {
+export function readBoundedFile(path: string, o: BoundedReadOptions): { bytes: Uint8Array; stat: FileStat } {
   let fd: number;
   try {
-    fd = openSync(path, O.RDONLY | O.NONBLOCK | O.NOFOLLOW | O.NOCTTY | O.CLOEXEC);
+    fd = open(path, O.RDONLY | O.NONBLOCK | O.NOFOLLOW | O.NOCTTY | O.CLOEXEC);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? "error";
+    const code = e instanceof SyscallError ? e.code : "error";
     if (code === "ENOENT" || code === "ENOTDIR") throw new BoundedReadError(path, "missing", code);
     if (code === "ELOOP") throw new BoundedReadError(path, "symlink", "is a symbolic link: not followed");
     throw new BoundedReadError(path, "unreadable", code);
   }
   try {
-    const stat = fstatSync(fd);
+    const stat = fstat(fd);
     if (!stat.isFile()) throw new BoundedReadError(path, "not-regular", "is not a regular file");
     if (o.ownerUid !== undefined && stat.uid !== o.ownerUid)
       throw new BoundedReadError(path, "owner", `is owned by uid ${stat.uid}, not uid ${o.ownerUid}`);
@@ -48,17 +49,17 @@ export function readBoundedFile(path: string, o: BoundedReadOptions): { bytes: U
     for (;;) {
       let got: number;
       try {
-        got = readSync(fd, buf, n, buf.length - n, null);
+        got = read(fd, buf.subarray(n), "read");
       } catch (e) {
-        throw new BoundedReadError(path, "unreadable", (e as NodeJS.ErrnoException).code ?? "read error");
+        throw new BoundedReadError(path, "unreadable", e instanceof SyscallError ? e.code : "read error");
       }
-      if (got === 0) break;
+      if (got <= 0) break; // 0: end of file; -EAGAIN cannot happen on a regular file
       n += got;
       if (n > o.maxBytes) throw new BoundedReadError(path, "too-large", `larger than ${o.maxBytes} bytes`);
     }
     return { bytes: buf.subarray(0, n), stat };
   } finally {
-    closeSync(fd);
+    close(fd);
   }
 }
 
