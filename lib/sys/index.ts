@@ -1,4 +1,4 @@
-export { libc, errno, syscall6, SYS } from "./libc.ts";
+export { libc, bindLibc, errno, syscall6, SYS } from "./libc.ts";
 export { SyscallError, isErrno } from "./error.ts";
 export { ERRNO_NAMES, Errno, errnoName, errnoDescription, type ErrnoName } from "./errno.ts";
 export { Struct, cString, cStringBytes, addressOf } from "./struct.ts";

@@ -47,7 +47,9 @@ type Bound = ReturnType<typeof dlopen<Symbols>>["symbols"];
 // Each symbol is bound on first use, not all at dlopen: Bun compiles a trampoline per declared
 // symbol, and a process that only execs (the runtime shim's pass-through commands) or only reads a
 // map should not pay for the thirty it never calls. The libc handle itself is opened once per
-// symbol by the dynamic loader's reference count, which is cheap.
+// symbol by the dynamic loader's reference count, which is cheap. But every dlopen is one TinyCC
+// compilation with a fixed cost of its own, so a path that knows which symbols it will call (a
+// hook: bindLibc) binds them in one.
 // __errno_location is bound with the first other symbol, so that errno() right after a failed call
 // never binds anything (binding could itself change errno).
 const bound: Record<string, unknown> = {};
@@ -56,6 +58,19 @@ function bind(name: string): unknown {
   bound[name] = fn;
   return fn;
 }
+/**
+ * Binds those of `names` not bound yet in one dlopen (one compilation instead of one each). Only
+ * for symbols the caller is about to call on every run: binding is cheap, not free.
+ */
+export function bindLibc(names: readonly (keyof Symbols)[]): void {
+  const missing = names.filter((n) => !bound[n]);
+  if (!bound.__errno_location && !missing.includes("__errno_location")) missing.push("__errno_location");
+  if (missing.length === 0) return;
+  const declared = Object.fromEntries(missing.map((n) => [n, symbols[n]])) as Symbols;
+  const fns = dlopen("libc.so.6", declared).symbols as Record<string, unknown>;
+  for (const n of missing) bound[n] = fns[n];
+}
+
 export const libc: Bound = new Proxy(bound as Bound, {
   get(target, name: string) {
     const have = (target as Record<string, unknown>)[name];

@@ -1,9 +1,10 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { chmodSync, closeSync, copyFileSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, ftruncateSync } from "node:fs";
+import { chmodSync, closeSync, copyFileSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, ftruncateSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CONFIG_SIZE_LIMIT, injectHooks, readConfig, writeConfigAtomic, FileInputError } from "../../lib/oci/index.ts";
 import { InputError } from "../../lib/errors.ts";
+import { readHookConfig } from "../../lib/oci/hook-config.ts";
 
 const FIXTURES = join(import.meta.dir, "../../../shared/fixtures");
 
@@ -64,6 +65,22 @@ describe("readConfig", () => {
     }
     expect(err).toBeInstanceOf(FileInputError);
     expect((err as Error).message).toBe(`${big}: too large (104857600 bytes, the limit is ${CONFIG_SIZE_LIMIT})`);
+  });
+});
+
+describe("a bundle's config.json is user-controlled", () => {
+  test("a FIFO is refused without blocking, a symlink is not followed, a hook's read refuses them too", () => {
+    const file = join(dir, "config.json");
+    rmSync(file, { force: true });
+    expect(Bun.spawnSync(["mkfifo", file]).exitCode).toBe(0);
+    expect(() => readConfig(dir)).toThrow(`${file}: is not a regular file`);
+    expect(() => readHookConfig(dir)).toThrow(`${file}: is not a regular file`);
+    rmSync(file);
+    writeFileSync(join(dir, "real.json"), readFileSync(join(FIXTURES, "bundles/runc-1.1-spec.json")));
+    symlinkSync(join(dir, "real.json"), file);
+    expect(() => readConfig(dir)).toThrow(`${file}: is a symbolic link: not followed`);
+    expect(() => readHookConfig(dir)).toThrow(`${file}: is a symbolic link: not followed`);
+    rmSync(file);
   });
 });
 

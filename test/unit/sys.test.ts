@@ -185,3 +185,38 @@ describe("execve", () => {
     expect(Bun.spawnSync([process.execPath, "-e", script]).stdout.toString()).toContain("contains a NUL byte");
   });
 });
+
+describe("lib/sys/file.ts and bindLibc", () => {
+  test("bindLibc binds several symbols in one dlopen; they are the ones libc's proxy returns", async () => {
+    const { bindLibc, libc } = await import("../../lib/sys/libc.ts");
+    bindLibc(["getpid", "gettid"]);
+    expect(libc.getpid()).toBe(process.pid);
+    expect(libc.gettid()).toBeGreaterThan(0);
+  });
+  test("readFile, readText, mkdir -p, readdir with types, rename, removeTree", async () => {
+    const f = await import("../../lib/sys/file.ts");
+    const { lstat, stat } = await import("../../lib/sys/stat.ts");
+    const dir = mkdtempSync(join(tmpdir(), "hookshim-file-"));
+    try {
+      f.mkdir(`${dir}/a/b/c`, 0o700, true);
+      f.mkdir(`${dir}/a/b/c`, 0o700, true); // an existing directory is fine with recursive
+      expect(() => f.mkdir(`${dir}/a`)).toThrow("EEXIST");
+      expect(stat(`${dir}/a/b/c`).mode & 0o777).toBe(0o700);
+      const big = "x".repeat(100_000);
+      writeFileSync(`${dir}/a/big`, big);
+      expect(f.readText(`${dir}/a/big`)).toBe(big);
+      expect(() => f.readFile(`${dir}/a/big`, 1000)).toThrow("EFBIG");
+      expect(f.readText("/proc/self/cmdline").split("\0")[0]).toBe(readFileSync("/proc/self/cmdline", "utf8").split("\0")[0]!);
+      expect(lstat(`${dir}/a/big`).size).toBe(100_000);
+      const names = f.readdir(`${dir}/a`).map((d) => [d.name, d.isDirectory()]).sort();
+      expect(names).toEqual([["b", true], ["big", false]]);
+      f.rename(`${dir}/a/big`, `${dir}/a/moved`);
+      expect(() => f.readText(`${dir}/a/big`)).toThrow("ENOENT");
+      f.removeTree(`${dir}/a`);
+      f.removeTree(`${dir}/a`); // nothing there is not an error
+      expect(f.readdir(dir)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
