@@ -29,6 +29,15 @@ export function join(...parts: string[]): string {
   return joined === "" ? "." : normalize(joined);
 }
 
+/** `parts` resolved right to left until one is absolute, on the cwd if none is; no trailing slash. */
+export function resolve(...parts: string[]): string {
+  let path = "";
+  for (let i = parts.length - 1; i >= 0 && !path.startsWith("/"); i--) if (parts[i]) path = path ? `${parts[i]}/${path}` : parts[i]!;
+  if (!path.startsWith("/")) path = path ? `${process.cwd()}/${path}` : process.cwd();
+  const r = normalize(path);
+  return r.length > 1 && r.endsWith("/") ? r.slice(0, -1) : r;
+}
+
 /** The last component, trailing slashes ignored. */
 export function basename(path: string): string {
   const trimmed = path.replace(/\/+$/, "");

@@ -1,16 +1,17 @@
 // create / run: put the hooks that hooks.d selects (and hookshim's own, when configured) into the
 // bundle's config.json before the lower runtime reads it. Loaded only for those two commands: it
-// brings in the zod schemas.
-import { statSync } from "node:fs";
-import { resolve } from "node:path";
+// brings in the zod schemas, and of the runtime-spec's only those selection reads (inject-config.ts)
+// until there is something to write: then the whole file is validated first (spec.ts).
+import { resolve } from "../lib/posix-path.ts";
+import { stat } from "../lib/sys/stat.ts";
 import { InputError } from "../lib/errors.ts";
 import type { HookshimConfig } from "../lib/config/index.ts";
-import { bundleHooks, compiledExecutable } from "../lib/lifecycle/registration.ts";
 // module by module, not through lib/oci/index.ts: nothing the shim does not run is loaded
-import { readConfig, writeConfigAtomic } from "../lib/oci/bundle.ts";
+import { readInjectConfig } from "../lib/oci/inject-config.ts";
+import { validateConfigAs } from "../lib/oci/config-file.ts";
 import { readHooksDirs } from "../lib/oci/hooksd.ts";
 import { injectHooks, selectHooks, type SelectedHooks } from "../lib/oci/hooksd-match.ts";
-import { STAGES } from "../lib/oci/spec.ts";
+import { STAGES } from "../lib/oci/hooks-schema.ts";
 import type { RuncInvocation } from "../lib/oci/runtime-argv.ts";
 import type { RuncLog } from "./runc-log.ts";
 
@@ -27,7 +28,7 @@ function bundleDir(inv: RuncInvocation): string {
   const bundle = inv.bundle ?? process.cwd();
   let isDir: boolean;
   try {
-    isDir = statSync(bundle).isDirectory();
+    isDir = stat(bundle).isDirectory();
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new InputError(`bundle ${bundle}: ${code === "ENOENT" ? "does not exist" : `cannot be read (${code})`}`);
@@ -42,7 +43,8 @@ function configSource(inv: RuncInvocation, bundle: string): string {
   return typeof override === "string" ? resolve(bundle, override) : bundle;
 }
 
-function hookshimOwnHooks(configPath: string | undefined): SelectedHooks {
+async function hookshimOwnHooks(configPath: string | undefined): Promise<SelectedHooks> {
+  const { bundleHooks, compiledExecutable } = await import("../lib/lifecycle/registration.ts");
   const binary = compiledExecutable();
   if (!binary)
     throw new Error("runtime.injectHookshimHooks needs the compiled hookshim (npm run build); this shim runs as a script");
@@ -65,13 +67,22 @@ function concat(a: SelectedHooks, b: SelectedHooks): SelectedHooks {
  * hooks.d file is reported through `log` and skipped; a bad config.json throws before anything is
  * written.
  */
-export function injectConfiguredHooks(inv: RuncInvocation, config: HookshimConfig, configPath: string | undefined, log: RuncLog): InjectResult {
+export async function injectConfiguredHooks(
+  inv: RuncInvocation,
+  config: HookshimConfig,
+  configPath: string | undefined,
+  log: RuncLog,
+): Promise<InjectResult> {
   const bundle = bundleDir(inv);
-  const { file, spec, raw } = readConfig(configSource(inv, bundle));
+  const { file, spec, raw } = readInjectConfig(configSource(inv, bundle));
   const { hooks, errors } = readHooksDirs(config.hooksDirs);
   for (const e of errors) log.warn(`hooks.d file ${e.file}: ${e.message} (skipped)`);
   let selected = selectHooks(hooks, spec);
-  if (config.runtime.injectHookshimHooks) selected = concat(selected, hookshimOwnHooks(configPath));
+  if (config.runtime.injectHookshimHooks) selected = concat(selected, await hookshimOwnHooks(configPath));
+  if (!STAGES.some((stage) => selected[stage]?.length)) return { file, added: 0, skipped: errors.map((e) => e.file) };
+  // a file hookshim rewrites is one it has validated whole, before anything is changed in it
+  const [{ SpecSchema }, { writeConfigAtomic }] = await Promise.all([import("../lib/oci/spec.ts"), import("../lib/oci/bundle.ts")]);
+  validateConfigAs(SpecSchema, file, raw);
   const added = injectHooks(spec, selected);
   if (added) writeConfigAtomic(file, raw, { durable: false });
   return { file, added, skipped: errors.map((e) => e.file) };

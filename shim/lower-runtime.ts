@@ -4,7 +4,7 @@
 // shim first and exec it forever). The file is opened once (O_PATH), every check is made on that
 // fd, and the fd is what gets exec'd (execveat AT_EMPTY_PATH): a path swapped between the check and
 // the exec changes nothing.
-import { dirname, join } from "node:path";
+import { dirname, join } from "../lib/posix-path.ts";
 // Syscalls from lib/sys, not node:fs (a millisecond to load), and io.ts and stat.ts alone, not
 // lib/sys/index.ts: every pass-through command loads this module.
 import { O, close, open, read, setCloseOnExec } from "../lib/sys/io.ts";

@@ -37,7 +37,7 @@ async function prepare(inv: RuncInvocation, g: GlobalOptions, log: RuncLog, timi
   // found before the bundle is touched: a refused runtime leaves config.json as it was
   const lower = findLowerRuntime({ configured: config.runtime.path, self });
   timing.mark("lower runtime");
-  injectConfiguredHooks(inv, config, g.configPath, log);
+  await injectConfiguredHooks(inv, config, g.configPath, log);
   timing.mark("inject");
   return lower;
 }

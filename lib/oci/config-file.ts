@@ -47,7 +47,12 @@ export function readConfigAs<S extends z.core.$ZodType>(schema: S, bundleOrFile:
   const file = configPath(bundleOrFile);
   const raw = readJsonFile(file, CONFIG_SIZE_LIMIT, { userControlled: true });
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw new InputError(`${file}: a config must be a JSON object`);
+  return { file, spec: validateConfigAs(schema, file, raw), raw: raw as Record<string, unknown> };
+}
+
+/** `raw` (read from `file`) validated against `schema`; the problems as one InputError line. */
+export function validateConfigAs<S extends z.core.$ZodType>(schema: S, file: string, raw: unknown): z.infer<S> {
   const r = check(schema, raw);
   if (!r.ok) throw new InputError(problemLine(file, r.problems));
-  return { file, spec: r.value as z.infer<S>, raw: raw as Record<string, unknown> };
+  return r.value as z.infer<S>;
 }

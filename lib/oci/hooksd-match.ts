@@ -1,7 +1,8 @@
 // Which hooks.d hooks a container gets, and putting them into its config: containers/common's
 // When.Match and Manager.Hooks, ported.
 import { compareHookNames, type HookEntry, type ParsedHookDefinition } from "./hooksd.ts";
-import { STAGES, type Hook, type Mount, type Spec, type Stage } from "./spec.ts";
+import { STAGES, type Hook, type Stage } from "./hooks-schema.ts";
+import type { InjectConfig } from "./inject-config.ts";
 
 export interface MatchContext {
   /** annotations the patterns see; the config's own when absent */
@@ -15,11 +16,11 @@ export interface MatchContext {
 
 export type SelectedHooks = Partial<Record<Stage, Hook[]>>;
 
-function isBindMount(m: Mount): boolean {
+function isBindMount(m: NonNullable<InjectConfig["mounts"]>[number]): boolean {
   return m.type === "bind" || (m.options ?? []).some((o) => o === "bind" || o === "rbind");
 }
 
-export function specHasBindMounts(spec: Spec): boolean {
+export function specHasBindMounts(spec: InjectConfig): boolean {
   return (spec.mounts ?? []).some(isBindMount);
 }
 
@@ -28,7 +29,7 @@ export function specHasBindMounts(spec: Spec): boolean {
  * one is enough. `commands` is decided last and, when the config has a process, decides alone
  * among what is left: the first matching pattern injects, none matching does not.
  */
-export function hookMatches(entry: ParsedHookDefinition, spec: Spec, ctx: MatchContext = {}): boolean {
+export function hookMatches(entry: ParsedHookDefinition, spec: InjectConfig, ctx: MatchContext = {}): boolean {
   const { when } = entry.definition;
   const anyOf = entry.anyCondition;
   const results: boolean[] = [];
@@ -52,7 +53,7 @@ export function hookMatches(entry: ParsedHookDefinition, spec: Spec, ctx: MatchC
  * The hooks each stage gets, in podman's injection order (file names, lower-cased, by code
  * point) whatever order `hooks` comes in.
  */
-export function selectHooks(hooks: readonly HookEntry[], spec: Spec, ctx: MatchContext = {}): SelectedHooks {
+export function selectHooks(hooks: readonly HookEntry[], spec: InjectConfig, ctx: MatchContext = {}): SelectedHooks {
   const ordered = [...hooks].sort((a, b) => compareHookNames(a.name, b.name));
   const selected: SelectedHooks = {};
   for (const entry of ordered) {
@@ -78,7 +79,7 @@ function canonical(v: unknown): string {
  * there (same path, args, env, timeout and any other field), so injecting twice changes nothing.
  * Returns how many hooks were added.
  */
-export function injectHooks(spec: Spec, selected: SelectedHooks): number {
+export function injectHooks(spec: InjectConfig, selected: SelectedHooks): number {
   let added = 0;
   for (const stage of STAGES) {
     const hooks = selected[stage];

@@ -2,14 +2,15 @@
 // containers/common pkg/hooks does, and reading a list of hooks directories the way podman and
 // CRI-O do: only *.json, a later directory's file masks an earlier one of the same name, a broken
 // file is reported by name and skipped.
-import { accessSync, constants, readdirSync } from "node:fs";
-import { join } from "node:path";
+import { join } from "../posix-path.ts";
+import { readdir } from "../sys/file.ts";
+import { access, X_OK } from "../sys/stat.ts";
 import * as z from "zod/mini";
 import { compileGoRegExp } from "./goregexp.ts";
 import { check, describeValue, formatIssuePath } from "./issues.ts";
 import { FileInputError, readJsonFile } from "./json.ts";
 import { absolutePath, stringList } from "./primitives.ts";
-import { HookSchema, StageSchema, type Hook } from "./spec.ts";
+import { HookSchema, StageSchema, type Hook } from "./hooks-schema.ts";
 
 /** A hooks.d file is a few hundred bytes; anything near this is not one. */
 export const HOOK_FILE_SIZE_LIMIT = 1024 * 1024;
@@ -212,7 +213,7 @@ export function readHookFile(file: string): ParsedHookDefinition {
   if (!r.ok) throw new FileInputError(file, r.problems.join("; "));
   const path = r.value.definition.hook.path;
   try {
-    accessSync(path, constants.X_OK);
+    access(path, X_OK);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const what = code === "ENOENT" ? "does not exist" : code === "EACCES" ? "is not executable" : `cannot be used (${code})`;
@@ -234,7 +235,7 @@ export function readHooksDirs(dirs: readonly string[]): { hooks: HookEntry[]; er
   for (const dir of dirs) {
     let names: string[];
     try {
-      names = readdirSync(dir);
+      names = readdir(dir).map((d) => d.name);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code !== "ENOENT") errors.push({ file: dir, message: `cannot read directory: ${code ?? String(e)}` });

@@ -7,7 +7,7 @@
 // they are recorded, because a watcher must survive a runtime newer than itself.
 // Longer than most files (about 400 lines) on purpose: the three parsers share the flag tables and
 // the Go/argp lookup rules, and the tables are runc's and crun's command surface, kept side by side.
-import { resolve } from "node:path";
+import { resolve } from "../posix-path.ts";
 
 export type FlagValue = string | boolean | string[];
 

@@ -18,34 +18,13 @@ import {
 } from "./primitives.ts";
 
 export { AnnotationsSchema } from "./primitives.ts";
+import { HooksSchema } from "./hooks-schema.ts";
+import { MountSelectionFields, ProcessArgsSchema } from "./inject-config.ts";
+export * from "./hooks-schema.ts";
 import { LinuxDeviceSchema, LinuxResourcesSchema } from "./resources.ts";
 export * from "./resources.ts";
 
-// ---- hooks -------------------------------------------------------------------------------------
-
-export const HookSchema = z.looseObject({
-  path: absolutePath,
-  args: z.optional(stringList),
-  env: z.optional(stringList),
-  /** seconds; the spec: "If set, timeout MUST be greater than zero" */
-  timeout: z.optional(int32.check(z.refine((n) => n > 0, { error: (iss) => `must be > 0, got ${String(iss.input)}` }))),
-});
-
-/** Hook stages in the order a container's lifecycle reaches them. */
-export const STAGES = ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"] as const;
-export type Stage = (typeof STAGES)[number];
-export const StageSchema = z.enum(STAGES);
-
-const hookList = z.optional(z.array(HookSchema));
-export const HooksSchema = z.looseObject({
-  /** deprecated in favour of createRuntime/createContainer/startContainer, still valid */
-  prestart: hookList,
-  createRuntime: hookList,
-  createContainer: hookList,
-  startContainer: hookList,
-  poststart: hookList,
-  poststop: hookList,
-});
+// ---- hooks: lib/oci/hooks-schema.ts (the shim's create reads them without the rest) ----------------
 
 // ---- process -----------------------------------------------------------------------------------
 
@@ -102,7 +81,7 @@ export const ProcessSchema = z.looseObject({
   consoleSize: z.optional(z.looseObject({ height: uint32, width: uint32 })),
   user: UserSchema,
   /** non-Windows: "at least one entry is REQUIRED" */
-  args: z.optional(z.array(z.string()).check(z.minLength(1))),
+  args: z.optional(ProcessArgsSchema),
   commandLine: z.optional(z.string()),
   env: z.optional(stringList),
   cwd: absolutePath,
@@ -128,8 +107,7 @@ export const MountSchema = z.looseObject({
   // the spec only says SHOULD be absolute (relative destinations are deprecated, not invalid)
   destination: nonEmptyString,
   source: z.optional(z.string()),
-  type: z.optional(z.string()),
-  options: z.optional(stringList),
+  ...MountSelectionFields,
   uidMappings: z.optional(z.array(IDMappingSchema)),
   gidMappings: z.optional(z.array(IDMappingSchema)),
 });
@@ -240,8 +218,6 @@ export type Process = z.infer<typeof ProcessSchema>;
 export type User = z.infer<typeof UserSchema>;
 export type Root = z.infer<typeof RootSchema>;
 export type Mount = z.infer<typeof MountSchema>;
-export type Hook = z.infer<typeof HookSchema>;
-export type Hooks = z.infer<typeof HooksSchema>;
 export type Linux = z.infer<typeof LinuxSchema>;
 export type LinuxNamespace = z.infer<typeof NamespaceSchema>;
 export type LinuxIDMapping = z.infer<typeof IDMappingSchema>;

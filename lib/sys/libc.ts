@@ -39,6 +39,7 @@ const symbols = {
   rmdir: { args: ["cstring"], returns: "i32" },
   unlink: { args: ["cstring"], returns: "i32" },
   rename: { args: ["cstring", "cstring"], returns: "i32" },
+  access: { args: ["cstring", "i32"], returns: "i32" },
 } as const satisfies Record<string, FFIFunction>;
 
 type Symbols = typeof symbols;

@@ -2,7 +2,7 @@
 // pass-through path and the hooks: node:fs costs a Bun process a millisecond or two and 2.5 MiB to
 // load, and `runc state`, `kill`, `delete` through the shim need nothing of it but these checks of
 // the runtime it execs.
-import { errno, syscall6, SYS } from "./libc.ts";
+import { libc, errno, syscall6, SYS } from "./libc.ts";
 import { SyscallError } from "./error.ts";
 import { addressOf } from "./struct.ts";
 
@@ -83,6 +83,12 @@ export function exists(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+export const X_OK = 1;
+/** access(2) with `mode` (X_OK): fails with the errno as a SyscallError, as node's accessSync does with its code. */
+export function access(path: string, mode: number): void {
+  if (libc.access(Buffer.from(path + "\0"), mode) < 0) throw new SyscallError("access", errno(), path);
 }
 
 /** readlink(2): the target of the symlink at `path` (/proc/self/fd/N: the path the fd was opened on). */
