@@ -354,3 +354,42 @@ describe("containerd and docker registration", () => {
     expect(readdirSync(d)).toEqual(["daemon.json"]);
   });
 });
+
+describe("create: what is validated before config.json is rewritten", () => {
+  const spec = () => JSON.parse(readFileSync(join(import.meta.dir, "../../../shared/fixtures/bundles/runc-1.1-spec.json"), "utf8"));
+  const hooksDir = () => {
+    const d = fresh("hooks.d");
+    writeFileSync(join(d, "a.json"), JSON.stringify({ version: "1.0.0", hook: { path: "/bin/true" }, when: { always: true }, stages: ["prestart"] }));
+    return d;
+  };
+  const run = async (bundle: string, hooksDirs: string[]) => {
+    const { injectConfiguredHooks } = await import("../../shim/inject.ts");
+    const { defaultConfig } = await import("../../lib/config/index.ts");
+    const config = { ...defaultConfig(), hooksDirs };
+    return injectConfiguredHooks(parseRuncArgv(["create", "--bundle", bundle, "x"]), config, undefined, new RuncLog(undefined, undefined));
+  };
+
+  test("a field selection reads (process.args) is refused naming it, hooks.d empty or not", async () => {
+    const bundle = fresh("bundle");
+    const s = spec();
+    s.process.args = "true";
+    writeFileSync(join(bundle, "config.json"), JSON.stringify(s));
+    await expect(run(bundle, [])).rejects.toThrow(`${join(bundle, "config.json")}: process.args`);
+    await expect(run(bundle, [hooksDir()])).rejects.toThrow(`${join(bundle, "config.json")}: process.args`);
+  });
+
+  test("a field only the lower runtime reads: left to it when nothing is injected, refused before a rewrite", async () => {
+    const bundle = fresh("bundle");
+    const s = spec();
+    s.process.cwd = "relative";
+    const text = JSON.stringify(s);
+    writeFileSync(join(bundle, "config.json"), text);
+    expect(await run(bundle, [])).toMatchObject({ added: 0 });
+    await expect(run(bundle, [hooksDir()])).rejects.toThrow(`${join(bundle, "config.json")}: process.cwd: "relative" is not an absolute path`);
+    expect(readFileSync(join(bundle, "config.json"), "utf8")).toBe(text);
+    s.process.cwd = "/";
+    writeFileSync(join(bundle, "config.json"), JSON.stringify(s));
+    expect(await run(bundle, [hooksDir()])).toMatchObject({ added: 1 });
+    expect(JSON.parse(readFileSync(join(bundle, "config.json"), "utf8")).hooks.prestart).toEqual([{ path: "/bin/true" }]);
+  });
+});
