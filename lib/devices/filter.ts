@@ -3,16 +3,16 @@
 // (libcontainer/cgroups/ebpf LoadAttachCgroupDeviceFilter), read back the rules in force from the
 // attached programs, and change one rule in place.
 import {
-  deviceFilterInstructions, decompileDeviceFilter, type DecompiledFilter, type FilterException, type FilterSpec, type HostDeny,
+  deviceFilterInstructions, decompileDeviceFilter, type DecompiledFilter, type Exception, type HostDeny, type ReducedRules,
 } from "../../bpf/devicefilter.ts";
 import { assemble, decode, Exit, Mov32Imm, R0, type Instruction } from "../bpf/asm/index.ts";
 import {
-  AttachFlag, AttachType, BpfProgram, ProgType, progAttach, progDetach, progFdById, progInfoByFd, progQuery,
+  AttachFlag, AttachType, BpfProgram, DevcgAccess, ProgType, progAttach, progDetach, progFdById, progInfoByFd, progQuery,
   progXlated,
 } from "../bpf/index.ts";
 import { LOCK, O, close, flock, isErrno, open } from "../sys/index.ts";
-import { ContainerDevices, Emulator, emulatorFromReduced, type ReducedRules } from "./emulator.ts";
-import { Access, DeviceRuleError, type NormalRule } from "./rule.ts";
+import { ContainerDevices, Emulator, emulatorFromReduced } from "./emulator.ts";
+import { DeviceRuleError, type NormalRule } from "./rule.ts";
 
 /** The name of hookshim's program for a container (host denies, then its own rules), so it can be told from runc's and systemd's. */
 export const DEVICE_PROGRAM_NAME = "hookshim_dev";
@@ -36,8 +36,7 @@ export interface CompiledFilter {
 export function compileDeviceFilter(source: Emulator | NormalRule[], hostDenies: HostDeny[] = []): CompiledFilter {
   const emu = source instanceof Emulator ? source : new Emulator().applyAll(source);
   const reduced = emu.reduced();
-  const spec: FilterSpec = { ...reduced, hostDenies };
-  const instructions = deviceFilterInstructions(spec);
+  const instructions = deviceFilterInstructions({ ...reduced, hostDenies });
   return { hostDenies, reduced, instructions, bytes: assemble(instructions) };
 }
 
@@ -47,12 +46,12 @@ export function hostDenyBlocks(rules: readonly NormalRule[]): HostDeny[] {
     if (r.allow) throw new DeviceRuleError(`${r.source ?? "a host rule"}: the host's program prefix holds denies only`);
     const types = r.type === "a" ? (["b", "c"] as const) : [r.type];
     const any = r.type === "a";
-    return types.map((type) => ({ type, major: any ? -1 : r.major, minor: any ? -1 : r.minor, access: any ? Access.ALL : r.access, source: r.source }));
+    return types.map((type) => ({ type, major: any ? -1 : r.major, minor: any ? -1 : r.minor, access: any ? DevcgAccess.ALL : r.access, source: r.source }));
   });
 }
 
 /** Whether a host deny block denies the request: same device, a requested bit in the rule. */
-export function hostDenyMatches(d: FilterException, type: "b" | "c", major: number, minor: number, access: number): boolean {
+export function hostDenyMatches(d: Exception, type: "b" | "c", major: number, minor: number, access: number): boolean {
   return d.type === type && (d.major < 0 || d.major === major) && (d.minor < 0 || d.minor === minor) && (d.access & access) !== 0;
 }
 
@@ -297,12 +296,9 @@ function readFromFd(cgroupFd: number): AttachedFilter[] {
   return out;
 }
 
-/** The v1 list after a decompiled program's host denies, as emulator state. */
+/** The v1 list after a decompiled program's host denies, as emulator state: its blocks are the exceptions. */
 export function emulatorFromFilter(f: DecompiledFilter): Emulator {
-  return emulatorFromReduced({
-    defaultAllow: f.defaultAllow,
-    exceptions: f.blocks.map(({ type, major, minor, access }) => ({ type, major, minor, access })),
-  });
+  return emulatorFromReduced({ defaultAllow: f.defaultAllow, exceptions: f.blocks });
 }
 
 /** What a decompiled program decides as a whole: its host denies first, then its v1 list. */
@@ -314,7 +310,7 @@ export function decisionsOf(f: DecompiledFilter): ContainerDevices {
 /** Host denies in force on a cgroup: a program's own prefix, or a host-only program's. */
 export interface HostDenies {
   progId: number;
-  denies: FilterException[];
+  denies: Exception[];
 }
 
 /**
@@ -336,7 +332,7 @@ export function changeDeviceRule(
     if (filters.length > 1)
       throw new Error(`${cgroupDir}: ${filters.length} device programs are attached (ids ${filters.map((f) => f.id).join(", ")}); refusing to merge them`);
     let emu = emulatorFromReduced({ defaultAllow: true, exceptions: [] });
-    let hostDenies: FilterException[] = [];
+    let hostDenies: Exception[] = [];
     if (filters.length === 1) {
       const f = filters[0]!;
       if (!f.filter) throw new Error(`${cgroupDir}: program ${f.id} (${f.name || "unnamed"}) cannot be read back: ${f.error}`);
