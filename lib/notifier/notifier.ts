@@ -22,6 +22,7 @@ import {
 } from "../store/index.ts";
 import { parseRuncArgv, parseConmonArgv } from "../oci/runtime-argv.ts";
 import { cgroupMount, pidGroupPath } from "../cgroup/index.ts";
+import { RUNTIME_STATE, stateLayoutOf } from "../containers/index.ts";
 import { NotifierMetrics } from "./metrics.ts";
 import { Poller } from "./poller.ts";
 import { ReportedContainers, type PidSource } from "./reported.ts";
@@ -86,12 +87,6 @@ interface Watched {
   runtimeTraceId?: bigint;
   runtimePid?: number;
 }
-
-/** Where a runtime keeps a container's state, <root>/<id>/<file>, and its default root. */
-const STATE_LAYOUTS: Record<string, { root: string; file: string }> = {
-  runc: { root: "/run/runc", file: "state.json" },
-  crun: { root: "/run/crun", file: "status" },
-};
 
 export class NotifierCore {
   readonly metrics: NotifierMetrics;
@@ -215,7 +210,7 @@ export class NotifierCore {
       }
       // through /proc/self/exe (a runtime re-executing itself) only argv[0] names the runtime
       const runtime = printable(filename && basename(filename) !== "exe" ? basename(filename) : program).slice(0, 32);
-      const layout = STATE_LAYOUTS[runtime];
+      const layout = stateLayoutOf(runtime);
       const stateRoot = r.globals.root ?? layout?.root;
       if (!this.pendingCaps.take(claimant.uid)) {
         this.metrics.countError("capped");
@@ -224,7 +219,7 @@ export class NotifierCore {
       }
       this.created({
         id: r.id, bundle: r.bundle ?? cwd, runtime, pidFile: r.pidFile, claimant,
-        stateFile: stateRoot ? join(stateRoot, r.id, (layout ?? STATE_LAYOUTS.runc!).file) : undefined, runtimePid: claimant.pid,
+        stateFile: stateRoot ? join(stateRoot, r.id, (layout ?? RUNTIME_STATE.runc).file) : undefined, runtimePid: claimant.pid,
         runtimeTraceId: r.command === "run" && r.flags.detach !== true ? this.traceRuntime(claimant.pid) : undefined,
       });
     } catch (e) {
