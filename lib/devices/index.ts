@@ -12,8 +12,10 @@ export {
   parseDeviceRequests, type ContainerRuleSets, type DeviceConfigSource, type DevicePolicy,
 } from "./sources.ts";
 export {
-  DEVICE_PROGRAM_NAME, HOST_PROGRAM_NAME, attachContainerFilter, attachDeviceFilter, attachedDeviceProgramIds,
-  changeDeviceRule, compileContainerFilter, compileDeviceFilter, decisionsOf, describeProgram, detachDeviceFilters,
-  emulatorFromFilter, haveProgReplace, hostDenyBlocks, hostDenyMatches, loadDeviceFilter, readDeviceFilters,
-  type AttachResult, type AttachedFilter, type CompiledFilter, type ContainerFilter, type HostDenies,
+  DEVICE_PROGRAM_NAME, HOST_PROGRAM_NAME, compileContainerFilter, compileDeviceFilter, decisionsOf, emulatorFromFilter,
+  hostDenyBlocks, hostDenyMatches, type CompiledFilter, type ContainerFilter,
+} from "./compile.ts";
+export {
+  attachContainerFilter, attachDeviceFilter, attachedDeviceProgramIds, changeDeviceRule, describeProgram, detachDeviceFilters,
+  haveProgReplace, loadDeviceFilter, readDeviceFilters, type AttachResult, type AttachedFilter, type HostDenies,
 } from "./filter.ts";

@@ -10,7 +10,7 @@ export type DeviceType = "a" | "b" | "c";
  * An OCI LinuxDeviceCgroup (lib/oci/resources.ts declares it) as hookshim writes one: absent or null
  * major/minor is a wildcard, absent type is "a"; the numbers are device numbers, never bigints.
  */
-export type DeviceRule = Omit<LinuxDeviceCgroup, "major" | "minor"> & { major?: number | null; minor?: number | null };
+export type DeviceRule = Pick<LinuxDeviceCgroup, "allow" | "type" | "access"> & { major?: number | null; minor?: number | null };
 
 /** The highest device number a rule may name: ~0 is the kernel's wildcard. */
 export const MAX_DEVICE_NUMBER = 0xfffffffe;
