@@ -3,19 +3,13 @@
 // container that ended before it could be traced, the status of the foreground `run` runtime,
 // which exits with its container's).
 import { close, pidfdOpen } from "../sys/index.ts";
-import { exitedEventFromWaitStatus, ProcessGoneError, type ExitOutcome, type Store } from "../store/index.ts";
+import { exitedEventFromWaitStatus, ProcessGoneError, type ExitOutcome, type LifecycleEvent, type Store } from "../store/index.ts";
 import { startTime } from "./trust.ts";
 
-/** A container being followed. */
-export interface Followed {
+/** A container being followed: the fields its events carry, and how its exit is tracked. */
+export interface Followed extends Pick<LifecycleEvent, "id" | "name" | "pid" | "bundle" | "runtime" | "cgroup"> {
   /** the uid whose runtime started it (0 for survivors: the store, the cgroup tree, root's state dirs) */
   uid: number;
-  id: string;
-  name: string;
-  pid: number;
-  bundle: string;
-  runtime: string;
-  cgroup: string;
   traceId: bigint;
   /** we started the trace, so we free its exit status */
   ownTrace: boolean;
