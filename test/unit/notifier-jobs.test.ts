@@ -10,6 +10,8 @@ import { PidFileError, PidWait, RuntimeEndedError } from "../../lib/notifier/pid
 import { Poller } from "../../lib/notifier/poller.ts";
 import { ConmonClaims, InvalidContainerIdError, classifyRuntimeExec } from "../../lib/notifier/runtime-exec.ts";
 import { RUNTIME_STATE } from "../../lib/containers/index.ts";
+import { ContainerIdTakenError, recordRunning } from "../../lib/notifier/reconcile.ts";
+import { newContainerRecord, type ContainerRecord, type Store } from "../../lib/store/index.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), `notifier-jobs-${process.pid}-`));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -97,5 +99,34 @@ describe("PidWait", () => {
     await runtime.exited;
     expect(error).toBeInstanceOf(RuntimeEndedError);
     expect(error!.kind).toBe("runtime");
+  });
+});
+
+describe("recordRunning", () => {
+  // the two calls recordRunning makes before it writes, over one record
+  const storeHolding = (rec: ContainerRecord) => {
+    const puts: ContainerRecord[] = [];
+    const store = { getContainer: (id: string) => (id === rec.id ? rec : undefined), putContainer: (r: ContainerRecord) => void puts.push(r) };
+    return { store: store as unknown as Store, puts };
+  };
+  const followed = { id: "web", name: "web", pid: 4242, bundle: "", runtime: "runc", cgroup: "", traceId: 0n, ownTrace: false };
+
+  test("a non-root container never takes the id of another live container: ContainerIdTakenError", () => {
+    const { store, puts } = storeHolding(newContainerRecord({ id: "web", pid: 77, state: "running" }));
+    let caught: unknown;
+    try {
+      recordRunning(store, { ...followed, uid: 1000 }, (pid) => pid === 77);
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(ContainerIdTakenError);
+    expect((caught as ContainerIdTakenError).kind).toBe("store");
+    expect(puts).toEqual([]);
+  });
+
+  test("the record of the same process is left as it is", () => {
+    const { store, puts } = storeHolding(newContainerRecord({ id: "web", pid: 4242, state: "running" }));
+    recordRunning(store, { ...followed, uid: 1000 }, () => true);
+    expect(puts).toEqual([]);
   });
 });
