@@ -11,19 +11,17 @@
 // Also the way back: decompileDeviceFilter reads hookshim's and runc's program shapes (as the
 // kernel reports them, xlated) and returns the blocks, so the rules in force can be shown and edited.
 import {
-  R0, R1, R2, R3, R4, R5, Word, JumpOp, LoadMem, And32Imm, RSh32Imm, Mov32Reg, Mov32Imm, JumpImm, JumpReg,
-  Jump32Imm, Exit, type Instruction,
+  ALUOp, Class, JumpOp, R0, R1, R2, R3, R4, R5, Source, Word, LoadMem, And32Imm, RSh32Imm, Mov32Reg, Mov32Imm, JumpImm,
+  JumpReg, Jump32Imm, Exit, aluOp, isALU, isJump, jumpOp, opClass, opSource, type Instruction,
 } from "../lib/bpf/asm/index.ts";
+import { DevcgAccess, DevcgType } from "../lib/bpf/constants.ts";
 
-/** BPF_DEVCG_DEV_* values of the type half of access_type. */
-export const DevcgType = { BLOCK: 1, CHAR: 2 } as const;
-/** BPF_DEVCG_ACC_* bits of the access half of access_type. */
-export const DevcgAccess = { MKNOD: 1, READ: 2, WRITE: 4, ALL: 7 } as const;
-
-export const PROLOGUE_LENGTH = 6;
-export const EPILOGUE_LENGTH = 2;
-
-export interface FilterException {
+/**
+ * One exception of a v1 device list, and one block of the program: a device match and the access
+ * bits it grants (default deny) or denies (default allow). The emulator (lib/devices) keeps its
+ * list in this shape, so what it reduces is what the program encodes.
+ */
+export interface Exception {
   type: "b" | "c";
   /** -1: any */
   major: number;
@@ -33,22 +31,38 @@ export interface FilterException {
   access: number;
 }
 
+/** A v1 list in reduced form: what one device program encodes after its host denies. */
+export interface ReducedRules {
+  defaultAllow: boolean;
+  /** sorted by type, major, minor; wildcards first; none subsumed by another; each one block */
+  exceptions: Exception[];
+}
+
 /** A host deny block: it denies a request of the type and numbers that shares a bit with `access`. */
-export interface HostDeny extends FilterException {
+export interface HostDeny extends Exception {
   /** the rule it came from ("policy.rules[2]") */
   source?: string;
 }
 
-export interface FilterSpec {
-  defaultAllow: boolean;
-  /** each becomes one block; it allows when the default denies and denies when the default allows */
-  exceptions: FilterException[];
+export interface FilterSpec extends ReducedRules {
   /** each becomes one deny block before the exceptions, in this order */
   hostDenies?: HostDeny[];
 }
 
+// struct bpf_cgroup_dev_ctx { u32 access_type; u32 major; u32 minor; }
+const PROLOGUE: readonly Instruction[] = [
+  LoadMem(R2, R1, 0, Word), // r2 = type (low 16 bits)
+  And32Imm(R2, 0xffff),
+  LoadMem(R3, R1, 0, Word), // r3 = requested access (high 16 bits)
+  RSh32Imm(R3, 16),
+  LoadMem(R4, R1, 4, Word), // r4 = major
+  LoadMem(R5, R1, 8, Word), // r5 = minor
+];
+export const PROLOGUE_LENGTH = PROLOGUE.length;
+export const EPILOGUE_LENGTH = 2;
+
 /** Instructions of one host deny block: type 1, access 3, major 1, minor 1, verdict 2. */
-export function hostDenyInstructionCount(denies: readonly FilterException[]): number {
+export function hostDenyInstructionCount(denies: readonly Exception[]): number {
   return denies.reduce((n, d) => n + 6 + (d.major >= 0 ? 1 : 0) + (d.minor >= 0 ? 1 : 0), 0);
 }
 
@@ -60,15 +74,7 @@ function jumpIfNot(reg: number, value: number, label: string): Instruction {
 }
 
 export function deviceFilterInstructions(spec: FilterSpec): Instruction[] {
-  // struct bpf_cgroup_dev_ctx { u32 access_type; u32 major; u32 minor; }
-  const insns: Instruction[] = [
-    LoadMem(R2, R1, 0, Word), // r2 = type (low 16 bits)
-    And32Imm(R2, 0xffff),
-    LoadMem(R3, R1, 0, Word), // r3 = requested access (high 16 bits)
-    RSh32Imm(R3, 16),
-    LoadMem(R4, R1, 4, Word), // r4 = major
-    LoadMem(R5, R1, 8, Word), // r5 = minor
-  ];
+  const insns: Instruction[] = [...PROLOGUE];
   const hostDenies = spec.hostDenies ?? [];
   hostDenies.forEach((d, i) => {
     const next = i + 1 < hostDenies.length ? `host-${i + 1}` : "block-0";
@@ -116,7 +122,7 @@ export function runcInstructionCount(spec: FilterSpec): number {
 /** How a block tests the requested access. */
 export type AccessTest = "none" | "subset" | "overlap";
 
-export interface DecompiledBlock extends FilterException {
+export interface DecompiledBlock extends Exception {
   allow: boolean;
   test: AccessTest;
   /** the block decides as the v1 controller would for its rule */
@@ -125,7 +131,7 @@ export interface DecompiledBlock extends FilterException {
 
 export interface DecompiledFilter {
   /** the host deny blocks before the exceptions (hookshim's programs only), in program order */
-  hostDenies: FilterException[];
+  hostDenies: Exception[];
   defaultAllow: boolean;
   blocks: DecompiledBlock[];
 }
@@ -137,11 +143,20 @@ export class NotADeviceFilterError extends Error {
   }
 }
 
-// Raw opcodes (class | op | source) of the instructions the two shapes use.
-const OP = {
-  LDXW: 0x61, AND32K: 0x54, RSH32K: 0x74, MOV32K: 0xb4, MOV64K: 0xb7, MOV32X: 0xbc, MOV64X: 0xbf,
-  JNEK: 0x55, JNEX: 0x5d, JEQK: 0x15, JNE32K: 0x56, JEQ32K: 0x16, JNE32X: 0x5e, EXIT: 0x95,
-} as const;
+// The instruction kinds the two shapes use, tested with lib/bpf/asm's opcode fields. runc's
+// programs and the kernel's rewrites use the 64-bit and 32-bit forms of some of them.
+const ALU32 = [Class.ALU] as const;
+const ANY_ALU = [Class.ALU, Class.ALU64] as const;
+const JMP64 = [Class.JMP] as const;
+const ANY_JMP = [Class.JMP, Class.JMP32] as const;
+const isALUOp = (i: Instruction, op: ALUOp, source: number, classes: readonly number[]) =>
+  isALU(i.opcode) && aluOp(i.opcode) === op && opSource(i.opcode) === source && classes.includes(opClass(i.opcode));
+const isJumpOp = (i: Instruction, op: JumpOp, source: number, classes: readonly number[]) =>
+  isJump(i.opcode) && jumpOp(i.opcode) === op && opSource(i.opcode) === source && classes.includes(opClass(i.opcode));
+const isExit = (i: Instruction) => i.opcode === Exit().opcode;
+/** The same instruction as `want` (a template built with the DSL), its label aside. */
+const sameAs = (i: Instruction, want: Instruction) =>
+  i.opcode === want.opcode && i.dst === want.dst && i.src === want.src && i.offset === want.offset && i.constant === want.constant;
 
 const u32 = (c: bigint) => Number(BigInt.asUintN(32, c));
 
@@ -155,29 +170,20 @@ export function decompileDeviceFilter(insns: Instruction[]): DecompiledFilter {
   const expect = (pc: number, ok: (i: Instruction) => boolean, what: string) => {
     if (!ok(at(pc))) throw new NotADeviceFilterError(pc, `expected ${what}`);
   };
-  const is = (i: Instruction, op: number, dst: number, src?: number, off?: number, imm?: number) =>
-    i.opcode === op && i.dst === dst && (src === undefined || i.src === src) && (off === undefined || i.offset === off) &&
-    (imm === undefined || u32(i.constant) === imm);
-
-  expect(0, (i) => is(i, OP.LDXW, R2, R1, 0), "r2 = *(u32 *)(r1 + 0)");
-  expect(1, (i) => is(i, OP.AND32K, R2, undefined, undefined, 0xffff), "w2 &= 0xffff");
-  expect(2, (i) => is(i, OP.LDXW, R3, R1, 0), "r3 = *(u32 *)(r1 + 0)");
-  expect(3, (i) => is(i, OP.RSH32K, R3, undefined, undefined, 16), "w3 >>= 16");
-  expect(4, (i) => is(i, OP.LDXW, R4, R1, 4), "r4 = *(u32 *)(r1 + 4)");
-  expect(5, (i) => is(i, OP.LDXW, R5, R1, 8), "r5 = *(u32 *)(r1 + 8)");
+  PROLOGUE.forEach((want, pc) => expect(pc, (i) => sameAs(i, want), String(want)));
 
   const verdictAt = (pc: number): number | undefined => {
     const mov = insns[pc];
     const exit = insns[pc + 1];
-    if (!mov || !exit || exit.opcode !== OP.EXIT) return undefined;
-    if ((mov.opcode === OP.MOV32K || mov.opcode === OP.MOV64K) && mov.dst === R0) return u32(mov.constant);
+    if (!mov || !exit || !isExit(exit)) return undefined;
+    if (isALUOp(mov, ALUOp.Mov, Source.K, ANY_ALU) && mov.dst === R0) return u32(mov.constant);
     return undefined;
   };
 
   /** One block at pc: its rule, its verdict, the register its access test uses, where it ends. */
   const blockAt = (pc: number) => {
     const head = at(pc);
-    if (!(head.opcode === OP.JNEK && head.dst === R2)) throw new NotADeviceFilterError(pc, "expected a block's type test (if r2 != TYPE)");
+    if (!(isJumpOp(head, JumpOp.JNE, Source.K, JMP64) && head.dst === R2)) throw new NotADeviceFilterError(pc, "expected a block's type test (if r2 != TYPE)");
     const next = pc + 1 + head.offset;
     const jumpsNext = (i: Instruction, p: number) => p + 1 + i.offset === next;
     const typeNum = u32(head.constant);
@@ -187,13 +193,14 @@ export function decompileDeviceFilter(insns: Instruction[]): DecompiledFilter {
     let test: AccessTest = "none";
     let scratch: number | undefined;
     for (const reg of [R1, R0]) {
-      if (!(is(at(p), OP.MOV32X, reg, R3) || is(at(p), OP.MOV64X, reg, R3))) continue;
+      const mov = at(p);
+      if (!(isALUOp(mov, ALUOp.Mov, Source.X, ANY_ALU) && mov.dst === reg && mov.src === R3)) continue;
       scratch = reg;
-      expect(p + 1, (i) => (i.opcode === OP.AND32K) && i.dst === reg, `w${reg} &= ACCESS`);
+      expect(p + 1, (i) => isALUOp(i, ALUOp.And, Source.K, ALU32) && i.dst === reg, `w${reg} &= ACCESS`);
       access = u32(at(p + 1).constant);
       const t = at(p + 2);
-      if ((t.opcode === OP.JNEX || t.opcode === OP.JNE32X) && t.dst === reg && t.src === R3 && jumpsNext(t, p + 2)) test = "subset";
-      else if ((t.opcode === OP.JEQK || t.opcode === OP.JEQ32K) && t.dst === reg && u32(t.constant) === 0 && jumpsNext(t, p + 2)) test = "overlap";
+      if (isJumpOp(t, JumpOp.JNE, Source.X, ANY_JMP) && t.dst === reg && t.src === R3 && jumpsNext(t, p + 2)) test = "subset";
+      else if (isJumpOp(t, JumpOp.JEq, Source.K, ANY_JMP) && t.dst === reg && u32(t.constant) === 0 && jumpsNext(t, p + 2)) test = "overlap";
       else throw new NotADeviceFilterError(p + 2, "expected an access test jumping to the next block");
       p += 3;
       break;
@@ -202,7 +209,7 @@ export function decompileDeviceFilter(insns: Instruction[]): DecompiledFilter {
     let minor = -1;
     for (const [reg, set] of [[R4, (v: number) => (major = v)], [R5, (v: number) => (minor = v)]] as const) {
       const j = at(p);
-      if ((j.opcode === OP.JNEK || j.opcode === OP.JNE32K) && j.dst === reg && jumpsNext(j, p)) {
+      if (isJumpOp(j, JumpOp.JNE, Source.K, ANY_JMP) && j.dst === reg && jumpsNext(j, p)) {
         set(u32(j.constant));
         p++;
       }
@@ -217,7 +224,7 @@ export function decompileDeviceFilter(insns: Instruction[]): DecompiledFilter {
     return { block, host: scratch === R0, next };
   };
 
-  const hostDenies: FilterException[] = [];
+  const hostDenies: Exception[] = [];
   const blocks: DecompiledBlock[] = [];
   let pc = PROLOGUE_LENGTH;
   for (;;) {

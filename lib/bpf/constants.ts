@@ -45,3 +45,11 @@ export const MapFlag = {
 export const FileFlag = { RDONLY: 0x8, WRONLY: 0x10 } as const;
 
 export const OBJ_NAME_LEN = 16;
+
+/** BPF_DEVCG_DEV_*: the type half (low 16 bits) of a cgroup device program's access_type. */
+export const DevcgType = { BLOCK: 1, CHAR: 2 } as const;
+/**
+ * BPF_DEVCG_ACC_*: the access half (high 16 bits) of access_type. The same bits as the v1
+ * controller's ACC_MKNOD/READ/WRITE, so hookshim's device rules carry access in them too.
+ */
+export const DevcgAccess = { MKNOD: 1, READ: 2, WRITE: 4, ALL: 7 } as const;

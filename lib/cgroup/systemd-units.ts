@@ -3,6 +3,7 @@
 // functions, like the controllers: settings in, properties out. What has no property (rdma, hugetlb,
 // unified files, memory.oom.group, per-device bfq weights) comes back as `rest`, for the cgroupfs
 // manager to write under the delegated unit.
+import type { DeviceRule } from "../devices/rule.ts";
 import { CgroupError } from "./errors.ts";
 import { MAX, type IoLimitType, type Limit, type Resources } from "./types.ts";
 
@@ -155,15 +156,6 @@ export function unitResources(res: Resources): UnitResources {
   if (res.hugetlb?.length) rest.hugetlb = res.hugetlb;
   if (res.unified && Object.keys(res.unified).length) rest.unified = res.unified;
   return { properties: p, rest };
-}
-
-/** A device cgroup rule as OCI writes it (linux.resources.devices). */
-export interface DeviceRule {
-  allow: boolean;
-  type?: string;
-  major?: number | null;
-  minor?: number | null;
-  access?: string;
 }
 
 /**

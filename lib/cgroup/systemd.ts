@@ -6,7 +6,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { CgroupError } from "./errors.ts";
 import { CgroupManager, type ManagerOptions } from "./manager.ts";
-import { deviceProperties, majorNameIn, unitGroupPath, unitResources, type DeviceRule, type UnitProperty } from "./systemd-units.ts";
+import type { DeviceRule } from "../devices/rule.ts";
+import { deviceProperties, majorNameIn, unitGroupPath, unitResources, type UnitProperty } from "./systemd-units.ts";
 import type { Resources } from "./types.ts";
 
 const SYSTEMD = "org.freedesktop.systemd1";
@@ -18,6 +19,18 @@ const JOB_TIMEOUT_MS = 30_000;
 /** systemd is the init (sd_booted(3): /run/systemd/system exists). */
 export function systemdBooted(): boolean {
   return existsSync("/run/systemd/system");
+}
+
+/** A systemd method call failed; `dbusError` is the D-Bus error name (org.freedesktop.systemd1.NoSuchUnit). */
+export class SystemdCallError extends CgroupError {
+  constructor(
+    readonly member: string,
+    readonly dbusError: string | undefined,
+    text: string,
+  ) {
+    super("systemd", `systemd ${member}: ${dbusError ? `${dbusError}: ` : ""}${text}`);
+    this.name = "SystemdCallError";
+  }
 }
 
 type DBus = typeof import("@particle/dbus-next");
@@ -64,7 +77,7 @@ class SystemdConnection {
       return (reply?.body ?? []) as unknown[];
     } catch (e) {
       const name = (e as { type?: string }).type;
-      throw new CgroupError("systemd", `systemd ${member}: ${name ? `${name}: ` : ""}${(e as Error).message}`);
+      throw new SystemdCallError(member, name, (e as Error).message);
     }
   }
 
@@ -95,7 +108,7 @@ class SystemdConnection {
     try {
       [path] = (await this.manager("GetUnit", "s", [unit])) as [string];
     } catch (e) {
-      if (/NoSuchUnit/.test((e as Error).message)) return undefined;
+      if (e instanceof SystemdCallError && e.dbusError === "org.freedesktop.systemd1.NoSuchUnit") return undefined;
       throw e;
     }
     const [v] = (await this.call(SYSTEMD, path, "org.freedesktop.DBus.Properties", "Get", "ss", ["org.freedesktop.systemd1.Unit", "ActiveState"])) as [{ value: string }];

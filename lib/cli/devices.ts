@@ -1,7 +1,7 @@
 // hookshim devices compile|apply|check|show|add|remove: the device filter from the command line.
 import { disassemble, type Instruction } from "../bpf/asm/index.ts";
 import {
-  Access, ContainerDevices, DeviceRuleError, attachContainerFilter, changeDeviceRule, compileContainerFilter, formatAccess,
+  DevcgAccess, ContainerDevices, DeviceRuleError, attachContainerFilter, changeDeviceRule, compileContainerFilter, formatAccess,
   formatRule, hostDenyBlocks, hostDenyMatches, hostDenyRules, normalizeRules, parseAccess, parseDeviceSpec, readDeviceFilters,
   ruleFromSpec, type AttachedFilter, type ContainerFilter, type DevicePolicy, type NormalRule, type ReducedRules,
 } from "../devices/index.ts";
@@ -150,7 +150,7 @@ export async function main(p: ParsedCommand, g: GlobalOptions): Promise<number> 
       }
       if (spec.type === "a" || spec.major < 0 || spec.minor < 0 || spec.access !== undefined)
         throw new UsageError(`${cmd}: --device names one device: TYPE MAJOR:MINOR with b or c and numbers ("c 1:3")`);
-      if (access === 0 || (access & ~Access.ALL) !== 0) throw new UsageError(`${cmd}: --access needs at least one of r, w, m`);
+      if (access === 0 || (access & ~DevcgAccess.ALL) !== 0) throw new UsageError(`${cmd}: --access needs at least one of r, w, m`);
       console.log(devices.allows(spec.type, spec.major, spec.minor, access) ? "allow" : "deny");
       return 0;
     }

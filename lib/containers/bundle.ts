@@ -5,6 +5,7 @@ import { readFileSync, readdirSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { fsCode } from "../cgroup/errors.ts";
 import { containerNameFrom } from "../oci/annotations.ts";
+import { RUNTIME_STATE, STATE_RUNTIMES, runtimeStateFile } from "./runtime-state.ts";
 
 export interface ContainerMetadata {
   /** container name: the Kubernetes container name, else the engine's */
@@ -122,8 +123,8 @@ function subdirs(dir: string): string[] {
 export function defaultBundleSearch(): BundleSearch {
   return {
     runtimeRoots: [
-      "/run/runc", // runc's default: podman, CRI-O
-      "/run/crun",
+      RUNTIME_STATE.runc.root, // runc's default: podman, CRI-O
+      RUNTIME_STATE.crun.root,
       "/run/docker/runtime-runc/moby",
       ...subdirs("/run/containerd/runc"), // one per containerd namespace
     ],
@@ -149,8 +150,8 @@ export function findBundle(containerId: string, search: BundleSearch = defaultBu
   // an id is one path component; anything else cannot be a container and must not walk the tree
   if (!containerId || containerId.includes("/") || containerId === "." || containerId === "..") return undefined;
   for (const root of search.runtimeRoots) {
-    for (const file of ["state.json", "status"]) {
-      const bundle = readIfPresent(() => bundleFromStateFile(join(root, containerId, file)));
+    for (const runtime of STATE_RUNTIMES) {
+      const bundle = readIfPresent(() => bundleFromStateFile(runtimeStateFile(runtime, root, containerId)));
       if (bundle) return bundle;
     }
   }

@@ -14,6 +14,7 @@ export {
   type ContainerMetadata,
   type BundleSearch,
 } from "./bundle.ts";
+export { RUNTIME_STATE, STATE_RUNTIMES, runtimeStateFile, stateLayoutOf, type StateRuntime } from "./runtime-state.ts";
 export {
   Registry,
   defaultHierarchy,

@@ -3,25 +3,12 @@
 // Rules are applied in order; decisions are the kernel's. Rule sets whose v1 meaning would silently
 // differ from what they say (a removal that cannot reach an overlapping wildcard or narrower entry)
 // are rejected, naming the rule.
+import type { Exception, ReducedRules } from "../../bpf/devicefilter.ts";
+import { DevcgAccess } from "../bpf/constants.ts";
 import {
-  Access, DeviceRuleError, WILDCARD, formatRule, normalizeRules, toOciRule,
+  DeviceRuleError, WILDCARD, formatRule, normalizeRules, toOciRule,
   type DeviceRule, type NormalRule,
 } from "./rule.ts";
-
-/** One exception: a device match and the access bits it grants (default deny) or denies (default allow). */
-export interface Exception {
-  type: "b" | "c";
-  major: number;
-  minor: number;
-  access: number;
-}
-
-/** The reduced form: what a cgroup device program encodes. */
-export interface ReducedRules {
-  defaultAllow: boolean;
-  /** sorted by type, major, minor; wildcards first; none subsumed by another */
-  exceptions: Exception[];
-}
 
 const key = (type: string, major: number, minor: number) => `${type} ${major}:${minor}`;
 
@@ -135,7 +122,7 @@ export class Emulator {
   rules(): DeviceRule[] {
     const { defaultAllow, exceptions } = this.reduced();
     return [
-      toOciRule({ allow: defaultAllow, type: "a", major: WILDCARD, minor: WILDCARD, access: Access.ALL }),
+      toOciRule({ allow: defaultAllow, type: "a", major: WILDCARD, minor: WILDCARD, access: DevcgAccess.ALL }),
       ...exceptions.map((e) => toOciRule({ allow: !defaultAllow, ...e })),
     ];
   }
@@ -148,8 +135,8 @@ function compareExceptions(a: Exception, b: Exception): number {
 /** The emulator state a reduced rule set stands for. */
 export function emulatorFromReduced(r: ReducedRules): Emulator {
   const e = new Emulator();
-  e.apply({ allow: r.defaultAllow, type: "a", major: WILDCARD, minor: WILDCARD, access: Access.ALL });
-  for (const ex of r.exceptions) e.apply({ allow: !r.defaultAllow, ...ex });
+  e.apply({ allow: r.defaultAllow, type: "a", major: WILDCARD, minor: WILDCARD, access: DevcgAccess.ALL });
+  for (const { type, major, minor, access } of r.exceptions) e.apply({ allow: !r.defaultAllow, type, major, minor, access });
   return e;
 }
 

@@ -1,79 +1,20 @@
-// A cgroup's device filter: compile rules to the program (the host's denies first, then the
-// container's v1 list), attach it with runc's replacement semantics
-// (libcontainer/cgroups/ebpf LoadAttachCgroupDeviceFilter), read back the rules in force from the
-// attached programs, and change one rule in place.
-import {
-  deviceFilterInstructions, decompileDeviceFilter, type DecompiledFilter, type FilterException, type FilterSpec, type HostDeny,
-} from "../../bpf/devicefilter.ts";
-import { assemble, decode, Exit, Mov32Imm, R0, type Instruction } from "../bpf/asm/index.ts";
+// A cgroup's device filter on the kernel side: load the program compile.ts builds, attach it with
+// runc's replacement semantics (libcontainer/cgroups/ebpf LoadAttachCgroupDeviceFilter), read back
+// the rules in force from the attached programs, and change one rule in place.
+import { decompileDeviceFilter, type DecompiledFilter, type Exception, type ReducedRules } from "../../bpf/devicefilter.ts";
+import { assemble, decode, Exit, Mov32Imm, R0 } from "../bpf/asm/index.ts";
 import {
   AttachFlag, AttachType, BpfProgram, ProgType, progAttach, progDetach, progFdById, progInfoByFd, progQuery,
   progXlated,
 } from "../bpf/index.ts";
 import { LOCK, O, close, flock, isErrno, open } from "../sys/index.ts";
-import { ContainerDevices, Emulator, emulatorFromReduced, type ReducedRules } from "./emulator.ts";
-import { Access, DeviceRuleError, type NormalRule } from "./rule.ts";
+import {
+  DEVICE_PROGRAM_NAME, HOST_PROGRAM_NAME, compileDeviceFilter, emulatorFromFilter, type CompiledFilter, type ContainerFilter,
+} from "./compile.ts";
+import { emulatorFromReduced } from "./emulator.ts";
+import type { NormalRule } from "./rule.ts";
 
-/** The name of hookshim's program for a container (host denies, then its own rules), so it can be told from runc's and systemd's. */
-export const DEVICE_PROGRAM_NAME = "hookshim_dev";
-/**
- * The name of hookshim's host-only program: the host's denies over allow-all, attached beside the
- * runtime's program only when the container's input was refused (fail mode open).
- */
-export const HOST_PROGRAM_NAME = "hookshim_host";
 const HOOKSHIM_PROGRAMS: readonly string[] = [DEVICE_PROGRAM_NAME, HOST_PROGRAM_NAME];
-
-export interface CompiledFilter {
-  /** the host deny blocks, checked first, each with the rule it came from */
-  hostDenies: HostDeny[];
-  /** the container's v1 list after them */
-  reduced: ReducedRules;
-  instructions: Instruction[];
-  bytes: Uint8Array;
-}
-
-/** The program for `source` (a v1 list) with `hostDenies` checked before it. */
-export function compileDeviceFilter(source: Emulator | NormalRule[], hostDenies: HostDeny[] = []): CompiledFilter {
-  const emu = source instanceof Emulator ? source : new Emulator().applyAll(source);
-  const reduced = emu.reduced();
-  const spec: FilterSpec = { ...reduced, hostDenies };
-  const instructions = deviceFilterInstructions(spec);
-  return { hostDenies, reduced, instructions, bytes: assemble(instructions) };
-}
-
-/** One deny block per host deny rule, in order; a type "a" rule is a b block and a c block. */
-export function hostDenyBlocks(rules: readonly NormalRule[]): HostDeny[] {
-  return rules.flatMap((r) => {
-    if (r.allow) throw new DeviceRuleError(`${r.source ?? "a host rule"}: the host's program prefix holds denies only`);
-    const types = r.type === "a" ? (["b", "c"] as const) : [r.type];
-    const any = r.type === "a";
-    return types.map((type) => ({ type, major: any ? -1 : r.major, minor: any ? -1 : r.minor, access: any ? Access.ALL : r.access, source: r.source }));
-  });
-}
-
-/** Whether a host deny block denies the request: same device, a requested bit in the rule. */
-export function hostDenyMatches(d: FilterException, type: "b" | "c", major: number, minor: number, access: number): boolean {
-  return d.type === type && (d.major < 0 || d.major === major) && (d.minor < 0 || d.minor === minor) && (d.access & access) !== 0;
-}
-
-/** The one program a container's cgroup gets, and its name. */
-export interface ContainerFilter {
-  /** DEVICE_PROGRAM_NAME: host denies, then the container's list; HOST_PROGRAM_NAME: host denies over allow-all */
-  name: string;
-  compiled: CompiledFilter;
-}
-
-/**
- * The container's program: the host's denies first, then its v1 list. Without a container list
- * (its input was refused) the host's denies alone, to sit beside the runtime's program; undefined
- * then when the host denies nothing.
- */
-export function compileContainerFilter(devices: ContainerDevices): ContainerFilter | undefined {
-  const hostDenies = hostDenyBlocks(devices.hostDenies);
-  if (devices.container) return { name: DEVICE_PROGRAM_NAME, compiled: compileDeviceFilter(devices.container, hostDenies) };
-  if (hostDenies.length === 0) return undefined;
-  return { name: HOST_PROGRAM_NAME, compiled: compileDeviceFilter(emulatorFromReduced({ defaultAllow: true, exceptions: [] }), hostDenies) };
-}
 
 export function loadDeviceFilter(compiled: CompiledFilter, name = DEVICE_PROGRAM_NAME): BpfProgram {
   return BpfProgram.load({
@@ -312,24 +253,10 @@ function readFromFd(cgroupFd: number): AttachedFilter[] {
   return out;
 }
 
-/** The v1 list after a decompiled program's host denies, as emulator state. */
-export function emulatorFromFilter(f: DecompiledFilter): Emulator {
-  return emulatorFromReduced({
-    defaultAllow: f.defaultAllow,
-    exceptions: f.blocks.map(({ type, major, minor, access }) => ({ type, major, minor, access })),
-  });
-}
-
-/** What a decompiled program decides as a whole: its host denies first, then its v1 list. */
-export function decisionsOf(f: DecompiledFilter): ContainerDevices {
-  const denies = f.hostDenies.map((d): NormalRule => ({ allow: false, ...d }));
-  return ContainerDevices.fromRules(denies, emulatorFromFilter(f));
-}
-
 /** Host denies in force on a cgroup: a program's own prefix, or a host-only program's. */
 export interface HostDenies {
   progId: number;
-  denies: FilterException[];
+  denies: Exception[];
 }
 
 /**
@@ -351,7 +278,7 @@ export function changeDeviceRule(
     if (filters.length > 1)
       throw new Error(`${cgroupDir}: ${filters.length} device programs are attached (ids ${filters.map((f) => f.id).join(", ")}); refusing to merge them`);
     let emu = emulatorFromReduced({ defaultAllow: true, exceptions: [] });
-    let hostDenies: FilterException[] = [];
+    let hostDenies: Exception[] = [];
     if (filters.length === 1) {
       const f = filters[0]!;
       if (!f.filter) throw new Error(`${cgroupDir}: program ${f.id} (${f.name || "unnamed"}) cannot be read back: ${f.error}`);

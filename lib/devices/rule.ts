@@ -1,35 +1,22 @@
 // Device cgroup rules: the OCI LinuxDeviceCgroup shape, its normalised form, and the one parser for
 // the `c 1:3 rwm` text form (devices.list syntax) shared by the CLI and the annotation.
-import * as z from "zod/mini";
-import { issueMessage } from "../oci/issues.ts";
-
-/** BPF_DEVCG_ACC_*: the access bits as the kernel hands them to a cgroup device program. */
-export const Access = { MKNOD: 1, READ: 2, WRITE: 4, ALL: 7 } as const;
+import { DevcgAccess } from "../bpf/constants.ts";
+import { formatIssuePath, issueMessage } from "../oci/issues.ts";
+import { LinuxDeviceCgroupSchema, type LinuxDeviceCgroup } from "../oci/resources.ts";
 
 export type DeviceType = "a" | "b" | "c";
 
-/** OCI runtime-spec LinuxDeviceCgroup: absent or null major/minor is a wildcard, absent type is "a". */
-export interface DeviceRule {
-  allow: boolean;
-  type?: DeviceType;
-  major?: number | null;
-  minor?: number | null;
-  access?: string;
-}
+/**
+ * An OCI LinuxDeviceCgroup (lib/oci/resources.ts declares it) as hookshim writes one: absent or null
+ * major/minor is a wildcard, absent type is "a"; the numbers are device numbers, never bigints.
+ */
+export type DeviceRule = Pick<LinuxDeviceCgroup, "allow" | "type" | "access"> & { major?: number | null; minor?: number | null };
 
 /** The highest device number a rule may name: ~0 is the kernel's wildcard. */
 export const MAX_DEVICE_NUMBER = 0xfffffffe;
 export const WILDCARD = -1;
 
-export const DeviceRuleSchema = z.object({
-  allow: z.boolean(),
-  type: z.optional(z.enum(["a", "b", "c"])),
-  major: z.optional(z.nullable(z.int().check(z.gte(-1), z.lte(MAX_DEVICE_NUMBER)))),
-  minor: z.optional(z.nullable(z.int().check(z.gte(-1), z.lte(MAX_DEVICE_NUMBER)))),
-  access: z.optional(z.string().check(z.regex(/^[rwm]*$/, "access may only hold r, w and m"))),
-});
-
-/** A rule with every field resolved: -1 is a wildcard, access is Access bits. */
+/** A rule with every field resolved: -1 is a wildcard, access is DevcgAccess bits. */
 export interface NormalRule {
   allow: boolean;
   type: DeviceType;
@@ -54,32 +41,41 @@ export class DeviceRuleError extends Error {
 export function parseAccess(s: string): number {
   let bits = 0;
   for (const ch of s) {
-    if (ch === "r") bits |= Access.READ;
-    else if (ch === "w") bits |= Access.WRITE;
-    else if (ch === "m") bits |= Access.MKNOD;
+    if (ch === "r") bits |= DevcgAccess.READ;
+    else if (ch === "w") bits |= DevcgAccess.WRITE;
+    else if (ch === "m") bits |= DevcgAccess.MKNOD;
     else throw new DeviceRuleError(`access "${s}": unknown access "${ch}" (r, w, m)`);
   }
   return bits;
 }
 
 export function formatAccess(bits: number): string {
-  return (bits & Access.READ ? "r" : "") + (bits & Access.WRITE ? "w" : "") + (bits & Access.MKNOD ? "m" : "");
+  return (bits & DevcgAccess.READ ? "r" : "") + (bits & DevcgAccess.WRITE ? "w" : "") + (bits & DevcgAccess.MKNOD ? "m" : "");
 }
 
-/** Validate one OCI rule (from untrusted JSON) and resolve its defaults. */
+/** A major or minor a device program can carry: -1 or null (any) up to MAX_DEVICE_NUMBER. */
+function deviceNumber(v: number | bigint | null | undefined, field: "major" | "minor"): number {
+  if (v === undefined || v === null) return WILDCARD;
+  if (typeof v === "bigint" || v < WILDCARD || v > MAX_DEVICE_NUMBER)
+    throw new DeviceRuleError(`${field}: ${v} is not a device number (-1 or null for any, 0..${MAX_DEVICE_NUMBER})`);
+  return v;
+}
+
+/**
+ * Validate one OCI rule (from untrusted JSON) with the runtime-spec's schema, the one `validate`
+ * and the hooks use, and resolve its defaults. Errors name the field.
+ */
 export function normalizeRule(raw: unknown): NormalRule {
   // jitless: the JIT compiles the schema on its first parse, which costs a hook (a few rules per
   // process) more than all its parses together.
-  // hookshim's messages: zod/mini carries no message text of its own
-  const r = DeviceRuleSchema.safeParse(raw, { error: issueMessage, jitless: true });
+  const r = LinuxDeviceCgroupSchema.safeParse(raw, { error: issueMessage, jitless: true });
   if (!r.success) {
     const issue = r.error.issues[0]!;
-    const field = issue.path.length ? `${issue.path.join(".")}: ` : "";
-    throw new DeviceRuleError(`${field}${issue.message}`);
+    throw new DeviceRuleError(issue.path.length ? `${formatIssuePath(issue.path)}: ${issue.message}` : issue.message);
   }
   const { allow, type = "a", major, minor, access = "" } = r.data;
   // As runc and the v1 controller do, an absent access is no access: such a b/c rule changes nothing.
-  return { allow, type, major: major ?? WILDCARD, minor: minor ?? WILDCARD, access: parseAccess(access) };
+  return { allow, type, major: deviceNumber(major, "major"), minor: deviceNumber(minor, "minor"), access: parseAccess(access) };
 }
 
 /** Normalise a rule list; an error names the index of the first bad rule. */
@@ -100,7 +96,7 @@ export function toOciRule(r: NormalRule): DeviceRule {
     out.major = r.major === WILDCARD ? null : r.major;
     out.minor = r.minor === WILDCARD ? null : r.minor;
   }
-  out.access = formatAccess(r.type === "a" ? Access.ALL : r.access);
+  out.access = formatAccess(r.type === "a" ? DevcgAccess.ALL : r.access);
   return out;
 }
 
@@ -150,5 +146,5 @@ export function parseDeviceSpec(text: string): DeviceSpec {
 /** A rule from its text form; the access defaults to rwm when the text leaves it out. */
 export function ruleFromSpec(text: string, allow: boolean): NormalRule {
   const s = parseDeviceSpec(text);
-  return { allow, type: s.type, major: s.major, minor: s.minor, access: s.access ?? Access.ALL };
+  return { allow, type: s.type, major: s.major, minor: s.minor, access: s.access ?? DevcgAccess.ALL };
 }

@@ -8,9 +8,10 @@
 // An access is allowed when both lists allow it. This is the one place that says which rules a
 // container gets: the hook attaches them and `devices check --config` decides with them.
 import * as z from "zod/mini";
+import { DevcgAccess } from "../bpf/constants.ts";
 import { RUNC_ALLOWED_DEVICES } from "./defaults.ts";
 import {
-  Access, DeviceRuleError, MAX_DEVICE_NUMBER, WILDCARD, formatRule, normalizeRule, normalizeRules,
+  DeviceRuleError, MAX_DEVICE_NUMBER, WILDCARD, formatRule, normalizeRule, normalizeRules,
   parseDeviceSpec, type DeviceRule, type NormalRule,
 } from "./rule.ts";
 
@@ -35,7 +36,7 @@ export const PolicyRuleSchema = z
       for (const f of ["major", "minor"] as const)
         if (r[f] !== undefined && r[f] !== null)
           ctx.addIssue({ code: "custom", path: [f], input: r[f], message: `a type "a" rule covers every device: leave ${f} out` });
-      if (r.access !== undefined && (normalizeRule({ ...r, type: "c" }).access & Access.ALL) !== Access.ALL)
+      if (r.access !== undefined && (normalizeRule({ ...r, type: "c" }).access & DevcgAccess.ALL) !== DevcgAccess.ALL)
         ctx.addIssue({ code: "custom", path: ["access"], input: r.access, message: `a type "a" rule covers every access: use "rwm"` });
       return;
     }
@@ -121,7 +122,7 @@ export function parseDeviceRequests(value: string): NormalRule[] {
         throw new DeviceRuleError(`annotation ${DEVICES_ANNOTATION} entry "${entry}": ${(e as Error).message}`);
       }
       if (spec.type === "a") throw new DeviceRuleError(`annotation ${DEVICES_ANNOTATION} entry "${entry}": requests name b or c devices`);
-      return { allow: true, type: spec.type, major: spec.major, minor: spec.minor, access: spec.access ?? Access.ALL };
+      return { allow: true, type: spec.type, major: spec.major, minor: spec.minor, access: spec.access ?? DevcgAccess.ALL };
     });
 }
 
@@ -144,7 +145,7 @@ function nodeRule(d: unknown): NormalRule | undefined {
   // a node the rule cannot name exactly gets no rule rather than a wildcard one
   if (!Number.isInteger(major) || !Number.isInteger(minor) || major < 0 || minor < 0 || major > MAX_DEVICE_NUMBER || minor > MAX_DEVICE_NUMBER)
     return undefined;
-  return { allow: true, type, major, minor, access: Access.ALL };
+  return { allow: true, type, major, minor, access: DevcgAccess.ALL };
 }
 
 const label = (what: string) => (r: NormalRule, i: number): NormalRule => ({ ...r, source: `${what}[${i}]` });

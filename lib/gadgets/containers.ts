@@ -6,7 +6,7 @@
 // One reader of both for everything that lists containers: the gadgets and `hookshim ps`.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Registry, defaultBundleSearch, type CgroupInfo } from "../containers/index.ts";
+import { Registry, STATE_RUNTIMES, defaultBundleSearch, runtimeStateFile, type CgroupInfo, type StateRuntime } from "../containers/index.ts";
 import { openExistingStore, StoreMissingError, type ContainerRecord, type StoreOptions } from "../store/index.ts";
 import { cgroupPids } from "./filtermap.ts";
 import type { ContainerRow } from "./gadget.ts";
@@ -44,11 +44,8 @@ export interface DirectoryOptions {
 }
 
 /** The OCI runtime whose state root holds `id`: runc keeps <root>/<id>/state.json, crun <root>/<id>/status. */
-export function ociRuntimeOf(id: string, roots: string[]): "runc" | "crun" | undefined {
-  for (const root of roots) {
-    if (existsSync(join(root, id, "state.json"))) return "runc";
-    if (existsSync(join(root, id, "status"))) return "crun";
-  }
+export function ociRuntimeOf(id: string, roots: string[]): StateRuntime | undefined {
+  for (const root of roots) for (const runtime of STATE_RUNTIMES) if (existsSync(runtimeStateFile(runtime, root, id))) return runtime;
   return undefined;
 }
 

@@ -5,7 +5,7 @@ import {
   type Column, type OutputMode, type SortKey,
 } from "./columns.ts";
 import { matchesFilter, type ContainerRow, type Gadget, type GadgetContext } from "./gadget.ts";
-import { helpText, parseCommandLine, type OptionValues } from "../options/index.ts";
+import { defaulted, helpText, parseCommandLine, type OptionValues } from "../options/index.ts";
 import { gadgetCommand } from "./command.ts";
 import type { StoreOptions } from "../store/index.ts";
 
@@ -80,10 +80,11 @@ export async function runGadget<Row extends ContainerRow>(gadget: Gadget<Row>, p
   const cmd = `hookshim ${gadget.category} ${gadget.name}`;
   const write = opts.write ?? ((t: string) => void process.stdout.write(t));
   const warn = opts.warn ?? ((t: string) => console.error(`${cmd}: ${t}`));
-  const mode = parseOutput(p.str("output"), gadget.columns, cmd);
-  const sort: SortKey[] = p.has("sort") ? parseSort(p.str("sort"), gadget.columns, cmd) : [];
-  const maxRows = p.has("max-rows") ? p.int("max-rows") : 0;
-  const filter = { container: p.str("container"), runtimes: p.list("runtime") };
+  const mode = parseOutput(defaulted(p.str("output"), "output"), gadget.columns, cmd);
+  const sortSpec = p.str("sort");
+  const sort: SortKey[] = sortSpec !== undefined ? parseSort(sortSpec, gadget.columns, cmd) : [];
+  const maxRows = p.int("max-rows") ?? 0;
+  const filter = { container: p.str("container") ?? "", runtimes: p.list("runtime") };
   const printer = new Printer(mode, gadget.columns, write, opts.tty ?? false);
 
   const stop = new AbortController();
@@ -93,7 +94,7 @@ export async function runGadget<Row extends ContainerRow>(gadget: Gadget<Row>, p
   if (opts.signal?.aborted) stop.abort();
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
-  const timeoutMs = p.has("timeout") ? p.duration("timeout") : 0;
+  const timeoutMs = p.duration("timeout") ?? 0;
   const timer = timeoutMs > 0 ? setTimeout(() => stop.abort(), timeoutMs) : undefined;
 
   const ctx: GadgetContext<Row> = {

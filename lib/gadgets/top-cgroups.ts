@@ -12,6 +12,7 @@ import { formatBytes, shortId, type Column } from "./columns.ts";
 import { ContainerDirectory } from "./containers.ts";
 import type { Gadget } from "./gadget.ts";
 import { sleepUnlessAborted } from "./run.ts";
+import { defaulted } from "../options/values.ts";
 
 export interface CgroupSample {
   /** cumulative CPU time, µs */
@@ -102,7 +103,7 @@ export const topCgroups: Gadget<CgroupTopRow> = {
     dir.refresh();
     for (const c of dir.registry.containers()) previous.set(c.cgroupId, sampleCgroup(v2, c.path, v1).cpuUsec);
     while (!ctx.signal.aborted) {
-      await sleepUnlessAborted(ctx.params.duration("interval"), ctx.signal);
+      await sleepUnlessAborted(defaulted(ctx.params.duration("interval"), "interval"), ctx.signal);
       if (ctx.signal.aborted) break;
       dir.refresh();
       const now = performance.now();

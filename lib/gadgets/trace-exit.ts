@@ -19,6 +19,7 @@ import { createFilterMap, syncCgroupFilter } from "./filtermap.ts";
 import { shortId, signalName, type Column } from "./columns.ts";
 import { matchesFilter, type ContainerFilter, type Gadget } from "./gadget.ts";
 import { sleepUnlessAborted } from "./run.ts";
+import { defaulted } from "../options/values.ts";
 
 
 /** One exited process as the kernel recorded it. */
@@ -207,7 +208,7 @@ export const traceExit: Gadget<ExitRow> = {
         lostSeen = lost;
       };
       while (!ctx.signal.aborted) {
-        await sleepUnlessAborted(ctx.params.duration("interval"), ctx.signal);
+        await sleepUnlessAborted(defaulted(ctx.params.duration("interval"), "interval"), ctx.signal);
         collect();
       }
     } finally {

@@ -24,6 +24,11 @@ export class ContainerInfoError extends Error {
   }
 }
 
+/** An error's message, or the thrown value as text. */
+export function errText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
 function readProblem(e: unknown): string {
   if (e instanceof BoundedReadError) return e.message.slice(e.path.length + 2);
   return e instanceof SyntaxError ? "not JSON" : String(e);

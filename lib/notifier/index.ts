@@ -5,7 +5,8 @@ import { fanotifyInit, fanotifyMark, FAN, close } from "../sys/index.ts";
 import { existingRuntimes } from "./paths.ts";
 
 export { runNotifier, DEFAULT_HOLD_BOUND_MS, type NotifierOptions } from "./run.ts";
-export { NotifierCore, type NotifierSink, type NotifierCoreOptions } from "./notifier.ts";
+export { NotifierCore, type NotifierCoreOptions } from "./notifier.ts";
+export type { NotifierSink } from "./output.ts";
 export { NotifierMetrics, Histogram, HOLD_BUCKETS_SECONDS, parseListenAddress } from "./metrics.ts";
 export { RUNTIME_PATHS, existingRuntimes, runtimeNames, runtimeKind, type RuntimeBinary, type RuntimeKind } from "./paths.ts";
 export { ensureTracefs, tracepointFormat, parseTracepointFormat, TRACEFS, type TracepointField } from "./tracefs.ts";

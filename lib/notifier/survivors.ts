@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Store } from "../store/index.ts";
-import { Registry, bundleFromStateFile, defaultBundleSearch } from "../containers/index.ts";
+import { Registry, STATE_RUNTIMES, bundleFromStateFile, defaultBundleSearch, runtimeStateFile } from "../containers/index.ts";
 import { nameFromBundle, readInitProcess } from "./container-info.ts";
 import { parentPid, startTime } from "./trust.ts";
 
@@ -99,8 +99,8 @@ export function stateDirContainers(roots: readonly string[]): RunningContainer[]
 }
 
 function stateDirContainer(root: string, id: string): RunningContainer | undefined {
-  for (const [file, runtime] of [["state.json", "runc"], ["status", "crun"]] as const) {
-    const path = join(root, id, file);
+  for (const runtime of STATE_RUNTIMES) {
+    const path = runtimeStateFile(runtime, root, id);
     let init;
     try {
       init = readInitProcess(path);

@@ -43,6 +43,16 @@ export interface Claimant {
 }
 
 /** Where the claimed pid stands. */
+/**
+ * The runtime process behind an exec, with its start time. A runtime that has exited already (a
+ * fast failure) can still be root's claim; anyone else's could no longer be verified.
+ */
+export function claimantOf(pid: number, uid: number): Claimant | undefined {
+  const started = startTime(pid);
+  if (started === undefined && uid !== 0) return undefined;
+  return { uid, pid, startTime: started };
+}
+
 export type Verdict = { ok: true; startTime: number } | { ok: false; why: string };
 
 const MAX_DEPTH = 4;

@@ -63,6 +63,15 @@ export function convertValue(command: string, spec: OptionSpec, raw: string): Op
   }
 }
 
+/**
+ * The value of an option its declaration gives a default, so it is never absent: an absent one is a
+ * bug in the declaration, thrown as such.
+ */
+export function defaulted<T>(value: T | undefined, name: string): T {
+  if (value === undefined) throw new Error(`option --${name} has no value: its declaration needs a default`);
+  return value;
+}
+
 /** Option values by name, each already of its kind; absent options without a default are absent. */
 export class OptionValues {
   constructor(private readonly values: Map<string, OptionValue>) {}

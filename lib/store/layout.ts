@@ -3,7 +3,9 @@
 // would silently name another container.
 //
 // LAYOUT_VERSION is stored in the meta map; change it whenever any layout below (or a map's key or
-// value size) changes, so older readers refuse the store instead of misreading it.
+// value size) changes, so older readers refuse the store instead of misreading it. That is why every
+// record layout lives in this one file (a little over 350 lines): one version covers them all, and a
+// change to any of them is seen beside the version it must bump.
 //
 // container record (containers map, key = id[128])        event record (events map, key = u64 seq)
 //   0  u64 createdNs   (wall clock; 0 = unknown)             0  u64 timeNs

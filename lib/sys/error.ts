@@ -24,5 +24,5 @@ export class SyscallError extends Error {
 
 /** A SyscallError (a VerifierError included) whose errno is one of `codes`. */
 export function isErrno(e: unknown, ...codes: ErrnoName[]): e is SyscallError {
-  return e instanceof SyscallError && codes.includes(e.code);
+  return e instanceof SyscallError && (codes as readonly string[]).includes(e.code);
 }

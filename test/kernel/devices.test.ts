@@ -8,8 +8,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
-  Access, DEVICE_PROGRAM_NAME, HOST_PROGRAM_NAME, Emulator, RUNC_ALLOWED_DEVICES, attachDeviceFilter, attachedDeviceProgramIds,
-  compileDeviceFilter, detachDeviceFilters, haveProgReplace, normalizeRules, readDeviceFilters, type DeviceRule,
+  DevcgAccess, DEVICE_PROGRAM_NAME, HOST_PROGRAM_NAME, Emulator, RUNC_ALLOWED_DEVICES, attachDeviceFilter, attachedDeviceProgramIds,
+  compileDeviceFilter, detachDeviceFilters, formatRule, haveProgReplace, normalizeRules, readDeviceFilters, type DeviceRule,
 } from "../../lib/devices/index.ts";
 import { AttachFlag, AttachType, BpfProgram, ProgType, progAttach } from "../../lib/bpf/index.ts";
 import {
@@ -102,7 +102,7 @@ const cgroup2Root = () => cgroupMount().mountpoint;
 
 const specOf = (d: ProbeDevice) => `${d.type}:${d.major}:${d.minor}`;
 /** The accesses the probe makes, in its column order: open r, w, rw, mknod, access(2) F_OK, faccessat F_OK. */
-const PROBE_ACCESSES = [Access.READ, Access.WRITE, Access.READ | Access.WRITE, Access.MKNOD, 0, 0];
+const PROBE_ACCESSES = [DevcgAccess.READ, DevcgAccess.WRITE, DevcgAccess.READ | DevcgAccess.WRITE, DevcgAccess.MKNOD, 0, 0];
 
 /** The v1 devices controller as a second oracle, where the host has one (hybrid hosts). */
 const V1_ORACLE = has("cgroup-v1-devices");
@@ -171,11 +171,7 @@ describeNeeds(["root", "cgroup2", "cc"], "device filter on the kernel", () => {
     for (const r of normalizeRules(rules)) {
       const file = join(dir, r.allow ? "devices.allow" : "devices.deny");
       if (r.type === "a") writeFileSync(file, "a");
-      else {
-        const n = (x: number) => (x < 0 ? "*" : String(x));
-        const acc = (r.access & Access.READ ? "r" : "") + (r.access & Access.WRITE ? "w" : "") + (r.access & Access.MKNOD ? "m" : "");
-        if (acc) writeFileSync(file, `${r.type} ${n(r.major)}:${n(r.minor)} ${acc}`);
-      }
+      else if (r.access) writeFileSync(file, formatRule(r)); // devices.list syntax: "c 1:3 rw"
     }
     return dir;
   }
@@ -451,7 +447,7 @@ describeNeeds(["root", "cgroup2", "cc"], "device filter on the kernel", () => {
       expect(got.get("c:10:200")).toEqual(NONE);
       const after = readDeviceFilters(v2);
       expect(after.map((f) => f.name)).toEqual([DEVICE_PROGRAM_NAME]);
-      expect(after[0]!.filter!.hostDenies).toEqual([{ type: "c", major: 10, minor: 200, access: Access.ALL }]);
+      expect(after[0]!.filter!.hostDenies).toEqual([{ type: "c", major: 10, minor: 200, access: DevcgAccess.ALL }]);
       // and removing a rule keeps it too
       expect((await cli("devices", "remove", "--cgroup", v2, "c 1:3 w")).code).toBe(0);
       got = probeOnce([v2]);
@@ -555,7 +551,7 @@ describeNeeds(["root", "cgroup2", "cc"], "device filter on the kernel", () => {
       const insns = [
         LoadMem(R2, R1, 0, Word), And32Imm(R2, 0xffff), LoadMem(R3, R1, 0, Word), RSh32Imm(R3, 16), LoadMem(R4, R1, 4, Word), LoadMem(R5, R1, 8, Word),
         JumpImm(JumpOp.JNE, R2, 2, "block-1").withSymbol("block-0"),
-        Mov32Reg(R1, R3), And32Imm(R1, Access.WRITE), JumpReg(JumpOp.JNE, R1, R3, "block-1"),
+        Mov32Reg(R1, R3), And32Imm(R1, DevcgAccess.WRITE), JumpReg(JumpOp.JNE, R1, R3, "block-1"),
         JumpImm(JumpOp.JNE, R4, 1, "block-1"), JumpImm(JumpOp.JNE, R5, 3, "block-1"),
         Mov32Imm(R0, 0), Exit(),
         Mov32Imm(R0, 1).withSymbol("block-1"), Exit(),
@@ -576,7 +572,7 @@ describeNeeds(["root", "cgroup2", "cc"], "device filter on the kernel", () => {
       expect(f!.filter).toEqual({
         hostDenies: [],
         defaultAllow: true,
-        blocks: [{ type: "c", major: 1, minor: 3, access: Access.WRITE, allow: false, test: "subset", v1: false }],
+        blocks: [{ type: "c", major: 1, minor: 3, access: DevcgAccess.WRITE, allow: false, test: "subset", v1: false }],
       });
       // rewriting it through hookshim gives the v1 decision
       attachDeviceFilter(v2, compileDeviceFilter(Emulator.fromRules([{ allow: true, type: "a" }, { allow: false, type: "c", major: 1, minor: 3, access: "w" }])));

@@ -116,7 +116,7 @@ describeNeeds(["root", "cgroup2", "btf", "bpffs", "tracefs", "bpftool"], "hooksh
 
   needs("root")("a device program the verifier refuses: missing with its reason, the scratch cgroup removed", async () => {
     const insns = [Mov64Imm(R0, 1)]; // no exit
-    const r = probeDeviceProgram({ filter: { reduced: { defaultAllow: false, exceptions: [] }, instructions: insns, bytes: assemble(insns) } });
+    const r = probeDeviceProgram({ filter: { hostDenies: [], reduced: { defaultAllow: false, exceptions: [] }, instructions: insns, bytes: assemble(insns) } });
     expect(r.ok).toBe(false);
     expect(r.detail).toMatch(new RegExp(`^load program ${PROBE_NAMES.deviceProgram}: EINVAL: .+`));
     expect(scratchGroupsOf(process.pid)).toEqual([]);

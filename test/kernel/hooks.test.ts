@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { describeNeeds } from "../support/prereq.ts";
 import { CgroupManager, cgroupMount, pidGroupPath } from "../../lib/cgroup/index.ts";
 import {
-  Access, DEVICE_PROGRAM_NAME, Emulator, RUNC_ALLOWED_DEVICES, compileDeviceFilter, haveProgReplace, loadDeviceFilter, readDeviceFilters,
+  DevcgAccess, DEVICE_PROGRAM_NAME, Emulator, RUNC_ALLOWED_DEVICES, compileDeviceFilter, haveProgReplace, loadDeviceFilter, readDeviceFilters,
 } from "../../lib/devices/index.ts";
 import { AttachFlag, AttachType, progAttach } from "../../lib/bpf/index.ts";
 import { O, close as closeFd, open as openFd } from "../../lib/sys/index.ts";
@@ -160,7 +160,7 @@ describeNeeds(["root", "cgroup2", "btf"], "hook CLI on this kernel", () => {
     // one program: the host policy's deny of /dev/zero first, then the container's list
     const filters = readDeviceFilters(dir);
     expect(filters.map((f) => [f.name, f.hookshim])).toEqual([[DEVICE_PROGRAM_NAME, true]]);
-    expect(filters[0]!.filter!.hostDenies).toEqual([{ type: "c", major: 1, minor: 5, access: Access.READ | Access.WRITE }]);
+    expect(filters[0]!.filter!.hostDenies).toEqual([{ type: "c", major: 1, minor: 5, access: DevcgAccess.READ | DevcgAccess.WRITE }]);
     // Each limit is written where the v2 hierarchy offers its controller (pure v2 hosts), and gets one
     // warning where it does not (the hybrid host, whose v2 tree has hugetlb only).
     const offered = readFileSync(`${cgroupMount().mountpoint}/cgroup.controllers`, "utf8").trim().split(/\s+/);
@@ -209,7 +209,7 @@ describeNeeds(["root", "cgroup2", "btf"], "hook CLI on this kernel", () => {
     expect(pre.err).toContain(`(replaced ${runtimeId}: ${how})`);
     const filters = readDeviceFilters(dir);
     expect(filters.map((f) => f.name)).toEqual([DEVICE_PROGRAM_NAME]);
-    expect(filters[0]!.filter!.hostDenies).toEqual([{ type: "c", major: 1, minor: 5, access: Access.READ | Access.WRITE }]);
+    expect(filters[0]!.filter!.hostDenies).toEqual([{ type: "c", major: 1, minor: 5, access: DevcgAccess.READ | DevcgAccess.WRITE }]);
     const post = await hookshim(["--config", config, "hook", "poststop"], JSON.stringify({ ociVersion: "1.0.2-dev", id, status: "stopped", bundle: fixtureBundle("runc-1.1-spec.json") }));
     expect(post.code).toBe(0);
   });

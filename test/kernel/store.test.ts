@@ -436,7 +436,7 @@ describeNeeds(["root", "btf"], "lifecycle store", () => {
       writeFileSync(config, JSON.stringify({ store: store.name, bpffs: fx.bpffs }));
       // no HOOKSHIM_BPFFS and no --store: only the configuration says where the store is
       const run = async (...args: string[]) => {
-        const env = { ...process.env, HOOKSHIM_CONFIG: config };
+        const env: Record<string, string | undefined> = { ...process.env, HOOKSHIM_CONFIG: config };
         delete env.HOOKSHIM_BPFFS;
         const p = Bun.spawn([BUN, join(REPO, "main.ts"), ...args], { env, stdout: "pipe", stderr: "pipe" });
         const [out, err, rc] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
@@ -463,7 +463,7 @@ describeNeeds(["root", "btf"], "lifecycle store", () => {
       const name = `hookshim-test-notifier-cfg-${process.pid}`;
       const config = join(fx.bpffs, "..", `${name}.config.json`);
       writeFileSync(config, JSON.stringify({ store: name, bpffs: fx.bpffs }));
-      const env = { ...process.env, HOOKSHIM_CONFIG: config };
+      const env: Record<string, string | undefined> = { ...process.env, HOOKSHIM_CONFIG: config };
       delete env.HOOKSHIM_BPFFS;
       const p = Bun.spawn([BUN, join(REPO, "main.ts"), "notifier", "--json", "--runtime-path", "/usr/sbin/runc"], { env, stdout: "ignore", stderr: "pipe" });
       try {

@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Access, DeviceRuleError, formatRule, normalizeRules, parseDeviceSpec } from "../../lib/devices/rule.ts";
+import { DevcgAccess, DeviceRuleError, formatRule, normalizeRules, parseDeviceSpec } from "../../lib/devices/index.ts";
 import { Emulator, emulatorFromReduced } from "../../lib/devices/emulator.ts";
 import { DevicePolicySchema, containerRuleSets, parseDeviceRequests, type DevicePolicy } from "../../lib/devices/sources.ts";
 import { ContainerDevices } from "../../lib/devices/emulator.ts";
@@ -11,7 +11,7 @@ import { randomRuleSet, PROBE_DEVICES, seededRandom } from "../support/devicerul
 
 const FIXTURES = join(import.meta.dir, "../../../shared/fixtures/bundles");
 const fixture = (name: string) => JSON.parse(readFileSync(join(FIXTURES, name), "utf8"));
-const { READ: R, WRITE: W, MKNOD: M } = Access;
+const { READ: R, WRITE: W, MKNOD: M } = DevcgAccess;
 
 describe("parseDeviceSpec", () => {
   test("devices.list forms", () => {
@@ -43,6 +43,13 @@ describe("normalizeRules", () => {
     expect(() => normalizeRules([{ allow: true, type: "c", major: 1.5 }])).toThrow(/rules\[0\]: major/);
     expect(() => normalizeRules([{ allow: true, type: "c", access: "rwx" }])).toThrow(/rules\[0\]: access/);
     expect(() => normalizeRules({})).toThrow(/array/);
+    // the runtime-spec's int64, narrowed to what a device program can carry (-1 is a wildcard)
+    expect(() => normalizeRules([{ allow: true, type: "c", major: 2 ** 32 - 1, minor: 0, access: "r" }])).toThrow(/rules\[0\]: major: 4294967295 is not a device number/);
+    expect(() => normalizeRules([{ allow: true, type: "c", major: 1, minor: -2, access: "r" }])).toThrow(/rules\[0\]: minor: -2 is not a device number/);
+    expect(() => normalizeRules([{ allow: true, type: "c", major: 1, minor: 2n ** 60n, access: "r" }])).toThrow(/rules\[0\]: minor/);
+    expect(normalizeRules([{ allow: true, type: "c", major: -1, minor: null, access: "r", extra: 1 }])).toEqual([
+      { allow: true, type: "c", major: -1, minor: -1, access: DevcgAccess.READ },
+    ]);
     try {
       normalizeRules(bad);
     } catch (e) {

@@ -4,7 +4,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
-import { Access, DEVICE_PROGRAM_NAME, HOST_PROGRAM_NAME } from "../../lib/devices/index.ts";
+import { DevcgAccess, DEVICE_PROGRAM_NAME, HOST_PROGRAM_NAME } from "../../lib/devices/index.ts";
 import { DEFAULT_HOOKS_DIR, bundleHooks, hookArgs, hooksdDefinition, injectIntoBundle, removeFromBundle, writeHooksFile } from "../../lib/lifecycle/registration.ts";
 import { containerDeviceFilter, containerDevices, hostPolicyFilter } from "../../lib/lifecycle/devices.ts";
 import { containerRuleSets } from "../../lib/devices/sources.ts";
@@ -73,7 +73,7 @@ describe("device rules a hook attaches", () => {
   const NULL = [1, 3] as const;
   const ZERO = [1, 5] as const;
   const FUSE = [10, 229] as const;
-  const rw = Access.READ | Access.WRITE;
+  const rw = DevcgAccess.READ | DevcgAccess.WRITE;
   const allows = (cfg: object, policy: Parameters<typeof containerDeviceFilter>[1], [maj, min]: readonly [number, number]) =>
     containerDevices(cfg, policy).allows("c", maj, min, rw);
   const noPolicy = { rules: [], requests: { allowed: false, permitted: [] } };
@@ -106,7 +106,7 @@ describe("device rules a hook attaches", () => {
     const cfg = JSON.parse(fixture("bundles/runc-1.1-spec.json"));
     const f = containerDeviceFilter(cfg, denyZero);
     expect(f.name).toBe(DEVICE_PROGRAM_NAME);
-    expect(f.compiled.hostDenies).toEqual([{ type: "c", major: 1, minor: 5, access: Access.READ | Access.WRITE, source: "policy.rules[0]" }]);
+    expect(f.compiled.hostDenies).toEqual([{ type: "c", major: 1, minor: 5, access: DevcgAccess.READ | DevcgAccess.WRITE, source: "policy.rules[0]" }]);
     expect(f.compiled.reduced.defaultAllow).toBe(false);
     expect(f.compiled.instructions[6]!.symbol).toBe("host-0");
     expect(containerDeviceFilter(cfg, noPolicy).compiled.hostDenies).toEqual([]);

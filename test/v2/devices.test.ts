@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { cgroupMount } from "../../lib/cgroup/index.ts";
 import {
-  Access, DEVICE_PROGRAM_NAME, Emulator, RUNC_ALLOWED_DEVICES, emulatorFromFilter, readDeviceFilters, type DeviceRule,
+  DevcgAccess, DEVICE_PROGRAM_NAME, Emulator, RUNC_ALLOWED_DEVICES, emulatorFromFilter, readDeviceFilters, type DeviceRule,
 } from "../../lib/devices/index.ts";
 import {
   DENY_DEV_ZERO, busyboxRootfs, hookshim, hookshimExecutable, removeRuncRun, run, runc, runcBundle, runcDetached, writeTestConfig,
@@ -47,7 +47,7 @@ done`;
 /** What v1 semantics of `rules` decide for each node: "NAME R W". */
 function expected(rules: DeviceRule[]): string {
   const e = Emulator.fromRules(rules);
-  return NODES.map((n) => `${n.name} ${+e.allows(n.type, n.major, n.minor, Access.READ)} ${+e.allows(n.type, n.major, n.minor, Access.WRITE)}`).join("\n");
+  return NODES.map((n) => `${n.name} ${+e.allows(n.type, n.major, n.minor, DevcgAccess.READ)} ${+e.allows(n.type, n.major, n.minor, DevcgAccess.WRITE)}`).join("\n");
 }
 
 describeNeeds(["root", "cgroup2-pure", "runc", "busybox", "btf"], "devices on pure cgroup v2", () => {
@@ -64,7 +64,7 @@ describeNeeds(["root", "cgroup2-pure", "runc", "busybox", "btf"], "devices on pu
   const hookshimOnly = (id: string) => {
     const filters = readDeviceFilters(cgroupDir(id));
     expect(filters.map((f) => f.name)).toEqual([DEVICE_PROGRAM_NAME]);
-    expect(filters[0]!.filter!.hostDenies).toEqual([{ type: "c", major: 1, minor: 5, access: Access.READ | Access.WRITE }]);
+    expect(filters[0]!.filter!.hostDenies).toEqual([{ type: "c", major: 1, minor: 5, access: DevcgAccess.READ | DevcgAccess.WRITE }]);
   };
   // The config's own list (runc spec: deny everything), runc's default devices, then the host policy.
   const hostRules: DeviceRule[] = [{ allow: false, access: "rwm" }, ...RUNC_ALLOWED_DEVICES, DENY_DEV_ZERO as DeviceRule];
@@ -120,7 +120,7 @@ describeNeeds(["root", "cgroup2-pure", "runc", "busybox", "btf"], "devices on pu
     const fromProgram = emulatorFromFilter(filters[0]!.filter!);
     const fromRules = Emulator.fromRules(runcRules);
     for (const n of NODES)
-      for (const a of [Access.READ, Access.WRITE, Access.MKNOD, Access.READ | Access.WRITE])
+      for (const a of [DevcgAccess.READ, DevcgAccess.WRITE, DevcgAccess.MKNOD, DevcgAccess.READ | DevcgAccess.WRITE])
         expect([n.name, a, fromProgram.allows(n.type, n.major, n.minor, a)]).toEqual([n.name, a, fromRules.allows(n.type, n.major, n.minor, a)]);
     expect(await probeInside("runc", id)).toBe(expected(runcRules));
     // and the CLI prints what it read
