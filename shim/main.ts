@@ -10,6 +10,7 @@ import type { GlobalOptions } from "../lib/cli/context.ts";
 import { oneLine } from "../lib/errors.ts";
 import { parseRuncArgv, type RuncInvocation } from "../lib/oci/runtime-argv.ts";
 import { execveatFd } from "../lib/sys/exec.ts";
+import { bindLibc } from "../lib/sys/libc.ts";
 import { PhaseTimer } from "../lib/lifecycle/timing.ts";
 import { lowerRuntimeEnvironment } from "./environment.ts";
 import { findLowerRuntime, selfIdentity, type LowerRuntime } from "./lower-runtime.ts";
@@ -42,9 +43,14 @@ async function prepare(inv: RuncInvocation, g: GlobalOptions, log: RuncLog, timi
   return lower;
 }
 
+// The libc calls every invocation makes (statx and execveat through syscall, the config's read, the
+// signal dispositions restored for the exec), bound in one dlopen: one TinyCC compilation, not six.
+const SHIM_LIBC = ["__errno_location", "syscall", "open", "read", "close", "signal"] as const;
+
 export async function main(args: string[], g: GlobalOptions): Promise<number> {
   const timing = new PhaseTimer();
   timing.mark("boot");
+  bindLibc(SHIM_LIBC);
   const inv = parseRuncArgv(args, process.cwd());
   const log = RuncLog.of(inv.globals);
   timing.mark("argv");
