@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import {
   SyscallError, errnoName, errnoDescription, Errno, Struct, cString, cStringBytes, tryOpen, open, O,
   makedev, isErrno, statfsType, FS_MAGIC, clockNs, CLOCK, bootTimeWallNs, getRlimit, RLIMIT_NOFILE,
-  inotifyInit, inotifyAddWatch, inotifyRead, IN, close, pollIn, read, write, setNonBlocking, parseFanotifyEvents,
+  inotifyInit, inotifyAddWatch, inotifyRead, IN, close, pollIn, read, write, setNonBlocking, parseFanotifyEvents, monotonicUs,
 } from "../../lib/sys/index.ts";
 import { SYS } from "../../lib/sys/libc.ts";
 import { SYSCALLS, syscallTable, type SyscallTable } from "../../lib/sys/syscalls.ts";
@@ -122,6 +122,24 @@ describe("files and clocks", () => {
     const lim = getRlimit(RLIMIT_NOFILE);
     expect(lim.cur).toBeGreaterThan(0n);
     expect(lim.max).toBeGreaterThanOrEqual(lim.cur);
+  });
+
+  test("monotonicUs is CLOCK_MONOTONIC in µs, and keeps advancing in a Worker once its loop is compiled", async () => {
+    const before = Number(clockNs(CLOCK.MONOTONIC)) / 1000;
+    const us = monotonicUs();
+    expect(us).toBeGreaterThanOrEqual(before);
+    expect(us).toBeLessThanOrEqual(Number(clockNs(CLOCK.MONOTONIC)) / 1000);
+    // (addresses kept across FFI calls went stale in a Worker: the clock then stood still)
+    const src = `import { monotonicUs } from ${JSON.stringify(join(import.meta.dir, "../../lib/sys/index.ts"))};
+      let last = 0, backwards = 0;
+      for (let i = 0; i < 200000; i++) { const t = monotonicUs(); if (t < last) backwards++; last = t; }
+      const a = monotonicUs(); Bun.sleepSync(20); const b = monotonicUs();
+      postMessage({ backwards, advanced: b - a });`;
+    const w = new Worker(URL.createObjectURL(new Blob([src], { type: "application/typescript" })));
+    const r = await new Promise<{ backwards: number; advanced: number }>((resolve) => (w.onmessage = (e) => resolve(e.data)));
+    w.terminate();
+    expect(r.backwards).toBe(0);
+    expect(r.advanced).toBeGreaterThanOrEqual(15_000);
   });
 
   test("fanotify event records are parsed by their length", () => {
