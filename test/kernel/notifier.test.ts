@@ -9,6 +9,8 @@ import { PermissionWatcher } from "../../lib/notifier/permission.ts";
 import { ExecArgsCapture } from "../../lib/notifier/execargs.ts";
 import { decodeExecRecord } from "../../bpf/execargs.ts";
 import type { ExecMessage } from "../../lib/notifier/permission-protocol.ts";
+import { fanotifyInit, fanotifyMark, FanotifyPermissionQueue, FAN, close } from "../../lib/sys/index.ts";
+import { enableRunStats } from "../../lib/bpf/index.ts";
 
 let counter = 0;
 const tmp = mkdtempSync(join(tmpdir(), `notifier-kernel-${process.pid}-`));
@@ -58,6 +60,30 @@ describeNeeds(["root", "fanotify", "busybox"], "permission watcher", () => {
       }
     } finally {
       await w.close();
+    }
+  });
+
+  needs("root")("the permission queue reads a held exec's event and its answer releases the exec", async () => {
+    const bin = privateBinary();
+    const fan = fanotifyInit(FAN.CLASS_CONTENT | FAN.CLOEXEC | FAN.NONBLOCK | FAN.REPORT_TID);
+    try {
+      fanotifyMark(fan, FAN.MARK_ADD, FAN.OPEN_EXEC_PERM, bin);
+      const q = new FanotifyPermissionQueue(fan, 4);
+      expect(q.next(0)).toBe(0); // nothing queued
+      const p = Bun.spawn(["/bin/sh", "-c", `exec ${bin} true`]);
+      let n = 0;
+      for (let i = 0; i < 50 && n === 0; i++) n = q.next(100);
+      expect(n).toBe(1);
+      expect(q.pids[0]).toBe(p.pid); // sh exec'd in place: the same thread
+      expect(q.fds[0]).toBeGreaterThanOrEqual(0);
+      await Bun.sleep(50);
+      expect(p.exitCode).toBeNull(); // held until answered
+      expect(q.respond(q.fds[0]!)).toBe(true);
+      close(q.fds[0]!);
+      expect(await p.exited).toBe(0);
+      expect(q.respond(q.fds[0]!)).toBe(false); // an fd already answered is refused, not thrown
+    } finally {
+      close(fan);
     }
   });
 
