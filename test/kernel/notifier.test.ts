@@ -186,6 +186,25 @@ describeNeeds(["root", "tracefs", "busybox"], "execargs program", () => {
     }
   });
 
+  needs("root")("an unwatched exec runs the program, takes no record, and its run time is counted while stats are on", async () => {
+    const capture = ExecArgsCapture.start([`nothing-${process.pid}`]);
+    try {
+      const before = capture.runStats();
+      const stats = enableRunStats();
+      try {
+        for (let i = 0; i < 5; i++) expect(await Bun.spawn(["/bin/true"]).exited).toBe(0);
+      } finally {
+        close(stats);
+      }
+      const after = capture.runStats();
+      expect(after.runCount - before.runCount).toBeGreaterThanOrEqual(5n); // other execs of the host count too
+      expect(after.runTimeNs).toBeGreaterThan(before.runTimeNs);
+      expect([...capture.records.entries()]).toEqual([]);
+    } finally {
+      capture.close();
+    }
+  });
+
   needs("root")("only execs of a watched name take a record", async () => {
     const bin = privateBinary();
     const other = join(tmp, `bin${++counter}`, `busybox-${process.pid}`); // "busybox" is only its tail
