@@ -3,11 +3,12 @@
 //
 //   poll -> read -> per event: watchdog slot, take the exec's argv record out of the BPF map, FAN_ALLOW
 //
-// with nothing allocated, decoded or sent on the way (FanotifyPermissionQueue keeps its buffers and
-// their addresses; the record goes into a buffer of its own per event). Only when the whole batch is
-// answered does it decode the records, close the event fds and tell the main thread. The runtime it
+// with nothing allocated, decoded or sent on the way (FanotifyPermissionQueue keeps its buffers; the
+// record goes into a buffer of its own per event). Only when the whole batch is
+// answered does it decode the records, tell the main thread and close the event fds. The runtime it
 // wakes is usually queued on this thread's CPU and would wait for everything done before the next poll
-// as it waits for the answer, so the thread yields the CPU first (sched_yield) and does the rest after.
+// as it waits for the answer, so when no exec of the batch needs the main thread promptly, the
+// thread yields the CPU (sched_yield) before the rest.
 //
 // The record is taken before the answer because only then is it provably this exec's: the thread is
 // blocked in the exec, so it cannot have entered another one and overwritten its record (a runtime
@@ -51,6 +52,9 @@ function serve(init: PermissionWorkerInit): void {
   const found = new Uint8Array(BATCH);
   const answered = new Uint8Array(BATCH);
   const answeredAt = new Float64Array(BATCH);
+  const holdUs = new Float64Array(BATCH);
+  // 1: the main thread must see it (it may create a container, or there was no record)
+  const forward = new Uint8Array(BATCH);
   const cmdlinesBefore: (string | undefined)[] = new Array(BATCH).fill(undefined);
   let eventFd = -1;
   const allow = () => queue.respond(eventFd);
@@ -94,8 +98,10 @@ function serve(init: PermissionWorkerInit): void {
     }
 
     // ---- after the answers ----
-    // The allowed runtime was woken on this CPU, most likely: let it run before the rest.
-    schedYield();
+    // Execs that may create a container go to the main thread at once: it must start following the
+    // runtime before a short-lived container ends. Only a batch without any yields the CPU first, to
+    // the runtime it allowed (woken on this CPU, most likely), and closes its fds afterwards.
+    let forwarded = false;
     for (let i = 0; i < n; i++) {
       const fd = queue.fds[i]!;
       if (fd < 0) continue;
@@ -104,13 +110,10 @@ function serve(init: PermissionWorkerInit): void {
       // bpf_ktime_get_ns is CLOCK_MONOTONIC, as monotonicUs()
       const execveUs = record ? Number(record.ktimeNs) / 1000 : undefined;
       const fromExecve = execveUs !== undefined && execveUs <= readUs && readUs - execveUs < 10_000_000;
-      const holdUs = answeredAt[i]! - (fromExecve ? execveUs! : readUs);
-      if (record && !mayCreate(record.argv, record.filename)) {
-        close(fd);
-        holds.push(holdUs);
-        if (holds.length >= HOLD_BATCH) flushHolds();
-        continue;
-      }
+      holdUs[i] = answeredAt[i]! - (fromExecve ? execveUs! : readUs);
+      forward[i] = !record || mayCreate(record.argv, record.filename) ? 1 : 0;
+      if (!forward[i]) continue;
+      forwarded = true;
       let binary = "";
       if (!record) {
         try {
@@ -121,7 +124,7 @@ function serve(init: PermissionWorkerInit): void {
       const msg: ExecMessage = {
         kind: "exec",
         tid,
-        holdUs,
+        holdUs: holdUs[i]!,
         answerUs: answeredAt[i]! - readUs,
         holdFromExecve: fromExecve,
         answeredByWatchdog: !answered[i],
@@ -131,6 +134,13 @@ function serve(init: PermissionWorkerInit): void {
       };
       cmdlinesBefore[i] = undefined;
       self.postMessage(msg);
+    }
+    if (!forwarded) schedYield();
+    for (let i = 0; i < n; i++) {
+      if (queue.fds[i]! < 0 || forward[i]) continue;
+      close(queue.fds[i]!);
+      holds.push(holdUs[i]!);
+      if (holds.length >= HOLD_BATCH) flushHolds();
     }
   }
   flushHolds();
