@@ -32,11 +32,17 @@ export class StoreVersionError extends Error {
     readonly found: number,
     readonly expected: number,
     detail = "",
+    /** an older layout this hookshim converts when it next writes the store (lib/store/migrate.ts) */
+    readonly upgradable = false,
   ) {
     super(
       `store ${store} has record layout version ${found}, this hookshim reads version ${expected}` +
         (detail ? ` (${detail})` : "") +
-        `; run "hookshim --store ${store} store reset" to start it afresh`,
+        (upgradable
+          ? `; the next writer upgrades it in place (any hook, or "hookshim --store ${store} store gc")`
+          : found > expected
+            ? `; a newer hookshim wrote it: install that one, or run "hookshim --store ${store} store reset" to start it afresh (its records are lost)`
+            : `; run "hookshim --store ${store} store reset" to start it afresh (its records are lost)`),
     );
     this.name = "StoreVersionError";
   }

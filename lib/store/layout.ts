@@ -31,6 +31,7 @@
 // later one with the same pid.
 //
 // Version history: 1 (first); 2 adds pidStartTicks, the reconciled flag and TRACING_VALUE.startTicks.
+// A writer upgrades an older store in place: each version step is declared in lib/store/migrate.ts.
 import { EXIT_STATUS, TASK_INFO } from "../../bpf/exitsnoop.ts";
 import { EVENT_SOURCES, EVENT_TYPES, type EventSource, type EventType, type LifecycleEvent } from "./event.ts";
 import { FieldTooLongError, FieldValueError, StoreVersionError } from "./errors.ts";
@@ -38,8 +39,8 @@ import { FieldTooLongError, FieldValueError, StoreVersionError } from "./errors.
 export const LAYOUT_VERSION = 2;
 
 /** Refuses a store whose meta map holds another layout version. */
-export function checkLayoutVersion(store: string, found: number, detail = ""): void {
-  if (found !== LAYOUT_VERSION) throw new StoreVersionError(store, found, LAYOUT_VERSION, detail);
+export function checkLayoutVersion(store: string, found: number, detail = "", upgradable = false): void {
+  if (found !== LAYOUT_VERSION) throw new StoreVersionError(store, found, LAYOUT_VERSION, detail, upgradable);
 }
 
 export const LIMITS = {

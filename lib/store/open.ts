@@ -13,6 +13,7 @@ import { Meta, META, META_SLOTS } from "./eventlog.ts";
 import { ensureExitProgram, type ExitProgramState } from "./exittrack.ts";
 import { CONTAINER_KEY_SIZE, CONTAINER_RECORD_SIZE, EVENT_RECORD_SIZE, LAYOUT_VERSION, TRACING_VALUE, checkLayoutVersion } from "./layout.ts";
 import { Store, type MapRole, type StoreMaps } from "./store.ts";
+import { canMigrate, migrateStore } from "./migrate.ts";
 import { StoreDamagedError, StoreDirError, StoreMissingError } from "./errors.ts";
 
 export interface StoreOptions {
@@ -106,7 +107,14 @@ function openMaps(store: string, dir: string, opts: StoreOptions, create: boolea
         const meta = new Meta(map);
         const shapeOk = map.type === spec.type && map.keySize === spec.keySize && map.valueSize === spec.valueSize;
         const found = shapeOk ? Number(meta.get(META.version)) : 0;
-        checkLayoutVersion(store, found, shapeOk ? "" : "meta map has another shape");
+        if (create && shapeOk && canMigrate(found)) {
+          // A writer upgrades an older store in place (lib/store/migrate.ts); the maps opened after
+          // this one are the converted ones.
+          const byPin = Object.fromEntries(ROLES.map((r) => [PIN[r], specs[r]]));
+          migrateStore(store, dir, map, found, byPin);
+        }
+        const now = shapeOk ? Number(meta.get(META.version)) : 0;
+        checkLayoutVersion(store, now, shapeOk ? "" : "meta map has another shape", shapeOk && canMigrate(now));
       } else if (map.type !== spec.type || map.keySize !== spec.keySize || map.valueSize !== spec.valueSize) {
         throw new StoreDamagedError(
           store,
