@@ -10,7 +10,8 @@
 //     µs. What the hold cannot see: the runtime's wait for a CPU once allowed.
 //   unwatched execs: `/bin/true` with and without the notifier in alternating blocks (the execargs
 //     program runs on every exec of the host), and that program's own run time per unwatched exec as
-//     the kernel counts it (BPF_ENABLE_STATS)
+//     the kernel counts it (BPF_ENABLE_STATS), and what one syscall of any process costs with and
+//     without the program attached (syscall_floor.c)
 //   hold: median/p99 over 1000 `runc --version` execs, as above, in a run of its own
 //   remove: kill -9 of a container's init -> the remove event's timestamp
 import { mkdtempSync, mkdirSync, copyFileSync, symlinkSync, readFileSync, writeFileSync, rmSync, chmodSync } from "node:fs";
@@ -147,6 +148,11 @@ resetStore(cmpStore);
 // the execargs program's own cost per unwatched exec, as the kernel counts it: a copy loaded here
 // (watching "runc", as the notifier does), run time stats on only while /bin/true runs
 raiseMemlock();
+const floorBin = join(tmp, "syscall_floor");
+const ccFloor = Bun.spawnSync(["cc", "-O2", "-o", floorBin, join(import.meta.dir, "syscall_floor.c")]);
+if (ccFloor.exitCode !== 0) throw new Error(`cc syscall_floor.c: ${ccFloor.stderr}`);
+const syscallNs = () => Number(Bun.spawnSync([floorBin]).stdout.toString());
+const syscallCost = { off: [] as number[], on: [] as number[] };
 const probe = ExecArgsCapture.start(["runc"], "execargs_bench");
 let progNsPerExec = NaN, progRuns = 0n;
 try {
@@ -160,9 +166,11 @@ try {
   const after = probe.runStats();
   progRuns = after.runCount - before.runCount;
   progNsPerExec = Number(after.runTimeNs - before.runTimeNs) / Number(progRuns);
+  syscallCost.on.push(syscallNs(), syscallNs(), syscallNs());
 } finally {
   probe.close();
 }
+syscallCost.off.push(syscallNs(), syscallNs(), syscallNs());
 const added = (m: "c" | "hookshim") => median(perRound[m].map((v, i) => v - perRound.none[i]!));
 const comparison = [
   `  runc --version, ${ROUNDS} rounds of ${RUNTIME_EXECS} trios (unwatched copy, C-listener copy, notifier copy), medians:`,
@@ -174,6 +182,7 @@ const comparison = [
   `  /bin/true (unwatched), ${TRUE_ROUNDS} alternating blocks of ${TRUE_EXECS}: without notifier ${fmt(median(trueRounds.off))}   with ${fmt(median(trueRounds.on))}   added ${fmt(median(trueRounds.on.map((v, i) => v - trueRounds.off[i]!)))}`,
   `    per-block added:             ${trueRounds.on.map((v, i) => fmt(v - trueRounds.off[i]!)).join(" ")}`,
   `    execargs program run time per unwatched exec (kernel run time stats, ${progRuns} runs): ${(progNsPerExec / 1000).toFixed(2)} µs`,
+  `  any syscall (getppid, fastest batch, 3 runs each): without the execargs tracepoints ${median(syscallCost.off).toFixed(1)} ns   with ${median(syscallCost.on).toFixed(1)} ns   (syscall tracing path for every task of the host)`,
   `  load average (1/5/15 min) at the start ${loadAtStart}, after these runs ${loadAverage()}`,
 ];
 
