@@ -24,23 +24,22 @@ export function fanotifyMark(fd: number, flags: number, mask: number | bigint, p
     throw new SyscallError("fanotify_mark", errno(), path);
 }
 
-export interface FanotifyEvent {
-  mask: bigint;
-  fd: number;
-  pid: number;
-}
-
-/** Parse struct fanotify_event_metadata records from a read buffer. */
-export function parseFanotifyEvents(buf: Uint8Array, n: number): FanotifyEvent[] {
-  const dv = new DataView(buf.buffer, buf.byteOffset);
-  const out: FanotifyEvent[] = [];
-  for (let off = 0; off + FAN.EVENT_METADATA_LEN <= n; ) {
-    const len = dv.getUint32(off, true);
+/**
+ * Parses the struct fanotify_event_metadata records of a read (u32 event_len, u8 vers, u8 reserved,
+ * u16 metadata_len, u64 mask, s32 fd, s32 pid; each record starts 8-byte aligned and is event_len long)
+ * into `fds` and `pids`, up to their length: how many. `words` views the read buffer.
+ */
+export function parseFanotifyEvents(words: Int32Array, n: number, fds: Int32Array, pids: Int32Array): number {
+  let count = 0;
+  for (let off = 0; off + FAN.EVENT_METADATA_LEN <= n && count < fds.length; ) {
+    const len = words[off >> 2]!;
     if (len < FAN.EVENT_METADATA_LEN) break;
-    out.push({ mask: dv.getBigUint64(off + 8, true), fd: dv.getInt32(off + 16, true), pid: dv.getInt32(off + 20, true) });
+    fds[count] = words[(off >> 2) + 4]!;
+    pids[count] = words[(off >> 2) + 5]!;
+    count++;
     off += len;
   }
-  return out;
+  return count;
 }
 
 /** Answer a permission event (struct fanotify_response { s32 fd; u32 response; }). */
@@ -93,19 +92,7 @@ export class FanotifyPermissionQueue {
       if (e === Errno.EAGAIN || e === Errno.EINTR) return 0;
       throw new SyscallError("read(fanotify)", e, `fd ${this.fanFd}`);
     }
-    const w = this.words;
-    let count = 0;
-    // struct fanotify_event_metadata: u32 event_len, u8 vers, u8 reserved, u16 metadata_len,
-    // u64 mask, s32 fd, s32 pid; records are 8-byte aligned
-    for (let off = 0; off + FAN.EVENT_METADATA_LEN <= n && count < this.fds.length; ) {
-      const len = w[off >> 2]!;
-      if (len < FAN.EVENT_METADATA_LEN) break;
-      this.fds[count] = w[(off >> 2) + 4]!;
-      this.pids[count] = w[(off >> 2) + 5]!;
-      count++;
-      off += len;
-    }
-    return count;
+    return parseFanotifyEvents(this.words, n, this.fds, this.pids);
   }
 
   /** Answers an event read by next(); false when the write failed (the group is closing). */
