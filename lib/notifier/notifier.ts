@@ -147,7 +147,7 @@ export class NotifierCore {
     // (watchdog answers are counted where the watchdog runs)
     this.metrics.observeHold(m.holdUs / 1e6);
     if (m.record) {
-      const claimant = this.claimant(m.record.tgid || m.tid, m.record.uid);
+      const claimant = this.claimant(m.record.tgid || m.tid, m.record.uid, m.startTime);
       if (claimant) this.handleArgv(m.tid, m.record.argv.length ? m.record.argv : [m.record.filename], m.record.filename || m.binary, claimant);
       return;
     }
@@ -188,8 +188,9 @@ export class NotifierCore {
    * The runtime process behind an exec, with its start time. A runtime that has exited already (a
    * fast failure) can still be root's claim; anyone else's could no longer be verified.
    */
-  private claimant(pid: number, uid: number): Claimant | undefined {
-    const started = startTime(pid);
+  private claimant(pid: number, uid: number, seenStartTime?: number): Claimant | undefined {
+    // the worker's reading, taken right after the answer, when it has one
+    const started = seenStartTime ?? startTime(pid);
     if (started === undefined && uid !== 0) return undefined;
     return { uid, pid, startTime: started };
   }

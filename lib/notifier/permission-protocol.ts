@@ -27,6 +27,11 @@ export type ExecMessage = {
   answeredByWatchdog: boolean;
   /** argv captured at sys_enter_execve; undefined when the map had none */
   record?: ExecRecord;
+  /**
+   * /proc starttime of the exec'ing process (record.tgid), read by the worker right after the
+   * answer: a runtime that fails fast may be gone by the time the main thread handles the message.
+   */
+  startTime?: number;
   /** the binary being executed, when there was no record (for the /proc fallback) */
   binary: string;
   /**

@@ -24,6 +24,7 @@ import { close, FanotifyPermissionQueue, monotonicUs, schedYield } from "../sys/
 import { BpfMap } from "../bpf/index.ts";
 import { decodeExecRecord, EXEC_RECORD, EXEC_RECORD_KEY_SIZE } from "../../bpf/execargs.ts";
 import { WatchdogSlots, mayCreate, type PermissionWorkerInit, type ExecMessage } from "./permission-protocol.ts";
+import { startTime } from "./trust.ts";
 
 declare const self: Worker;
 
@@ -129,6 +130,7 @@ function serve(init: PermissionWorkerInit): void {
         holdFromExecve: fromExecve,
         answeredByWatchdog: !answered[i],
         record,
+        startTime: record ? startTime(record.tgid || tid) : undefined,
         binary,
         cmdlineBefore: cmdlinesBefore[i],
       };

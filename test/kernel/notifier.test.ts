@@ -11,6 +11,7 @@ import { decodeExecRecord } from "../../bpf/execargs.ts";
 import type { ExecMessage } from "../../lib/notifier/permission-protocol.ts";
 import { fanotifyInit, fanotifyMark, FanotifyPermissionQueue, FAN, close } from "../../lib/sys/index.ts";
 import { enableRunStats } from "../../lib/bpf/index.ts";
+import { startTime } from "../../lib/notifier/trust.ts";
 
 let counter = 0;
 const tmp = mkdtempSync(join(tmpdir(), `notifier-kernel-${process.pid}-`));
@@ -247,6 +248,27 @@ describeNeeds(["root", "tracefs", "busybox"], "execargs program", () => {
       // the hold is timed from sys_enter_execve, so it covers the wait before the event was read
       expect(m.holdFromExecve).toBe(true);
       expect(m.holdUs).toBeGreaterThanOrEqual(m.answerUs);
+    } finally {
+      await w.close();
+      capture.close();
+    }
+  });
+
+  needs("root")("the worker reads the runtime's start time right after the answer, for the main thread's claim", async () => {
+    const bin = privateBinary();
+    const capture = ExecArgsCapture.start(["busybox"]);
+    const seen: ExecMessage[] = [];
+    const w = new PermissionWatcher({
+      runtimes: [{ path: bin, realPath: bin }], recordsFd: capture.records.fd, holdBoundMs: 1000,
+      onExec: (m) => seen.push(m), onWatchdogAllow: () => {}, onError: (m) => { throw new Error(m); }, onFatal: (m) => { throw new Error(m); },
+    });
+    w.start();
+    try {
+      const p = Bun.spawn([bin, "sh", "-c", "sleep 0.5", "create"]); // $0 "create": it may create a container
+      const m = await until(() => seen[0], "the exec message");
+      expect(m.startTime).toBeGreaterThan(0);
+      expect(m.startTime).toBe(startTime(p.pid)!); // read while it still runs
+      expect(await p.exited).toBe(0);
     } finally {
       await w.close();
       capture.close();
