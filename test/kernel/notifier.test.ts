@@ -27,6 +27,19 @@ function privateBinary(): string {
   return realpathSync(p);
 }
 
+/** A private busybox watched by a permission watcher with argv capture: its exec messages in `seen`. */
+function watchedWithArgv(): { bin: string; seen: ExecMessage[]; close: () => Promise<void> } {
+  const bin = privateBinary();
+  const capture = ExecArgsCapture.start(["busybox"]);
+  const seen: ExecMessage[] = [];
+  const w = new PermissionWatcher({
+    runtimes: [{ path: bin, realPath: bin }], recordsFd: capture.records.fd, holdBoundMs: 1000,
+    onExec: (m) => seen.push(m), onWatchdogAllow: () => {}, onError: (m) => { throw new Error(m); }, onFatal: (m) => { throw new Error(m); },
+  });
+  w.start();
+  return { bin, seen, close: async () => { await w.close(); capture.close(); } };
+}
+
 async function until<T>(get: () => T | undefined, what: string, ms = 5000): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
@@ -229,14 +242,7 @@ describeNeeds(["root", "tracefs", "busybox"], "execargs program", () => {
   });
 
   needs("root")("with the watcher, the exec's argv arrives with the permission event", async () => {
-    const bin = privateBinary();
-    const capture = ExecArgsCapture.start(["busybox"]);
-    const seen: ExecMessage[] = [];
-    const w = new PermissionWatcher({
-      runtimes: [{ path: bin, realPath: bin }], recordsFd: capture.records.fd, holdBoundMs: 1000,
-      onExec: (m) => seen.push(m), onWatchdogAllow: () => {}, onError: (m) => { throw new Error(m); }, onFatal: (m) => { throw new Error(m); },
-    });
-    w.start();
+    const { bin, seen, close } = watchedWithArgv();
     try {
       const p = Bun.spawn([bin, "true", "create", "--bundle", "/x", `c-${process.pid}`]);
       expect(await p.exited).toBe(0);
@@ -249,20 +255,12 @@ describeNeeds(["root", "tracefs", "busybox"], "execargs program", () => {
       expect(m.holdFromExecve).toBe(true);
       expect(m.holdUs).toBeGreaterThanOrEqual(m.answerUs);
     } finally {
-      await w.close();
-      capture.close();
+      await close();
     }
   });
 
   needs("root")("the worker reads the runtime's start time right after the answer, for the main thread's claim", async () => {
-    const bin = privateBinary();
-    const capture = ExecArgsCapture.start(["busybox"]);
-    const seen: ExecMessage[] = [];
-    const w = new PermissionWatcher({
-      runtimes: [{ path: bin, realPath: bin }], recordsFd: capture.records.fd, holdBoundMs: 1000,
-      onExec: (m) => seen.push(m), onWatchdogAllow: () => {}, onError: (m) => { throw new Error(m); }, onFatal: (m) => { throw new Error(m); },
-    });
-    w.start();
+    const { bin, seen, close } = watchedWithArgv();
     try {
       const p = Bun.spawn([bin, "sh", "-c", "sleep 0.5", "create"]); // $0 "create": it may create a container
       const m = await until(() => seen[0], "the exec message");
@@ -270,8 +268,7 @@ describeNeeds(["root", "tracefs", "busybox"], "execargs program", () => {
       expect(m.startTime).toBe(startTime(p.pid)!); // read while it still runs
       expect(await p.exited).toBe(0);
     } finally {
-      await w.close();
-      capture.close();
+      await close();
     }
   });
 });
