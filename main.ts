@@ -40,6 +40,16 @@ function envGlobals(): GlobalOptions {
   return { debug: false, configPath: process.env.HOOKSHIM_CONFIG || undefined };
 }
 
+/**
+ * The build starts the executable with JavaScriptCore's tier-up thresholds scaled up
+ * (--compile-jit-policy): a hook or the shim runs each function once or twice, and compiling it costs
+ * more than it saves. Every other command may run long (the notifier, events -f, the gadgets) and
+ * gets the normal policy back before its module loads.
+ */
+function normalJit(): void {
+  Bun.unsafe.setJITPolicy(1);
+}
+
 /** The runtime shim: runc's argv goes through untouched, so nothing of ours is parsed from it. */
 async function runtime(args: string[], g: GlobalOptions): Promise<number> {
   return (await import("./shim/main.ts")).main(args, g);
@@ -76,6 +86,7 @@ async function dispatch(argv: string[], g: GlobalOptions): Promise<number> {
   g.debug = parsed.globals.bool("debug");
   const command = parsed.path[1]!;
   if (command === "runtime") return runtime(parsed.rest, g);
+  if (command !== "hook") normalJit();
   const loader = COMMANDS[command];
   if (!loader) throw new UsageError(`hookshim: command "${command}" has no implementation`);
   return (await loader()).main(parsed, g);
@@ -97,6 +108,6 @@ export async function run(argv: string[], argv0: string): Promise<number> {
 if (import.meta.main) {
   // Compiled, process.argv0 is the name we were called by (a symlink such as `runc`); under `bun
   // main.ts` it is "bun" and there is no implied command.
-  // No top-level await: bytecode builds (--bytecode, for hook start-up time) reject it.
+  // No top-level await: a --bytecode build in the cjs format rejects it.
   void run(process.argv.slice(2), process.argv0).then((code) => process.exit(code));
 }

@@ -73,6 +73,6 @@ export function injectConfiguredHooks(inv: RuncInvocation, config: HookshimConfi
   let selected = selectHooks(hooks, spec);
   if (config.runtime.injectHookshimHooks) selected = concat(selected, hookshimOwnHooks(configPath));
   const added = injectHooks(spec, selected);
-  if (added) writeConfigAtomic(file, raw);
+  if (added) writeConfigAtomic(file, raw, { durable: false });
   return { file, added, skipped: errors.map((e) => e.file) };
 }

@@ -4,9 +4,11 @@
 // shim first and exec it forever). The file is opened once (O_PATH), every check is made on that
 // fd, and the fd is what gets exec'd (execveat AT_EMPTY_PATH): a path swapped between the check and
 // the exec changes nothing.
-import { closeSync, fstatSync, openSync, readSync, readlinkSync, statSync, type Stats } from "node:fs";
 import { dirname, join } from "node:path";
-import { O, setCloseOnExec } from "../lib/sys/index.ts";
+// Syscalls from lib/sys, not node:fs (a millisecond to load), and io.ts and stat.ts alone, not
+// lib/sys/index.ts: every pass-through command loads this module.
+import { O, close, open, read, setCloseOnExec } from "../lib/sys/io.ts";
+import { fstat, readlink, stat, type FileStat } from "../lib/sys/stat.ts";
 
 /** The fixed search path: never the caller's $PATH, which the caller (or its user) controls. */
 export const SYSTEM_PATH = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
@@ -28,7 +30,7 @@ export class LowerRuntimeError extends Error {
 
 export function identityOf(path: string): FileIdentity | undefined {
   try {
-    const st = statSync(path);
+    const st = stat(path);
     return { dev: st.dev, ino: st.ino };
   } catch {
     return undefined;
@@ -40,12 +42,12 @@ export function selfIdentity(): FileIdentity | undefined {
   return identityOf(process.execPath);
 }
 
-function sameFile(st: Stats, id: FileIdentity | undefined): boolean {
+function sameFile(st: FileIdentity, id: FileIdentity | undefined): boolean {
   return id !== undefined && st.dev === id.dev && st.ino === id.ino;
 }
 
 /** Why a runtime with these (symlink-followed) attributes must not be run, or undefined when it may. */
-export function unsafeReason(st: Pick<Stats, "uid" | "mode" | "isFile">): string | undefined {
+export function unsafeReason(st: Pick<FileStat, "uid" | "mode" | "isFile">): string | undefined {
   if (!st.isFile()) return "is not a regular file";
   if (st.uid !== 0) return `is owned by uid ${st.uid}, not root`;
   if (st.mode & 0o022) return `is writable by ${st.mode & 0o020 ? "its group" : "others"} (mode ${(st.mode & 0o7777).toString(8).padStart(4, "0")})`;
@@ -58,7 +60,7 @@ export function unsafeReason(st: Pick<Stats, "uid" | "mode" | "isFile">): string
  * A sticky directory (/tmp) may be writable by all: only an entry's owner (root, as checked one
  * level down) can rename or remove it there.
  */
-export function unsafeDirReason(st: Pick<Stats, "uid" | "mode">): string | undefined {
+export function unsafeDirReason(st: Pick<FileStat, "uid" | "mode">): string | undefined {
   if (st.uid !== 0) return `is owned by uid ${st.uid}, not root`;
   if (st.mode & 0o022 && !(st.mode & 0o1000)) return `is writable by ${st.mode & 0o020 ? "its group" : "others"} (mode ${(st.mode & 0o7777).toString(8).padStart(4, "0")})`;
   return undefined;
@@ -72,9 +74,9 @@ export interface LowerRuntime {
 
 function openPath(path: string, what: string): number {
   try {
-    return openSync(path, O.PATH | O.CLOEXEC);
+    return open(path, O.PATH | O.CLOEXEC);
   } catch (e) {
-    throw new LowerRuntimeError(`${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    throw new LowerRuntimeError(`${what} ${path}: ${(e as { code?: string }).code ?? String(e)}`);
   }
 }
 
@@ -82,13 +84,13 @@ function openPath(path: string, what: string): number {
 function isScript(fd: number): boolean {
   let rfd = -1;
   try {
-    rfd = openSync(`/proc/self/fd/${fd}`, O.RDONLY | O.CLOEXEC | O.NONBLOCK);
+    rfd = open(`/proc/self/fd/${fd}`, O.RDONLY | O.CLOEXEC | O.NONBLOCK);
     const b = new Uint8Array(2);
-    return readSync(rfd, b, 0, 2, 0) === 2 && b[0] === 0x23 && b[1] === 0x21;
+    return read(rfd, b) === 2 && b[0] === 0x23 && b[1] === 0x21;
   } catch {
     return false;
   } finally {
-    if (rfd >= 0) closeSync(rfd);
+    close(rfd);
   }
 }
 
@@ -99,13 +101,13 @@ function isScript(fd: number): boolean {
 export function openLowerRuntime(path: string, self: FileIdentity | undefined, what = "lower runtime"): LowerRuntime {
   const fd = openPath(path, what);
   try {
-    const st = fstatSync(fd);
+    const st = fstat(fd);
     if (sameFile(st, self)) throw new LowerRuntimeError(`${what} ${path} is this shim itself: set runtime.path to the real runc`);
     const reason = unsafeReason(st);
     if (reason) throw new LowerRuntimeError(`${what} ${path} ${reason}: refusing to run it`);
-    const real = readlinkSync(`/proc/self/fd/${fd}`);
+    const real = readlink(`/proc/self/fd/${fd}`);
     for (let dir = dirname(real); ; dir = dirname(dir)) {
-      const why = unsafeDirReason(statSync(dir));
+      const why = unsafeDirReason(stat(dir));
       if (why) throw new LowerRuntimeError(`${what} ${path}: directory ${dir} ${why}: refusing to run it`);
       if (dir === "/") break;
     }
@@ -113,14 +115,14 @@ export function openLowerRuntime(path: string, self: FileIdentity | undefined, w
     if (isScript(fd)) setCloseOnExec(fd, false);
     return { path, fd };
   } catch (e) {
-    closeSync(fd);
+    close(fd);
     throw e;
   }
 }
 
 /** Refuses `path` (after following symlinks) when it is the shim or unsafe to run as root. */
 export function checkLowerRuntime(path: string, self: FileIdentity | undefined, what = "lower runtime"): void {
-  closeSync(openLowerRuntime(path, self, what).fd);
+  close(openLowerRuntime(path, self, what).fd);
 }
 
 export interface LowerRuntimeOptions {
@@ -143,9 +145,9 @@ export function findLowerRuntime(opts: LowerRuntimeOptions): LowerRuntime {
   for (const name of names)
     for (const dir of dirs) {
       const path = join(dir, name);
-      let st: Stats;
+      let st: FileStat;
       try {
-        st = statSync(path);
+        st = stat(path);
       } catch {
         continue;
       }

@@ -3,7 +3,7 @@
 // that file as the reason; people read stderr. runc writes its log with logrus, so the shim's
 // lines have logrus's shape: JSON keys level, msg, time (RFC 3339, seconds), or logfmt for the
 // text format.
-import { appendFileSync } from "node:fs";
+import { O, close, open, writeAll } from "../lib/sys/io.ts";
 import type { RuntimeGlobals } from "../lib/oci/runtime-argv.ts";
 
 export type LogLevel = "error" | "warning";
@@ -39,7 +39,12 @@ export class RuncLog {
     const line = this.format === "json" ? jsonLogLine(level, msg) : textLogLine(level, msg);
     try {
       // runc opens its log O_APPEND|O_CREAT with mode 0644
-      appendFileSync(this.file, line, { mode: 0o644 });
+      const fd = open(this.file, O.WRONLY | O.APPEND | O.CREAT, 0o644);
+      try {
+        writeAll(fd, Buffer.from(line));
+      } finally {
+        close(fd);
+      }
     } catch {
       // stderr still carries the message
     }

@@ -2,10 +2,10 @@
 // cheap, so they read only this one field, without the zod schema. create and run validate the
 // whole file through lib/config; a broken configuration therefore blocks new containers but never
 // the deletion of existing ones.
-import { readFileSync } from "node:fs";
 import defaults from "../config/defaults.json" with { type: "json" };
 import { InputError } from "../lib/errors.ts";
 import { configFileInUse } from "../lib/config/path.ts";
+import { readTextFile } from "../lib/sys/io.ts";
 
 export function configuredRuntimePath(explicitConfig?: string): string | null {
   const fallback = defaults.runtime.path as string | null;
@@ -13,9 +13,9 @@ export function configuredRuntimePath(explicitConfig?: string): string | null {
   if (file === undefined) return fallback;
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(file, "utf8"));
+    raw = JSON.parse(readTextFile(file));
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
+    const code = (e as { code?: string }).code;
     throw new InputError(`${file}: ${code ? `cannot read config: ${code}` : `not valid JSON: ${(e as Error).message}`}`);
   }
   const runtime = (raw as { runtime?: unknown } | null)?.runtime;

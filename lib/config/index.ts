@@ -3,7 +3,7 @@
 // key hookshim does not know is an error naming it and the nearest known key (a typo must not
 // silently drop the policy it was meant to set), and a bad file is an InputError naming the file
 // and the field.
-import { z } from "zod";
+import * as z from "zod/mini";
 import { readFileSync } from "node:fs";
 import defaults from "../../config/defaults.json" with { type: "json" };
 import { InputError } from "../errors.ts";
@@ -15,23 +15,23 @@ export { SYSTEM_CONFIG, configFileInUse } from "./path.ts";
 
 export const ConfigSchema = z.strictObject({
   /** pin directory name under bpffs */
-  store: z.string().regex(/^[A-Za-z0-9_.-]+$/, "a store name is letters, digits, '_', '.', '-'"),
-  bpffs: z.string().startsWith("/"),
+  store: z.string().check(z.regex(/^[A-Za-z0-9_.-]+$/, "a store name is letters, digits, '_', '.', '-'")),
+  bpffs: z.string().check(z.startsWith("/")),
   /** v2 cgroup parent for containers the runtime left at the root */
-  cgroupParent: z.string().startsWith("/"),
+  cgroupParent: z.string().check(z.startsWith("/")),
   /** with systemd as PID 1: the slice whose transient scopes hold those containers instead; null: cgroupParent */
-  systemdSlice: z.string().regex(/^[A-Za-z0-9:_.\\-]+\.slice$/, "a slice name is NAME.slice").nullable(),
+  systemdSlice: z.nullable(z.string().check(z.regex(/^[A-Za-z0-9:_.\\-]+\.slice$/, "a slice name is NAME.slice"))),
   /** closed: any hook error fails the container start; open: warn and let it start */
   failMode: z.enum(["closed", "open"]),
   logLevel: z.enum(["error", "warn", "info", "debug"]),
   /** host device policy: absolute denies, allows granted to every container, annotation requests */
   devices: DevicePolicySchema,
-  capacity: z.strictObject({ containers: z.number().int().positive(), events: z.number().int().positive() }),
+  capacity: z.strictObject({ containers: z.int().check(z.positive()), events: z.int().check(z.positive()) }),
   /** hooks.d directories the runtime shim reads, lowest precedence first */
-  hooksDirs: z.array(z.string().startsWith("/")),
+  hooksDirs: z.array(z.string().check(z.startsWith("/"))),
   runtime: z.strictObject({
     /** the lower runtime the shim execs; null finds runc, then crun */
-    path: z.string().startsWith("/").nullable(),
+    path: z.nullable(z.string().check(z.startsWith("/"))),
     /** also inject hookshim's own prestart/poststop hooks */
     injectHookshimHooks: z.boolean(),
   }),
@@ -51,18 +51,18 @@ function merge(base: unknown, over: unknown): unknown {
 }
 
 /** The object keys the schema knows at `path` (through arrays, optionals and nullables). */
-function knownKeys(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+function knownKeys(schema: z.core.$ZodType, path: readonly PropertyKey[]): string[] {
   const unwrap = (t: unknown): unknown => {
-    while (t instanceof z.ZodOptional || t instanceof z.ZodNullable) t = t.unwrap();
+    while (t instanceof z.core.$ZodOptional || t instanceof z.core.$ZodNullable) t = t._zod.def.innerType;
     return t;
   };
   let t = unwrap(schema);
   for (const p of path) {
-    if (t instanceof z.ZodArray) t = unwrap(t.element);
-    else if (t instanceof z.ZodObject && typeof p === "string") t = unwrap(t.shape[p]);
+    if (t instanceof z.core.$ZodArray) t = unwrap(t._zod.def.element);
+    else if (t instanceof z.core.$ZodObject && typeof p === "string") t = unwrap(t._zod.def.shape[p]);
     else return [];
   }
-  return t instanceof z.ZodObject ? Object.keys(t.shape) : [];
+  return t instanceof z.core.$ZodObject ? Object.keys(t._zod.def.shape) : [];
 }
 
 function editDistance(a: string, b: string): number {

@@ -116,6 +116,23 @@ export function haveProgReplace(): boolean {
   return replaceSupported;
 }
 
+/**
+ * BPF_F_REPLACE of `oldFd` by `progFd`; false when this kernel does not know the flag (EINVAL, before
+ * 5.6), so the caller attaches, then detaches. Tried directly rather than probed first with
+ * haveProgReplace: the probe loads a program of its own, a hook's every start paying for it. An
+ * EINVAL for another reason takes the same safe path, whose attach then reports the real error.
+ */
+function replaceAttach(cgroupFd: number, progFd: number, oldFd: number): boolean {
+  if (replaceSupported === false) return false;
+  try {
+    progAttach({ targetFd: cgroupFd, progFd, attachType: AttachType.CGROUP_DEVICE, flags: AttachFlag.ALLOW_MULTI | AttachFlag.REPLACE, replaceFd: oldFd });
+    return (replaceSupported = true);
+  } catch (e) {
+    if (replaceSupported !== true && isErrno(e, "EINVAL")) return false;
+    throw e;
+  }
+}
+
 function openCgroup(dir: string): number {
   return open(dir, O.RDONLY | O.DIRECTORY);
 }
@@ -206,11 +223,9 @@ function attachToFd(
   let prog: BpfProgram | undefined;
   try {
     prog = loadDeviceFilter(compiled, name);
-    const atomic = old.length === 1 && haveProgReplace();
     const attachType = AttachType.CGROUP_DEVICE;
-    if (atomic) {
-      progAttach({ targetFd: cgroupFd, progFd: prog.fd, attachType, flags: AttachFlag.ALLOW_MULTI | AttachFlag.REPLACE, replaceFd: old[0]!.fd });
-    } else {
+    const atomic = old.length === 1 && replaceAttach(cgroupFd, prog.fd, old[0]!.fd);
+    if (!atomic) {
       progAttach({ targetFd: cgroupFd, progFd: prog.fd, attachType, flags: AttachFlag.ALLOW_MULTI });
       for (const p of old) {
         try {

@@ -1,6 +1,7 @@
 // Device cgroup rules: the OCI LinuxDeviceCgroup shape, its normalised form, and the one parser for
 // the `c 1:3 rwm` text form (devices.list syntax) shared by the CLI and the annotation.
-import { z } from "zod";
+import * as z from "zod/mini";
+import { issueMessage } from "../oci/issues.ts";
 
 /** BPF_DEVCG_ACC_*: the access bits as the kernel hands them to a cgroup device program. */
 export const Access = { MKNOD: 1, READ: 2, WRITE: 4, ALL: 7 } as const;
@@ -22,10 +23,10 @@ export const WILDCARD = -1;
 
 export const DeviceRuleSchema = z.object({
   allow: z.boolean(),
-  type: z.enum(["a", "b", "c"]).optional(),
-  major: z.number().int().min(-1).max(MAX_DEVICE_NUMBER).nullable().optional(),
-  minor: z.number().int().min(-1).max(MAX_DEVICE_NUMBER).nullable().optional(),
-  access: z.string().regex(/^[rwm]*$/, "access may only hold r, w and m").optional(),
+  type: z.optional(z.enum(["a", "b", "c"])),
+  major: z.optional(z.nullable(z.int().check(z.gte(-1), z.lte(MAX_DEVICE_NUMBER)))),
+  minor: z.optional(z.nullable(z.int().check(z.gte(-1), z.lte(MAX_DEVICE_NUMBER)))),
+  access: z.optional(z.string().check(z.regex(/^[rwm]*$/, "access may only hold r, w and m"))),
 });
 
 /** A rule with every field resolved: -1 is a wildcard, access is Access bits. */
@@ -69,7 +70,8 @@ export function formatAccess(bits: number): string {
 export function normalizeRule(raw: unknown): NormalRule {
   // jitless: the JIT compiles the schema on its first parse, which costs a hook (a few rules per
   // process) more than all its parses together.
-  const r = DeviceRuleSchema.safeParse(raw, { jitless: true });
+  // hookshim's messages: zod/mini carries no message text of its own
+  const r = DeviceRuleSchema.safeParse(raw, { error: issueMessage, jitless: true });
   if (!r.success) {
     const issue = r.error.issues[0]!;
     const field = issue.path.length ? `${issue.path.join(".")}: ` : "";

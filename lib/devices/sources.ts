@@ -7,7 +7,7 @@
 //   io.hookshim.devices annotation, each of which the policy must permit.
 // An access is allowed when both lists allow it. This is the one place that says which rules a
 // container gets: the hook attaches them and `devices check --config` decides with them.
-import { z } from "zod";
+import * as z from "zod/mini";
 import { RUNC_ALLOWED_DEVICES } from "./defaults.ts";
 import {
   Access, DeviceRuleError, MAX_DEVICE_NUMBER, WILDCARD, formatRule, normalizeRule, normalizeRules,
@@ -18,18 +18,18 @@ export const DEVICES_ANNOTATION = "io.hookshim.devices";
 
 // A rule in hookshim's own config: nothing that changes what is allowed may be left to a default.
 // type and access are always written out; a b or c rule names major and minor (null: any).
-const deviceNumber = z.number().int().min(0).max(MAX_DEVICE_NUMBER).nullable();
+const deviceNumber = z.nullable(z.int().check(z.gte(0), z.lte(MAX_DEVICE_NUMBER)));
 
 /** A host policy rule or a permitted entry: strict, every field spelt out. */
 export const PolicyRuleSchema = z
   .strictObject({
     allow: z.boolean(),
     type: z.enum(["a", "b", "c"]),
-    major: deviceNumber.optional(),
-    minor: deviceNumber.optional(),
-    access: z.string().regex(/^[rwm]+$/, "access is one or more of r, w and m"),
+    major: z.optional(deviceNumber),
+    minor: z.optional(deviceNumber),
+    access: z.string().check(z.regex(/^[rwm]+$/, "access is one or more of r, w and m")),
   })
-  .superRefine((r, ctx) => {
+  .check(z.superRefine((r, ctx) => {
     if (r.type === "a") {
       // "a" is every device and every access, whatever the rule says: say so, or say nothing
       for (const f of ["major", "minor"] as const)
@@ -42,7 +42,7 @@ export const PolicyRuleSchema = z
     for (const f of ["major", "minor"] as const)
       if (r[f] === undefined)
         ctx.addIssue({ code: "custom", path: [f], input: undefined, message: `required for a type "${r.type}" rule (a number, or null for any)` });
-  });
+  }));
 
 /** Two rules that touch a common device (wildcards included). */
 function sameDevices(outer: NormalRule, inner: NormalRule): boolean {
@@ -63,11 +63,11 @@ export const DevicePolicySchema = z
       allowed: z.boolean(),
       /** what they may ask for: a request must fall inside one of these (type, numbers, access) */
       permitted: z.array(
-        PolicyRuleSchema.refine((r) => r.allow, { path: ["allow"], message: "a permitted entry is an allow rule (true)" }),
+        PolicyRuleSchema.check(z.refine((r) => r.allow, { path: ["allow"], message: "a permitted entry is an allow rule (true)" })),
       ),
     }),
   })
-  .superRefine((p, ctx) => {
+  .check(z.superRefine((p, ctx) => {
     // An allow a host deny covers has no effect (a host deny always wins): refuse it rather than
     // let the file say something the filter will not do.
     let rules: NormalRule[];
@@ -85,7 +85,7 @@ export const DevicePolicySchema = z
           message: `allow ${formatRule(a)} has no effect: rules[${j}] (deny ${formatRule(rules[j]!)}) covers it and a host deny always wins`,
         });
     });
-  });
+  }));
 export type DevicePolicy = z.infer<typeof DevicePolicySchema>;
 
 export const EMPTY_POLICY: DevicePolicy = { rules: [], requests: { allowed: false, permitted: [] } };

@@ -3,7 +3,7 @@
 // (hook-config.ts), which differ only in the schema.
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import type { z } from "zod";
+import type * as z from "zod/mini";
 import { InputError } from "../errors.ts";
 import { check } from "./issues.ts";
 import { readJsonFile } from "./json.ts";
@@ -44,7 +44,7 @@ export interface LoadedConfigOf<T> {
 }
 
 /** `bundle/config.json` (or the file given), read bounded and validated against `schema`. */
-export function readConfigAs<S extends z.ZodType>(schema: S, bundleOrFile: string): LoadedConfigOf<z.infer<S>> {
+export function readConfigAs<S extends z.core.$ZodType>(schema: S, bundleOrFile: string): LoadedConfigOf<z.infer<S>> {
   const file = configPath(bundleOrFile);
   const raw = readJsonFile(file, CONFIG_SIZE_LIMIT);
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw new InputError(`${file}: a config must be a JSON object`);

@@ -4,21 +4,21 @@
 // builds nor runs the schemas of mounts, process, seccomp and the rest. Errors name the field as the
 // full validation does. The whole file is validated by `hookshim validate` and wherever config.json
 // is rewritten (bundle.ts readConfig: the shim, install --bundle).
-import { z } from "zod";
+import * as z from "zod/mini";
 import { readConfigAs, type LoadedConfigOf } from "./config-file.ts";
 import { AnnotationsSchema, semver } from "./primitives.ts";
 import { LinuxDeviceSchema, LinuxResourcesSchema } from "./resources.ts";
 
 export const HookConfigSchema = z.looseObject({
   ociVersion: semver,
-  annotations: AnnotationsSchema.optional(),
-  linux: z
-    .looseObject({
-      devices: z.array(LinuxDeviceSchema).optional(),
-      cgroupsPath: z.string().optional(),
-      resources: LinuxResourcesSchema.optional(),
-    })
-    .optional(),
+  annotations: z.optional(AnnotationsSchema),
+  linux: z.optional(
+    z.looseObject({
+      devices: z.optional(z.array(LinuxDeviceSchema)),
+      cgroupsPath: z.optional(z.string()),
+      resources: z.optional(LinuxResourcesSchema),
+    }),
+  ),
 });
 
 export type HookConfig = z.infer<typeof HookConfigSchema>;

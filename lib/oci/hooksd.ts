@@ -4,7 +4,7 @@
 // file is reported by name and skipped.
 import { accessSync, constants, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { compileGoRegExp } from "./goregexp.ts";
 import { check, describeValue, formatIssuePath } from "./issues.ts";
 import { FileInputError, readJsonFile } from "./json.ts";
@@ -15,12 +15,12 @@ import { HookSchema, StageSchema, type Hook } from "./spec.ts";
 export const HOOK_FILE_SIZE_LIMIT = 1024 * 1024;
 
 export const WhenSchema = z.looseObject({
-  always: z.boolean().optional(),
+  always: z.optional(z.boolean()),
   /** key regex -> value regex, both matched against the config's annotations */
-  annotations: z.record(z.string(), z.string()).optional(),
+  annotations: z.optional(z.record(z.string(), z.string())),
   /** regexes matched against process.args[0] */
-  commands: stringList.optional(),
-  hasBindMounts: z.boolean().optional(),
+  commands: z.optional(stringList),
+  hasBindMounts: z.optional(z.boolean()),
 });
 
 export const HookDefinitionSchema = z.looseObject({
@@ -30,7 +30,7 @@ export const HookDefinitionSchema = z.looseObject({
   stages: z.array(StageSchema),
 });
 
-const legacyStages = z.array(StageSchema).optional();
+const legacyStages = z.optional(z.array(StageSchema));
 
 /**
  * 0.1.0 as containers/common reads it. Go's JSON decoder matches field names case-insensitively,
@@ -38,23 +38,23 @@ const legacyStages = z.array(StageSchema).optional();
  */
 export const LegacyHookDefinitionSchema = z
   .looseObject({
-    version: z.literal("0.1.0").optional(),
+    version: z.optional(z.literal("0.1.0")),
     hook: absolutePath,
-    arguments: stringList.optional(),
+    arguments: z.optional(stringList),
     stages: legacyStages,
     stage: legacyStages,
-    cmds: stringList.optional(),
-    cmd: stringList.optional(),
-    annotations: stringList.optional(),
-    annotation: stringList.optional(),
-    hasbindmounts: z.boolean().optional(),
+    cmds: z.optional(stringList),
+    cmd: z.optional(stringList),
+    annotations: z.optional(stringList),
+    annotation: z.optional(stringList),
+    hasbindmounts: z.optional(z.boolean()),
   })
-  .superRefine((h, ctx) => {
+  .check(z.superRefine((h, ctx) => {
     for (const [plural, singular] of [["stages", "stage"], ["cmds", "cmd"], ["annotations", "annotation"]] as const)
       if (h[plural] !== undefined && h[singular] !== undefined)
         ctx.addIssue({ code: "custom", path: [singular], input: h[singular], message: `cannot set both '${singular}' and '${plural}'` });
     if (h.stages === undefined && h.stage === undefined) ctx.addIssue({ code: "custom", path: ["stages"], input: undefined, message: "required" });
-  });
+  }));
 
 export type When = z.infer<typeof WhenSchema>;
 /** A hooks.d definition in the 1.0.0 form. */

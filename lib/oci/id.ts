@@ -1,7 +1,7 @@
 // A container id, as hookshim lets it become a path component (the cgroup hookshim creates), a map
 // key (the store) or a line in a table: ids come from runtimes' argv, states and annotations, all
 // untrusted. runc refuses most of these itself; hookshim does not rely on it.
-import { z } from "zod";
+import * as z from "zod/mini";
 import { InputError } from "../errors.ts";
 import { describeValue } from "./issues.ts";
 
@@ -31,7 +31,9 @@ export function checkContainerId(id: string, what = "container id"): string {
 }
 
 /** The same check as a schema field (a state's `id`). */
-export const containerIdSchema = z.string().superRefine((id, ctx) => {
-  const problem = containerIdProblem(id);
-  if (problem) ctx.addIssue({ code: "custom", input: id, message: problem });
-});
+export const containerIdSchema = z.string().check(
+  z.superRefine((id, ctx) => {
+    const problem = containerIdProblem(id);
+    if (problem) ctx.addIssue({ code: "custom", input: id, message: problem });
+  }),
+);

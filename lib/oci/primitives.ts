@@ -1,6 +1,6 @@
 // The scalar types the runtime-spec is written in (uint32, int64, absolute path, SemVer, ...) as zod
 // schemas, built once at module load.
-import { z } from "zod";
+import * as z from "zod/mini";
 import { describeValue, issueMessage } from "./issues.ts";
 
 /**
@@ -24,7 +24,7 @@ function integer(name: string, min: bigint, max: bigint) {
 }
 
 /** Types whose whole range is exact in a double: values are always numbers (json.ts makes bigints only past 2^53). */
-const smallInteger = (name: string, min: bigint, max: bigint) => integer(name, min, max) as unknown as z.ZodType<number>;
+const smallInteger = (name: string, min: bigint, max: bigint) => integer(name, min, max) as unknown as z.ZodMiniType<number>;
 export const int32 = smallInteger("int32", -(2n ** 31n), 2n ** 31n - 1n);
 export const uint16 = smallInteger("uint16", 0n, 2n ** 16n - 1n);
 export const uint32 = smallInteger("uint32", 0n, 2n ** 32n - 1n);
@@ -37,9 +37,9 @@ export function intRange(min: number, max: number) {
 
 export const absolutePath = z
   .string()
-  .refine((s) => s.startsWith("/"), { error: (iss) => `${describeValue(iss.input)} is not an absolute path` });
+  .check(z.refine((s) => s.startsWith("/"), { error: (iss) => `${describeValue(iss.input)} is not an absolute path` }));
 
-export const nonEmptyString = z.string().min(1);
+export const nonEmptyString = z.string().check(z.minLength(1));
 
 // semver.org's recommended expression
 const SEMVER =
@@ -47,19 +47,21 @@ const SEMVER =
 
 export const semver = z
   .string()
-  .refine((s) => SEMVER.test(s), { error: (iss) => `${describeValue(iss.input)} is not a SemVer 2.0.0 version` });
+  .check(z.refine((s) => SEMVER.test(s), { error: (iss) => `${describeValue(iss.input)} is not a SemVer 2.0.0 version` }));
 
 /**
  * `detailed`, with a plain-loop check in front for the common valid case: zod spends ~50 ns per
  * array element, and a seccomp profile alone lists some 400 syscall names. Only a list that fails
  * the loop goes through zod, for its per-element paths and messages.
  */
-export function listOf<T extends z.ZodType>(detailed: z.ZodArray<T>, validItem: (item: unknown) => boolean, minItems = 0) {
-  return z.custom<z.output<T>[]>().superRefine((v, ctx) => {
-    if (Array.isArray(v) && v.length >= minItems && v.every(validItem)) return;
-    const r = detailed.safeParse(v, { error: issueMessage, jitless: true });
-    if (!r.success) for (const iss of r.error.issues) ctx.addIssue({ ...iss, input: undefined } as never);
-  });
+export function listOf<T extends z.core.$ZodType>(detailed: z.ZodMiniArray<T>, validItem: (item: unknown) => boolean, minItems = 0) {
+  return z.custom<z.output<T>[]>().check(
+    z.superRefine((v, ctx) => {
+      if (Array.isArray(v) && v.length >= minItems && v.every(validItem)) return;
+      const r = z.safeParse(detailed, v, { error: issueMessage, jitless: true });
+      if (!r.success) for (const iss of r.error.issues) ctx.addIssue({ ...iss, input: undefined } as never);
+    }),
+  );
 }
 
 const isString = (s: unknown) => typeof s === "string";
@@ -67,7 +69,7 @@ const isNonEmptyString = (s: unknown) => typeof s === "string" && s !== "";
 
 export const stringList = listOf(z.array(z.string()), isString);
 /** seccomp syscall names: at least one, none empty */
-export const syscallNames = listOf(z.array(z.string().min(1)).min(1), isNonEmptyString, 1);
+export const syscallNames = listOf(z.array(z.string().check(z.minLength(1))).check(z.minLength(1)), isNonEmptyString, 1);
 export const stringMap = z.record(z.string(), z.string());
 
 /** A config's and a state's `annotations` (here, not in spec.ts, so the state does not need the whole spec). */
@@ -76,11 +78,13 @@ export const AnnotationsSchema = z.record(nonEmptyString, z.string());
 /** A string made only of the given characters, e.g. cgroup device access `rwm`. */
 export function charsOf(allowed: string) {
   const list = [...allowed].join(", ");
-  return z.string().superRefine((s, ctx) => {
-    for (const ch of s)
-      if (!allowed.includes(ch)) {
-        ctx.addIssue({ code: "custom", input: s, message: `${JSON.stringify(ch)} is not one of ${list}` });
-        return;
-      }
-  });
+  return z.string().check(
+    z.superRefine((s, ctx) => {
+      for (const ch of s)
+        if (!allowed.includes(ch)) {
+          ctx.addIssue({ code: "custom", input: s, message: `${JSON.stringify(ch)} is not one of ${list}` });
+          return;
+        }
+    }),
+  );
 }

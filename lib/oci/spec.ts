@@ -1,7 +1,7 @@
 // The OCI runtime-spec v1.2 configuration (config.md, config-linux.md) as zod schemas, hand-kept.
 // Every object is loose: fields this file does not know (other platforms, newer spec versions,
 // runtime extensions) pass validation and are written back untouched.
-import { z } from "zod";
+import * as z from "zod/mini";
 import {
   AnnotationsSchema,
   absolutePath,
@@ -25,10 +25,10 @@ export * from "./resources.ts";
 
 export const HookSchema = z.looseObject({
   path: absolutePath,
-  args: stringList.optional(),
-  env: stringList.optional(),
+  args: z.optional(stringList),
+  env: z.optional(stringList),
   /** seconds; the spec: "If set, timeout MUST be greater than zero" */
-  timeout: int32.refine((n) => n > 0, { error: (iss) => `must be > 0, got ${String(iss.input)}` }).optional(),
+  timeout: z.optional(int32.check(z.refine((n) => n > 0, { error: (iss) => `must be > 0, got ${String(iss.input)}` }))),
 });
 
 /** Hook stages in the order a container's lifecycle reaches them. */
@@ -36,7 +36,7 @@ export const STAGES = ["prestart", "createRuntime", "createContainer", "startCon
 export type Stage = (typeof STAGES)[number];
 export const StageSchema = z.enum(STAGES);
 
-const hookList = z.array(HookSchema).optional();
+const hookList = z.optional(z.array(HookSchema));
 export const HooksSchema = z.looseObject({
   /** deprecated in favour of createRuntime/createContainer/startContainer, still valid */
   prestart: hookList,
@@ -52,16 +52,16 @@ export const HooksSchema = z.looseObject({
 export const UserSchema = z.looseObject({
   uid: uint32,
   gid: uint32,
-  umask: uint32.optional(),
-  additionalGids: z.array(uint32).optional(),
+  umask: z.optional(uint32),
+  additionalGids: z.optional(z.array(uint32)),
 });
 
 export const CapabilitiesSchema = z.looseObject({
-  bounding: stringList.optional(),
-  effective: stringList.optional(),
-  inheritable: stringList.optional(),
-  permitted: stringList.optional(),
-  ambient: stringList.optional(),
+  bounding: z.optional(stringList),
+  effective: z.optional(stringList),
+  inheritable: z.optional(stringList),
+  permitted: z.optional(stringList),
+  ambient: z.optional(stringList),
 });
 
 const RLIMITS = [
@@ -74,19 +74,19 @@ export const RlimitSchema = z.looseObject({ type: z.enum(RLIMITS), soft: uint64,
 
 export const SchedulerSchema = z.looseObject({
   policy: z.enum(["SCHED_OTHER", "SCHED_FIFO", "SCHED_RR", "SCHED_BATCH", "SCHED_ISO", "SCHED_IDLE", "SCHED_DEADLINE"]),
-  nice: int32.optional(),
-  priority: int32.optional(),
-  flags: z
-    .array(
+  nice: z.optional(int32),
+  priority: z.optional(int32),
+  flags: z.optional(
+    z.array(
       z.enum([
         "SCHED_FLAG_RESET_ON_FORK", "SCHED_FLAG_RECLAIM", "SCHED_FLAG_DL_OVERRUN", "SCHED_FLAG_KEEP_POLICY",
         "SCHED_FLAG_KEEP_PARAMS", "SCHED_FLAG_UTIL_CLAMP_MIN", "SCHED_FLAG_UTIL_CLAMP_MAX",
       ]),
-    )
-    .optional(),
-  runtime: uint64.optional(),
-  deadline: uint64.optional(),
-  period: uint64.optional(),
+    ),
+  ),
+  runtime: z.optional(uint64),
+  deadline: z.optional(uint64),
+  period: z.optional(uint64),
 });
 
 export const IOPrioritySchema = z.looseObject({
@@ -95,57 +95,57 @@ export const IOPrioritySchema = z.looseObject({
 });
 
 const CPU_LIST = /^\d+(-\d+)?(,\d+(-\d+)?)*$/;
-const cpuList = z.string().refine((s) => CPU_LIST.test(s), { error: (iss) => `${JSON.stringify(iss.input)} is not a CPU list like 0-3,7` });
+const cpuList = z.string().check(z.refine((s) => CPU_LIST.test(s), { error: (iss) => `${JSON.stringify(iss.input)} is not a CPU list like 0-3,7` }));
 
 export const ProcessSchema = z.looseObject({
-  terminal: z.boolean().optional(),
-  consoleSize: z.looseObject({ height: uint32, width: uint32 }).optional(),
+  terminal: z.optional(z.boolean()),
+  consoleSize: z.optional(z.looseObject({ height: uint32, width: uint32 })),
   user: UserSchema,
   /** non-Windows: "at least one entry is REQUIRED" */
-  args: z.array(z.string()).min(1).optional(),
-  commandLine: z.string().optional(),
-  env: stringList.optional(),
+  args: z.optional(z.array(z.string()).check(z.minLength(1))),
+  commandLine: z.optional(z.string()),
+  env: z.optional(stringList),
   cwd: absolutePath,
-  capabilities: CapabilitiesSchema.optional(),
-  rlimits: z.array(RlimitSchema).optional(),
-  noNewPrivileges: z.boolean().optional(),
-  apparmorProfile: z.string().optional(),
+  capabilities: z.optional(CapabilitiesSchema),
+  rlimits: z.optional(z.array(RlimitSchema)),
+  noNewPrivileges: z.optional(z.boolean()),
+  apparmorProfile: z.optional(z.string()),
   // the kernel's range for /proc/PID/oom_score_adj: anything else fails at container start
-  oomScoreAdj: intRange(-1000, 1000).optional(),
-  scheduler: SchedulerSchema.optional(),
-  selinuxLabel: z.string().optional(),
-  ioPriority: IOPrioritySchema.optional(),
-  execCPUAffinity: z.looseObject({ initial: cpuList.optional(), final: cpuList.optional() }).optional(),
+  oomScoreAdj: z.optional(intRange(-1000, 1000)),
+  scheduler: z.optional(SchedulerSchema),
+  selinuxLabel: z.optional(z.string()),
+  ioPriority: z.optional(IOPrioritySchema),
+  execCPUAffinity: z.optional(z.looseObject({ initial: z.optional(cpuList), final: z.optional(cpuList) })),
 });
 
 // ---- root, mounts ------------------------------------------------------------------------------
 
-export const RootSchema = z.looseObject({ path: nonEmptyString, readonly: z.boolean().optional() });
+export const RootSchema = z.looseObject({ path: nonEmptyString, readonly: z.optional(z.boolean()) });
 
 export const IDMappingSchema = z.looseObject({ containerID: uint32, hostID: uint32, size: uint32 });
 
 export const MountSchema = z.looseObject({
   // the spec only says SHOULD be absolute (relative destinations are deprecated, not invalid)
   destination: nonEmptyString,
-  source: z.string().optional(),
-  type: z.string().optional(),
-  options: stringList.optional(),
-  uidMappings: z.array(IDMappingSchema).optional(),
-  gidMappings: z.array(IDMappingSchema).optional(),
+  source: z.optional(z.string()),
+  type: z.optional(z.string()),
+  options: z.optional(stringList),
+  uidMappings: z.optional(z.array(IDMappingSchema)),
+  gidMappings: z.optional(z.array(IDMappingSchema)),
 });
 
 // ---- linux -------------------------------------------------------------------------------------
 
 export const NAMESPACE_TYPES = ["pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time"] as const;
-export const NamespaceSchema = z.looseObject({ type: z.enum(NAMESPACE_TYPES), path: absolutePath.optional() });
+export const NamespaceSchema = z.looseObject({ type: z.enum(NAMESPACE_TYPES), path: z.optional(absolutePath) });
 
-const namespaceList = z.array(NamespaceSchema).superRefine((list, ctx) => {
+const namespaceList = z.array(NamespaceSchema).check(z.superRefine((list, ctx) => {
   const seen = new Set<string>();
   list.forEach((ns, i) => {
     if (seen.has(ns.type)) ctx.addIssue({ code: "custom", path: [i, "type"], input: ns.type, message: `namespace "${ns.type}" is given more than once` });
     seen.add(ns.type);
   });
-});
+}));
 
 const SECCOMP_ACTIONS = [
   "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP", "SCMP_ACT_ERRNO",
@@ -164,75 +164,75 @@ const SECCOMP_ARCHES = [
 export const SeccompSyscallSchema = z.looseObject({
   names: syscallNames,
   action: z.enum(SECCOMP_ACTIONS),
-  errnoRet: uint32.optional(),
-  args: z
-    .array(
+  errnoRet: z.optional(uint32),
+  args: z.optional(
+    z.array(
       z.looseObject({
         index: uint32,
         value: uint64,
-        valueTwo: uint64.optional(),
+        valueTwo: z.optional(uint64),
         op: z.enum(["SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ"]),
       }),
-    )
-    .optional(),
+    ),
+  ),
 });
 
 export const SeccompSchema = z.looseObject({
   defaultAction: z.enum(SECCOMP_ACTIONS),
-  defaultErrnoRet: uint32.optional(),
-  architectures: z.array(z.enum(SECCOMP_ARCHES)).optional(),
-  flags: z
-    .array(z.enum(["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]))
-    .optional(),
-  listenerPath: absolutePath.optional(),
-  listenerMetadata: z.string().optional(),
-  syscalls: z.array(SeccompSyscallSchema).optional(),
+  defaultErrnoRet: z.optional(uint32),
+  architectures: z.optional(z.array(z.enum(SECCOMP_ARCHES))),
+  flags: z.optional(
+    z.array(z.enum(["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"])),
+  ),
+  listenerPath: z.optional(absolutePath),
+  listenerMetadata: z.optional(z.string()),
+  syscalls: z.optional(z.array(SeccompSyscallSchema)),
 });
 
 export const IntelRdtSchema = z.looseObject({
-  closID: z.string().optional(),
-  l3CacheSchema: z.string().optional(),
-  memBwSchema: z.string().optional(),
-  schemata: stringList.optional(),
-  enableMonitoring: z.boolean().optional(),
-  enableCMT: z.boolean().optional(),
-  enableMBM: z.boolean().optional(),
+  closID: z.optional(z.string()),
+  l3CacheSchema: z.optional(z.string()),
+  memBwSchema: z.optional(z.string()),
+  schemata: z.optional(stringList),
+  enableMonitoring: z.optional(z.boolean()),
+  enableCMT: z.optional(z.boolean()),
+  enableMBM: z.optional(z.boolean()),
 });
 
 export const LinuxSchema = z.looseObject({
-  namespaces: namespaceList.optional(),
-  uidMappings: z.array(IDMappingSchema).optional(),
-  gidMappings: z.array(IDMappingSchema).optional(),
-  timeOffsets: z.partialRecord(z.enum(["boottime", "monotonic"]), z.looseObject({ secs: int64.optional(), nanosecs: uint32.optional() })).optional(),
-  devices: z.array(LinuxDeviceSchema).optional(),
+  namespaces: z.optional(namespaceList),
+  uidMappings: z.optional(z.array(IDMappingSchema)),
+  gidMappings: z.optional(z.array(IDMappingSchema)),
+  timeOffsets: z.optional(z.partialRecord(z.enum(["boottime", "monotonic"]), z.looseObject({ secs: z.optional(int64), nanosecs: z.optional(uint32) }))),
+  devices: z.optional(z.array(LinuxDeviceSchema)),
   // runtime-spec 1.2: host interface name -> { name: its name inside the container (OPTIONAL) }
-  netDevices: z.record(z.string(), z.looseObject({ name: z.string().optional() })).optional(),
-  cgroupsPath: z.string().optional(),
-  resources: LinuxResourcesSchema.optional(),
-  intelRdt: IntelRdtSchema.optional(),
-  sysctl: stringMap.optional(),
-  seccomp: SeccompSchema.optional(),
+  netDevices: z.optional(z.record(z.string(), z.looseObject({ name: z.optional(z.string()) }))),
+  cgroupsPath: z.optional(z.string()),
+  resources: z.optional(LinuxResourcesSchema),
+  intelRdt: z.optional(IntelRdtSchema),
+  sysctl: z.optional(stringMap),
+  seccomp: z.optional(SeccompSchema),
   // runc also takes the recursive forms; the spec lists the first four
-  rootfsPropagation: z.enum(["shared", "slave", "private", "unbindable", "rshared", "rslave", "rprivate", "runbindable"]).optional(),
-  maskedPaths: z.array(absolutePath).optional(),
-  readonlyPaths: z.array(absolutePath).optional(),
-  mountLabel: z.string().optional(),
-  personality: z.looseObject({ domain: z.enum(["LINUX", "LINUX32"]), flags: stringList.optional() }).optional(),
+  rootfsPropagation: z.optional(z.enum(["shared", "slave", "private", "unbindable", "rshared", "rslave", "rprivate", "runbindable"])),
+  maskedPaths: z.optional(z.array(absolutePath)),
+  readonlyPaths: z.optional(z.array(absolutePath)),
+  mountLabel: z.optional(z.string()),
+  personality: z.optional(z.looseObject({ domain: z.enum(["LINUX", "LINUX32"]), flags: z.optional(stringList) })),
 });
 
 // ---- the whole config --------------------------------------------------------------------------
 
 export const SpecSchema = z.looseObject({
   ociVersion: semver,
-  process: ProcessSchema.optional(),
+  process: z.optional(ProcessSchema),
   /** required on every platform but Windows */
   root: RootSchema,
-  hostname: z.string().optional(),
-  domainname: z.string().optional(),
-  mounts: z.array(MountSchema).optional(),
-  hooks: HooksSchema.optional(),
-  annotations: AnnotationsSchema.optional(),
-  linux: LinuxSchema.optional(),
+  hostname: z.optional(z.string()),
+  domainname: z.optional(z.string()),
+  mounts: z.optional(z.array(MountSchema)),
+  hooks: z.optional(HooksSchema),
+  annotations: z.optional(AnnotationsSchema),
+  linux: z.optional(LinuxSchema),
 });
 
 export type Spec = z.infer<typeof SpecSchema>;

@@ -1,5 +1,5 @@
 // The container state a runtime hands to hooks on stdin (runtime-spec runtime.md "State").
-import { z } from "zod";
+import * as z from "zod/mini";
 import { InputError } from "../errors.ts";
 import { check } from "./issues.ts";
 import { parseJson } from "./json.ts";
@@ -17,15 +17,15 @@ export const StateSchema = z
     id: containerIdSchema,
     status: z.enum(STATUSES),
     // Go runtimes write `pid` with omitempty; a stopped container's state may carry none
-    pid: int32.refine((n) => n >= 0, { error: (iss) => `must be >= 0, got ${String(iss.input)}` }).optional(),
+    pid: z.optional(int32.check(z.refine((n) => n >= 0, { error: (iss) => `must be >= 0, got ${String(iss.input)}` }))),
     bundle: absolutePath,
-    annotations: AnnotationsSchema.optional(),
+    annotations: z.optional(AnnotationsSchema),
   })
-  .superRefine((s, ctx) => {
+  .check(z.superRefine((s, ctx) => {
     // "REQUIRED when status is created or running on Linux"
     if ((s.status === "created" || s.status === "running") && !(Number(s.pid) > 0))
       ctx.addIssue({ code: "custom", path: ["pid"], input: s.pid, message: `required (a positive process id) when status is "${s.status}"` });
-  });
+  }));
 
 export type State = z.infer<typeof StateSchema>;
 

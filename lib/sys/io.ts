@@ -48,6 +48,34 @@ export function write(fd: number, buf: Uint8Array, name = "write"): number {
   return n;
 }
 
+/** write(2) until all of `buf` is written. */
+export function writeAll(fd: number, buf: Uint8Array, name = "write"): void {
+  for (let off = 0; off < buf.byteLength; ) off += write(fd, buf.subarray(off), name);
+}
+
+/**
+ * The whole of a file hookshim trusts (its own configuration) as UTF-8, without node:fs. More
+ * than `limit` bytes is an EFBIG SyscallError.
+ */
+export function readTextFile(path: string, limit = 16 * 1024 * 1024): string {
+  const fd = open(path, O.RDONLY);
+  try {
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = new Uint8Array(64 * 1024);
+      const n = read(fd, chunk, "read");
+      if (n <= 0) break;
+      total += n;
+      if (total > limit) throw new SyscallError("read", Errno.EFBIG, path);
+      chunks.push(chunk.subarray(0, n));
+    }
+    return Buffer.concat(chunks).toString("utf8");
+  } finally {
+    close(fd);
+  }
+}
+
 export const POLLIN = 0x1;
 /** poll a set of fds for POLLIN; returns the fds that are readable. */
 export function pollIn(fds: number[], timeoutMs: number): number[] {

@@ -9,11 +9,13 @@ export interface SyscallTable {
   gettid: number;
   flock: number;
   execveat: number;
+  statx: number;
+  readlinkat: number;
 }
 
 export const SYSCALLS: Record<"x64" | "arm64", SyscallTable> = {
-  x64: { bpf: 321, perf_event_open: 298, pidfd_open: 434, gettid: 186, flock: 73, execveat: 322 },
-  arm64: { bpf: 280, perf_event_open: 241, pidfd_open: 434, gettid: 178, flock: 32, execveat: 281 },
+  x64: { bpf: 321, perf_event_open: 298, pidfd_open: 434, gettid: 186, flock: 73, execveat: 322, statx: 332, readlinkat: 267 },
+  arm64: { bpf: 280, perf_event_open: 241, pidfd_open: 434, gettid: 178, flock: 32, execveat: 281, statx: 291, readlinkat: 78 },
 };
 
 /** The table for `arch` (process.arch); other architectures are refused rather than guessed. */

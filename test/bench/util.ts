@@ -21,6 +21,15 @@ export function report(title: string, rows: [string, string][]): void {
   for (const [k, v] of rows) console.log(`  ${k.padEnd(w)}  ${v}`);
 }
 
+/**
+ * CPU time (user + system, in ns) of a finished child and of the children it waited for (wait4's
+ * rusage). On a shared machine it moves far less with the load than wall time does.
+ */
+export function cpuNs(p: { resourceUsage?: { cpuTime: { user: bigint | number; system: bigint | number } } }): number {
+  const t = p.resourceUsage?.cpuTime;
+  return t ? (Number(t.user) + Number(t.system)) * 1000 : NaN;
+}
+
 export function ms(ns: number): string {
   return `${(ns / 1e6).toFixed(3)} ms`;
 }
