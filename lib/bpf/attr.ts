@@ -130,6 +130,9 @@ export const LINK_CREATE = layout("BPF_LINK_CREATE", 64, {
   tracing_target_btf_id: [16, "u32"], tracing_cookie: [24, "u64"],
 } as const);
 
+/** ENABLE_STATS: type 0 is BPF_STATS_RUN_TIME */
+export const ENABLE_STATS = layout("BPF_ENABLE_STATS", 4, { type: [0, "u32"] } as const);
+
 /** LINK_DETACH, MAP_FREEZE, ...: one fd */
 export const FD_ONLY = layout("BPF_{LINK_DETACH,MAP_FREEZE}", 8, { fd: [0, "u32"] } as const);
 

@@ -2,7 +2,7 @@ export * from "./constants.ts";
 export { bpf, bpfTry } from "./syscall.ts";
 export { BpfMap, mapInfoByFd, sanitizeName, type MapSpec, type MapInfo } from "./map.ts";
 export {
-  BpfProgram, progFdById, progInfoByFd, progXlated, programIds, mapIds, linkIds,
+  BpfProgram, enableRunStats, progFdById, progInfoByFd, progXlated, programIds, mapIds, linkIds,
   type ProgramSpec, type ProgramInfo,
 } from "./prog.ts";
 export { objPin, objGet, ensureBpffs, isBpffs, DEFAULT_BPFFS } from "./pin.ts";

@@ -1,7 +1,7 @@
 // BPF programs: load (with the verifier log retried into a growing buffer), pin, open, inspect, test-run.
 import { close as closeFd, cString, cStringBytes, raiseMemlock } from "../sys/index.ts";
 import { Cmd } from "./constants.ts";
-import { Attr, GET_ID, OBJ_GET_INFO_BY_FD, PROG_INFO, PROG_LOAD, PROG_TEST_RUN } from "./attr.ts";
+import { Attr, ENABLE_STATS, GET_ID, OBJ_GET_INFO_BY_FD, PROG_INFO, PROG_LOAD, PROG_TEST_RUN } from "./attr.ts";
 import { bpf, bpfTry } from "./syscall.ts";
 import { objGet, objPin } from "./pin.ts";
 import { sanitizeName } from "./map.ts";
@@ -137,6 +137,15 @@ export class BpfProgram {
   close(): void {
     closeFd(this.fd);
   }
+}
+
+/**
+ * Makes the kernel count every program's run time (ProgramInfo runTimeNs, runCount) until the
+ * returned fd is closed (BPF_ENABLE_STATS; unlike the kernel.bpf_stats_enabled sysctl, it cannot be
+ * left on by a process that dies). Counting costs every program two clock reads per run.
+ */
+export function enableRunStats(): number {
+  return bpf(Cmd.ENABLE_STATS, new Attr(ENABLE_STATS, { type: 0 }), "run time stats");
 }
 
 export function progFdById(id: number): number {

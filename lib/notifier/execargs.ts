@@ -60,6 +60,20 @@ export class ExecArgsCapture {
     }
   }
 
+  /**
+   * Run time of both programs since load, as the kernel counts it while run time stats are on
+   * (lib/bpf enableRunStats): for the bench's cost per exec.
+   */
+  runStats(): { runTimeNs: bigint; runCount: bigint } {
+    let runTimeNs = 0n, runCount = 0n;
+    for (const p of this.progs) {
+      const i = p.info();
+      runTimeNs += i.runTimeNs;
+      runCount += i.runCount;
+    }
+    return { runTimeNs, runCount };
+  }
+
   close(): void {
     for (const a of this.attachments) a.close();
     for (const p of this.progs) p.close();

@@ -3,7 +3,9 @@
 // container that ended before it could be traced, the status of the foreground `run` runtime,
 // which exits with its container's).
 import { close, pidfdOpen } from "../sys/index.ts";
-import { exitedEventFromWaitStatus, ProcessGoneError, type ExitOutcome, type LifecycleEvent, type Store } from "../store/index.ts";
+import {
+  exitedEventFromWaitStatus, liveStartTicks, ProcessGoneError, type ExitOutcome, type ExitStatus, type LifecycleEvent, type Store,
+} from "../store/index.ts";
 import { startTime } from "./trust.ts";
 
 /** A container being followed: the fields its events carry, and how its exit is tracked. */
@@ -68,12 +70,35 @@ export async function exitOutcome(store: Store, w: Followed): Promise<ExitOutcom
   if (w.runtimeTraceId) {
     if (!status) {
       // runc exits with the container's code, or 128+signal (which an exit code of that value mimics)
-      const runtime = await store.waitExitedEvent(w.runtimeTraceId, { timeoutMs: 5000 }).catch(() => undefined);
+      const runtime = await runtimeExitStatus(store, w.runtimeTraceId, w.runtimePid).catch(() => undefined);
       if (runtime) outcome = { ...exitedEventFromWaitStatus(runtime.waitStatus), coreDumped: false };
     }
     untraceRuntime(store, w.runtimeTraceId, w.runtimePid);
   }
   return outcome;
+}
+
+/** How long a foreground runtime may outlive its container (runc's teardown) before its status is given up. */
+export const RUNTIME_TEARDOWN_MS = 120_000;
+
+/**
+ * The exit status of a traced foreground runtime. It is waited for as long as the runtime lives
+ * (up to RUNTIME_TEARDOWN_MS), not for a fixed short time: after its container exits, `runc run`
+ * still removes the cgroup and its state, which on a loaded host can take seconds.
+ */
+async function runtimeExitStatus(store: Store, traceId: bigint, runtimePid: number | undefined): Promise<ExitStatus | undefined> {
+  if (runtimePid === undefined) return store.waitExitedEvent(traceId, { timeoutMs: 5000 });
+  const deadline = Date.now() + RUNTIME_TEARDOWN_MS;
+  for (let interval = 1; ; interval = Math.min(interval * 2, 50)) {
+    const status = store.getExitedEvent(traceId);
+    if (status) return status;
+    // the exit program removes the tracing entry as it writes the status: once the entry is gone
+    // (or names another process), nothing more will come
+    const traced = store.getTracingTask(runtimePid);
+    const alive = traced?.traceId === traceId && liveStartTicks(runtimePid) === traced.startTicks;
+    if (!alive || Date.now() >= deadline) return store.waitExitedEvent(traceId, { timeoutMs: alive ? 0 : 50, intervalMs: 1 });
+    await Bun.sleep(interval);
+  }
 }
 
 /** Forgets a runtime trace, whether or not the runtime has exited. */

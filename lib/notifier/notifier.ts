@@ -122,7 +122,7 @@ export class NotifierCore {
     // (watchdog answers are counted where the watchdog runs)
     this.metrics.observeHold(m.holdUs / 1e6);
     if (m.record) {
-      const claimant = claimantOf(m.record.tgid || m.tid, m.record.uid);
+      const claimant = claimantOf(m.record.tgid || m.tid, m.record.uid, m.startTime);
       if (claimant) this.handleArgv(m.tid, m.record.argv.length ? m.record.argv : [m.record.filename], m.record.filename || m.binary, claimant);
       return;
     }

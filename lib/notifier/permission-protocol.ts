@@ -27,6 +27,11 @@ export type ExecMessage = {
   answeredByWatchdog: boolean;
   /** argv captured at sys_enter_execve; undefined when the map had none */
   record?: ExecRecord;
+  /**
+   * /proc starttime of the exec'ing process (record.tgid), read by the worker right after the
+   * answer: a runtime that fails fast may be gone by the time the main thread handles the message.
+   */
+  startTime?: number;
   /** the binary being executed, when there was no record (for the /proc fallback) */
   binary: string;
   /**
@@ -54,8 +59,13 @@ export function mayCreate(argv: readonly string[], filename: string): boolean {
 // HELD -> WATCHDOG (main thread claimed it) -> WATCHDOG_DONE (main answered) -> FREE (worker saw it).
 const FREE = 0, HELD = 1, ANSWERING = 2, WATCHDOG = 3, WATCHDOG_DONE = 4;
 export const WATCHDOG_SLOTS = 256;
+const HELD_COUNT = 1;
 
-/** Control word 0: stop flag. Then per slot: state, fd; and a Float64 start time (µs, CLOCK_MONOTONIC). */
+/**
+ * Control word 0: stop flag; word 1: slots HELD or ANSWERING (so the main thread's watchdog tick, 50
+ * times a second on an idle host, reads one word instead of every slot). Then per slot: state, fd;
+ * and a Float64 start time (µs, CLOCK_MONOTONIC).
+ */
 export class WatchdogSlots {
   private readonly words: Int32Array;
   private readonly starts: Float64Array;
@@ -87,6 +97,7 @@ export class WatchdogSlots {
       if (Atomics.compareExchange(this.words, this.state(i), FREE, HELD + 8) !== FREE) continue;
       this.words[this.state(i) + 1] = fd;
       this.starts[i] = startUs;
+      Atomics.add(this.words, HELD_COUNT, 1);
       Atomics.store(this.words, this.state(i), HELD); // published after fd and start are in place
       return i;
     }
@@ -110,16 +121,19 @@ export class WatchdogSlots {
         respond();
       } catch {}
       Atomics.store(this.words, s, FREE);
+      Atomics.sub(this.words, HELD_COUNT, 1);
       return true;
     }
     while (Atomics.load(this.words, s) !== WATCHDOG_DONE) Atomics.wait(this.words, s, WATCHDOG, 5);
     Atomics.store(this.words, s, FREE);
+    Atomics.sub(this.words, HELD_COUNT, 1);
     return false;
   }
 
   /** Main thread: answer, with `respond(fd)`, every event held since before `deadlineUs`; returns how many. */
   expire(deadlineUs: number, respond: (fd: number) => void): number {
     let n = 0;
+    if (Atomics.load(this.words, HELD_COUNT) === 0) return 0;
     for (let i = 0; i < WATCHDOG_SLOTS; i++) {
       const s = this.state(i);
       if (Atomics.load(this.words, s) !== HELD || this.starts[i]! > deadlineUs) continue;

@@ -1,18 +1,37 @@
 // The thread that answers fanotify permission events. It blocks in poll(2) on the fanotify fd (an FFI
-// call would block the main event loop), takes the exec's argv record out of the BPF map, answers
-// FAN_ALLOW at once and only then decodes and forwards what it learned. Every event it reads sits in a
-// watchdog slot until answered, so the main thread can allow it if this thread ever stalls.
+// call would block the main event loop) and runs the answer path of every runtime exec on the host:
+//
+//   poll -> read -> per event: watchdog slot, take the exec's argv record out of the BPF map, FAN_ALLOW
+//
+// with nothing allocated, decoded or sent on the way (FanotifyPermissionQueue keeps its buffers; the
+// record goes into a buffer of its own per event). Only when the whole batch is
+// answered does it decode the records, tell the main thread and close the event fds. The runtime it
+// wakes is usually queued on this thread's CPU and would wait for everything done before the next poll
+// as it waits for the answer, so when no exec of the batch needs the main thread promptly, the
+// thread yields the CPU (sched_yield) before the rest.
+//
+// The record is taken before the answer because only then is it provably this exec's: the thread is
+// blocked in the exec, so it cannot have entered another one and overwritten its record (a runtime
+// wrapper that execveat()s the real runtime from the same thread does exactly that once allowed). It
+// costs one bpf(2) call (about 2 µs). Without a record (argv capture off, or an exec through a name the
+// BPF filter does not know) the old /proc/TID/cmdline is read before the answer for the same reason:
+// after it, the exec may have replaced it.
+//
+// Every event read sits in a watchdog slot until answered, so the main thread can allow it if this
+// thread ever stalls.
 import { readFileSync, readlinkSync } from "node:fs";
-import { pollIn, read, close, parseFanotifyEvents, fanotifyRespond, FAN, clockNs, CLOCK } from "../sys/index.ts";
+import { close, FanotifyPermissionQueue, monotonicUs, schedYield } from "../sys/index.ts";
 import { BpfMap } from "../bpf/index.ts";
 import { decodeExecRecord, EXEC_RECORD, EXEC_RECORD_KEY_SIZE } from "../../bpf/execargs.ts";
 import { WatchdogSlots, mayCreate, type PermissionWorkerInit, type ExecMessage } from "./permission-protocol.ts";
+import { startTime } from "./trust.ts";
 
 declare const self: Worker;
 
-function nowUs(): number {
-  return Number(clockNs(CLOCK.MONOTONIC)) / 1000;
-}
+/** events per read: each gets an fd, and the notifier keeps room for them (see run.ts FD_RESERVE) */
+const BATCH = 32;
+/** hold times of execs the main thread need not see, flushed when idle or every HOLD_BATCH */
+const HOLD_BATCH = 256;
 
 function readCmdline(tid: number): string | undefined {
   try {
@@ -24,85 +43,107 @@ function readCmdline(tid: number): string | undefined {
 
 function serve(init: PermissionWorkerInit): void {
   const slots = new WatchdogSlots(init.shared);
+  const queue = new FanotifyPermissionQueue(init.fanFd, BATCH);
   const records = init.recordsFd >= 0 ? BpfMap.fromFd(init.recordsFd) : undefined;
   const key = new Uint8Array(EXEC_RECORD_KEY_SIZE);
   const keyView = new DataView(key.buffer);
-  // at most 32 events per read: each gets an fd, and the notifier keeps room for them (see trust.ts)
-  const buf = new Uint8Array(32 * 24);
-  const recordBuf = new Uint8Array(EXEC_RECORD.size);
+  const recordBufs = Array.from({ length: BATCH }, () => new Uint8Array(EXEC_RECORD.size));
+  // per event of the batch: watchdog slot, record found, /proc cmdline before the exec, answer time
+  const held = new Int32Array(BATCH);
+  const found = new Uint8Array(BATCH);
+  const answered = new Uint8Array(BATCH);
+  const answeredAt = new Float64Array(BATCH);
+  const holdUs = new Float64Array(BATCH);
+  // 1: the main thread must see it (it may create a container, or there was no record)
+  const forward = new Uint8Array(BATCH);
+  const cmdlinesBefore: (string | undefined)[] = new Array(BATCH).fill(undefined);
+  let eventFd = -1;
+  const allow = () => queue.respond(eventFd);
 
-  // hold times of execs the main thread need not see, flushed when idle or every HOLD_BATCH
-  const HOLD_BATCH = 256;
   let holds: number[] = [];
   const flushHolds = () => {
     if (!holds.length) return;
     self.postMessage({ kind: "holds", holdUs: holds });
     holds = [];
   };
-  const fanFds = [init.fanFd];
 
   while (!slots.stopping()) {
-    if (pollIn(fanFds, 100).length === 0) {
-      flushHolds();
-      continue;
-    }
     let n: number;
     try {
-      n = read(init.fanFd, buf, "read(fanotify)");
+      n = queue.next(100);
     } catch (e) {
       self.postMessage({ kind: "error", message: String(e) });
       continue;
     }
-    if (n <= 0) continue;
-    const readUs = nowUs();
-    const events = parseFanotifyEvents(buf, n);
-    const held = events.map((ev) => (ev.fd >= 0 ? slots.hold(ev.fd, readUs) : -1));
+    if (n === 0) {
+      flushHolds();
+      continue;
+    }
 
-    events.forEach((ev, i) => {
-      if (ev.fd < 0) return; // queue overflow notice: nothing to answer
-      let raw: Uint8Array | undefined;
-      try {
-        if (records) {
-          keyView.setUint32(0, ev.pid, true);
-          raw = records.lookupAndDelete(key, recordBuf);
-        }
-      } catch {
-        raw = undefined;
-      }
-      const cmdlineBefore = raw ? undefined : readCmdline(ev.pid);
-      const answered = slots.answer(held[i]!, () => fanotifyRespond(init.fanFd, ev.fd, FAN.ALLOW));
-      const answeredUs = nowUs();
-      const record = raw ? decodeExecRecord(raw) : undefined;
-      // bpf_ktime_get_ns is CLOCK_MONOTONIC, as nowUs()
-      const execveUs = record ? Number(record.ktimeNs) / 1000 : undefined;
-      const fromExecve = execveUs !== undefined && execveUs <= readUs && readUs - execveUs < 10_000_000;
-      const holdUs = answeredUs - (fromExecve ? execveUs! : readUs);
-      if (record && !mayCreate(record.argv, record.filename)) {
-        close(ev.fd);
-        holds.push(holdUs);
-        if (holds.length >= HOLD_BATCH) flushHolds();
-        return;
-      }
-      let binary = "";
-      if (!raw) {
+    // ---- the answer path ----
+    const readUs = monotonicUs();
+    for (let i = 0; i < n; i++) {
+      eventFd = queue.fds[i]!;
+      if (eventFd < 0) continue; // queue overflow notice: nothing to answer
+      held[i] = slots.hold(eventFd, readUs);
+      found[i] = 0;
+      if (records) {
+        keyView.setUint32(0, queue.pids[i]!, true);
         try {
-          binary = readlinkSync(`/proc/self/fd/${ev.fd}`);
+          found[i] = records.lookupAndDelete(key, recordBufs[i]) ? 1 : 0;
         } catch {}
       }
-      close(ev.fd);
+      cmdlinesBefore[i] = found[i] ? undefined : readCmdline(queue.pids[i]!);
+      answered[i] = slots.answer(held[i]!, allow) ? 1 : 0;
+      answeredAt[i] = monotonicUs();
+    }
+
+    // ---- after the answers ----
+    // Execs that may create a container go to the main thread at once: it must start following the
+    // runtime before a short-lived container ends. Only a batch without any yields the CPU first, to
+    // the runtime it allowed (woken on this CPU, most likely), and closes its fds afterwards.
+    let forwarded = false;
+    for (let i = 0; i < n; i++) {
+      const fd = queue.fds[i]!;
+      if (fd < 0) continue;
+      const tid = queue.pids[i]!;
+      const record = found[i] ? decodeExecRecord(recordBufs[i]!) : undefined;
+      // bpf_ktime_get_ns is CLOCK_MONOTONIC, as monotonicUs()
+      const execveUs = record ? Number(record.ktimeNs) / 1000 : undefined;
+      const fromExecve = execveUs !== undefined && execveUs <= readUs && readUs - execveUs < 10_000_000;
+      holdUs[i] = answeredAt[i]! - (fromExecve ? execveUs! : readUs);
+      forward[i] = !record || mayCreate(record.argv, record.filename) ? 1 : 0;
+      if (!forward[i]) continue;
+      forwarded = true;
+      let binary = "";
+      if (!record) {
+        try {
+          binary = readlinkSync(`/proc/self/fd/${fd}`);
+        } catch {}
+      }
+      close(fd);
       const msg: ExecMessage = {
         kind: "exec",
-        tid: ev.pid,
-        holdUs,
-        answerUs: answeredUs - readUs,
+        tid,
+        holdUs: holdUs[i]!,
+        answerUs: answeredAt[i]! - readUs,
         holdFromExecve: fromExecve,
-        answeredByWatchdog: !answered,
+        answeredByWatchdog: !answered[i],
         record,
+        startTime: record ? startTime(record.tgid || tid) : undefined,
         binary,
-        cmdlineBefore,
+        cmdlineBefore: cmdlinesBefore[i],
       };
+      cmdlinesBefore[i] = undefined;
       self.postMessage(msg);
-    });
+    }
+    if (!forwarded) schedYield();
+    for (let i = 0; i < n; i++) {
+      if (queue.fds[i]! < 0 || forward[i]) continue;
+      close(queue.fds[i]!);
+      holds.push(holdUs[i]!);
+      if (holds.length >= HOLD_BATCH) flushHolds();
+    }
   }
   flushHolds();
   self.postMessage({ kind: "stopped" });

@@ -47,8 +47,9 @@ export interface Claimant {
  * The runtime process behind an exec, with its start time. A runtime that has exited already (a
  * fast failure) can still be root's claim; anyone else's could no longer be verified.
  */
-export function claimantOf(pid: number, uid: number): Claimant | undefined {
-  const started = startTime(pid);
+export function claimantOf(pid: number, uid: number, seenStartTime?: number): Claimant | undefined {
+  // the worker's reading, taken right after the answer, when it has one
+  const started = seenStartTime ?? startTime(pid);
   if (started === undefined && uid !== 0) return undefined;
   return { uid, pid, startTime: started };
 }

@@ -1,6 +1,7 @@
 import { ptr } from "bun:ffi";
 import { libc, errno } from "./libc.ts";
 import { SyscallError } from "./error.ts";
+import { Errno } from "./errno.ts";
 
 export const FAN = {
   CLASS_NOTIF: 0x0, CLASS_CONTENT: 0x4, CLASS_PRE_CONTENT: 0x8,
@@ -23,23 +24,22 @@ export function fanotifyMark(fd: number, flags: number, mask: number | bigint, p
     throw new SyscallError("fanotify_mark", errno(), path);
 }
 
-export interface FanotifyEvent {
-  mask: bigint;
-  fd: number;
-  pid: number;
-}
-
-/** Parse struct fanotify_event_metadata records from a read buffer. */
-export function parseFanotifyEvents(buf: Uint8Array, n: number): FanotifyEvent[] {
-  const dv = new DataView(buf.buffer, buf.byteOffset);
-  const out: FanotifyEvent[] = [];
-  for (let off = 0; off + FAN.EVENT_METADATA_LEN <= n; ) {
-    const len = dv.getUint32(off, true);
+/**
+ * Parses the struct fanotify_event_metadata records of a read (u32 event_len, u8 vers, u8 reserved,
+ * u16 metadata_len, u64 mask, s32 fd, s32 pid; each record starts 8-byte aligned and is event_len long)
+ * into `fds` and `pids`, up to their length: how many. `words` views the read buffer.
+ */
+export function parseFanotifyEvents(words: Int32Array, n: number, fds: Int32Array, pids: Int32Array): number {
+  let count = 0;
+  for (let off = 0; off + FAN.EVENT_METADATA_LEN <= n && count < fds.length; ) {
+    const len = words[off >> 2]!;
     if (len < FAN.EVENT_METADATA_LEN) break;
-    out.push({ mask: dv.getBigUint64(off + 8, true), fd: dv.getInt32(off + 16, true), pid: dv.getInt32(off + 20, true) });
+    fds[count] = words[(off >> 2) + 4]!;
+    pids[count] = words[(off >> 2) + 5]!;
+    count++;
     off += len;
   }
-  return out;
+  return count;
 }
 
 /** Answer a permission event (struct fanotify_response { s32 fd; u32 response; }). */
@@ -50,3 +50,57 @@ export function fanotifyRespond(fanFd: number, eventFd: number, response: number
   dv.setUint32(4, response, true);
   if (Number(libc.write(fanFd, ptr(buf), 8n)) < 0) throw new SyscallError("write(fanotify_response)", errno());
 }
+
+/**
+ * Reads permission events and answers them with nothing allocated per event: the pollfd, the read
+ * buffer and the response are made once. It is the answer path of every runtime exec on the host,
+ * where each allocation and conversion is paid while the exec waits. (Their addresses are taken per
+ * call: an address kept from an earlier ptr() was seen to go stale in a Worker.)
+ */
+export class FanotifyPermissionQueue {
+  /** event fd and pid (tid with FAN_REPORT_TID) of the events read by the last next(); fd < 0: overflow */
+  readonly fds: Int32Array;
+  readonly pids: Int32Array;
+  private readonly buf: Uint8Array;
+  private readonly words: Int32Array;
+  private readonly pollfd = new Int32Array(2);
+  private readonly response = new Int32Array(2);
+  private readonly bufLen: bigint;
+
+  constructor(
+    readonly fanFd: number,
+    maxEvents: number,
+  ) {
+    this.fds = new Int32Array(maxEvents);
+    this.pids = new Int32Array(maxEvents);
+    this.buf = new Uint8Array(maxEvents * FAN.EVENT_METADATA_LEN);
+    this.words = new Int32Array(this.buf.buffer);
+    this.bufLen = BigInt(this.buf.byteLength);
+    this.pollfd[0] = fanFd;
+  }
+
+  /**
+   * Waits up to timeoutMs for events (the group is FAN_NONBLOCK) and reads them: how many (fds, pids),
+   * 0 when none came. Read errors throw.
+   */
+  next(timeoutMs: number): number {
+    this.pollfd[1] = POLLIN_EVENTS; // clears revents
+    if (libc.poll(ptr(this.pollfd), 1n, timeoutMs) <= 0) return 0;
+    const n = Number(libc.read(this.fanFd, ptr(this.buf), this.bufLen));
+    if (n < 0) {
+      const e = errno();
+      if (e === Errno.EAGAIN || e === Errno.EINTR) return 0;
+      throw new SyscallError("read(fanotify)", e, `fd ${this.fanFd}`);
+    }
+    return parseFanotifyEvents(this.words, n, this.fds, this.pids);
+  }
+
+  /** Answers an event read by next(); false when the write failed (the group is closing). */
+  respond(eventFd: number, response: number = FAN.ALLOW): boolean {
+    this.response[0] = eventFd;
+    this.response[1] = response;
+    return Number(libc.write(this.fanFd, ptr(this.response), 8n)) === 8;
+  }
+}
+// struct pollfd's second word is short events, short revents: POLLIN in events (little-endian), revents 0
+const POLLIN_EVENTS = 0x1;

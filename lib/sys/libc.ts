@@ -29,6 +29,7 @@ const symbols = {
   clock_gettime: { args: ["i32", "ptr"], returns: "i32" },
   getpid: { args: [], returns: "i32" },
   gettid: { args: [], returns: "i32" },
+  sched_yield: { args: [], returns: "i32" },
   kill: { args: ["i32", "i32"], returns: "i32" },
   setns: { args: ["i32", "i32"], returns: "i32" },
   unshare: { args: ["i32"], returns: "i32" },

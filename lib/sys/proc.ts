@@ -13,6 +13,11 @@ export function gettid(): number {
   return libc.gettid();
 }
 
+/** Lets another runnable task of this CPU go first (sched_yield(2) cannot fail on Linux). */
+export function schedYield(): void {
+  libc.sched_yield();
+}
+
 export function kill(pid: number, sig: number): void {
   if (libc.kill(pid, sig) < 0) throw new SyscallError("kill", errno(), `pid ${pid} sig ${sig}`);
 }
@@ -43,6 +48,16 @@ export function raiseMemlock(): void {
 }
 
 export const CLOCK = { REALTIME: 0, MONOTONIC: 1, BOOTTIME: 7 } as const;
+
+const monotonicBuf = new Int32Array(4);
+/**
+ * CLOCK_MONOTONIC in µs as a Number, with no allocation or BigInt (for hot paths; bpf_ktime_get_ns
+ * reads the same clock). struct timespec { s64 tv_sec; s64 tv_nsec } on a little-endian 64-bit host.
+ */
+export function monotonicUs(): number {
+  if (libc.clock_gettime(CLOCK.MONOTONIC, ptr(monotonicBuf)) < 0) throw new SyscallError("clock_gettime", errno());
+  return (monotonicBuf[0]! >>> 0) * 1e6 + monotonicBuf[1]! * 4294967296e6 + monotonicBuf[2]! / 1e3;
+}
 export function clockNs(clock: number): bigint {
   const buf = new BigInt64Array(2);
   if (libc.clock_gettime(clock, ptr(buf)) < 0) throw new SyscallError("clock_gettime", errno());

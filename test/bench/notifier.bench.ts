@@ -3,17 +3,24 @@
 //   added cost per runtime exec: ROUNDS interleaved rounds of `runc --version` execs under no listener,
 //     a minimal C fanotify listener (notifier_baseline.c, built now) and hookshim's notifier; medians
 //     of the round medians, and each listener's added time over no listener (issue 18)
-//   unwatched execs: `/bin/true` with and without the notifier, interleaved the same way (the execargs
-//     program runs on every exec of the host)
-//   hold: median/p99 over 1000 `runc --version` execs, as the notifier measured them (its metrics):
-//     from sys_enter_execve (the argv record's timestamp) to the answer; the kernel stamps no time on
-//     a fanotify event, so the few µs from sys_enter_execve to the queueing are included
+//     and, beside it, the hold time the notifier measured for those same execs (its metrics): from
+//     sys_enter_execve (the argv record's bpf_ktime_get_ns) to just after the FAN_ALLOW write. The
+//     kernel stamps no time on a fanotify event; sys_enter_execve is the last point before the
+//     queueing a program can see (do_open_execat queues it a few µs later), so the hold includes those
+//     µs. What the hold cannot see: the runtime's wait for a CPU once allowed.
+//   unwatched execs: `/bin/true` with and without the notifier in alternating blocks (the execargs
+//     program runs on every exec of the host), and that program's own run time per unwatched exec as
+//     the kernel counts it (BPF_ENABLE_STATS), and what one syscall of any process costs with and
+//     without the program attached (syscall_floor.c)
+//   hold: median/p99 over 1000 `runc --version` execs, as above, in a run of its own
 //   remove: kill -9 of a container's init -> the remove event's timestamp
 import { mkdtempSync, mkdirSync, copyFileSync, symlinkSync, readFileSync, writeFileSync, rmSync, chmodSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { resetStore } from "../../lib/store/index.ts";
-import { clockNs, CLOCK } from "../../lib/sys/index.ts";
+import { clockNs, CLOCK, raiseMemlock, close } from "../../lib/sys/index.ts";
+import { enableRunStats } from "../../lib/bpf/index.ts";
+import { ExecArgsCapture } from "../../lib/notifier/index.ts";
 
 const BUN = join(import.meta.dir, "../../node_modules/.bin/bun");
 const CLI = join(import.meta.dir, "../../main.ts");
@@ -38,8 +45,8 @@ async function runcVersionWall(n: number): Promise<number[]> {
   return out.sort((a, b) => a - b);
 }
 
-async function metric(name: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${PORT}/metrics`)).text();
+async function metric(name: string, port = PORT): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const line = text.split("\n").find((l) => l.startsWith(name + " "));
   if (!line) throw new Error(`no ${name} in /metrics`);
   return Number(line.slice(name.length + 1));
@@ -73,9 +80,13 @@ async function readyOn(stream: ReadableStream<Uint8Array>, marker: string): Prom
 // (only this one is named runc, so only its execs take an argv record). All listeners run at once and
 // the three are exec'd in turn, so each exec of a trio meets the same machine: the differences are
 // paired, not block against block.
+const loadAverage = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+const loadAtStart = loadAverage();
 const ROUNDS = 7;
 const RUNTIME_EXECS = 200;
-const TRUE_EXECS = 300;
+const TRUE_ROUNDS = 12;
+const TRUE_EXECS = 400;
+const CMP_PORT = PORT + 1;
 const listenerBin = join(tmp, "notifier_baseline");
 const cc = Bun.spawnSync(["cc", "-O2", "-o", listenerBin, join(import.meta.dir, "notifier_baseline.c")]);
 if (cc.exitCode !== 0) throw new Error(`cc notifier_baseline.c: ${cc.stderr}`);
@@ -87,16 +98,18 @@ for (const p of Object.values(copies)) {
 }
 const median = (xs: number[]) => quantile([...xs].sort((a, b) => a - b), 0.5);
 const cmpStore = `${store}-cmp`;
-const startHookshim = async (runtimePath: string) => {
-  const h = Bun.spawn([BUN, CLI, "--store", cmpStore, "notifier", "--runtime-path", runtimePath], { stdout: "ignore", stderr: "pipe" });
+const startHookshim = async (runtimePath: string, metricsPort?: number) => {
+  const metricsArgs = metricsPort ? ["--metrics-addr", `127.0.0.1:${metricsPort}`] : [];
+  const h = Bun.spawn([BUN, CLI, "--store", cmpStore, "notifier", "--runtime-path", runtimePath, ...metricsArgs], { stdout: "ignore", stderr: "pipe" });
   await readyOn(h.stderr as ReadableStream<Uint8Array>, "hookshim notifier: watching");
   await Bun.sleep(200); // its start-up work (survivor scan) done
   return h;
 };
 const listener = Bun.spawn([listenerBin, copies.c], { stdout: "pipe", stderr: "inherit" });
 await readyOn(listener.stdout as ReadableStream<Uint8Array>, "ready");
-let hookshim = await startHookshim(copies.hookshim);
+let hookshim = await startHookshim(copies.hookshim, CMP_PORT);
 const perRound = { none: [] as number[], c: [] as number[], hookshim: [] as number[] };
+const cmpHold = { n: 0, median: NaN, p99: NaN };
 try {
   for (let r = 0; r < ROUNDS; r++) {
     const walls = { none: [] as number[], c: [] as number[], hookshim: [] as number[] };
@@ -108,6 +121,11 @@ try {
       }
     for (const m of order) perRound[m].push(median(walls[m]));
   }
+  await Bun.sleep(300); // hold times of execs that need no handling come in batches, when idle
+  // the window (last 4096 holds) covers all ROUNDS * RUNTIME_EXECS execs of the notifier's copy
+  cmpHold.n = await metric("hookshim_notifier_hold_seconds_count", CMP_PORT);
+  cmpHold.median = (await metric('hookshim_notifier_recent_hold_seconds{quantile="0.5"}', CMP_PORT)) * 1e6;
+  cmpHold.p99 = (await metric('hookshim_notifier_recent_hold_seconds{quantile="0.99"}', CMP_PORT)) * 1e6;
 } finally {
   listener.kill();
   await listener.exited;
@@ -115,15 +133,44 @@ try {
   await hookshim.exited;
 }
 // unwatched execs: the notifier on and off in alternating blocks (the execargs program runs on every exec)
+// (which goes first alternates, so a drift in the machine's load favours neither)
 const trueRounds = { off: [] as number[], on: [] as number[] };
-for (let r = 0; r < ROUNDS; r++) {
-  trueRounds.off.push(median(await execWall(["/bin/true"], TRUE_EXECS)));
+for (let r = 0; r < TRUE_ROUNDS; r++) {
+  if (r % 2) trueRounds.off.push(median(await execWall(["/bin/true"], TRUE_EXECS)));
   hookshim = await startHookshim(RUNC);
+  await Bun.sleep(300); // its start-up (JIT, survivor scan) done
   trueRounds.on.push(median(await execWall(["/bin/true"], TRUE_EXECS)));
   hookshim.kill();
   await hookshim.exited;
+  if (r % 2 === 0) trueRounds.off.push(median(await execWall(["/bin/true"], TRUE_EXECS)));
 }
 resetStore(cmpStore);
+// the execargs program's own cost per unwatched exec, as the kernel counts it: a copy loaded here
+// (watching "runc", as the notifier does), run time stats on only while /bin/true runs
+raiseMemlock();
+const floorBin = join(tmp, "syscall_floor");
+const ccFloor = Bun.spawnSync(["cc", "-O2", "-o", floorBin, join(import.meta.dir, "syscall_floor.c")]);
+if (ccFloor.exitCode !== 0) throw new Error(`cc syscall_floor.c: ${ccFloor.stderr}`);
+const syscallNs = () => Number(Bun.spawnSync([floorBin]).stdout.toString());
+const syscallCost = { off: [] as number[], on: [] as number[] };
+const probe = ExecArgsCapture.start(["runc"], "execargs_bench");
+let progNsPerExec = NaN, progRuns = 0n;
+try {
+  const before = probe.runStats();
+  const statsFd = enableRunStats();
+  try {
+    await execWall(["/bin/true"], TRUE_EXECS);
+  } finally {
+    close(statsFd);
+  }
+  const after = probe.runStats();
+  progRuns = after.runCount - before.runCount;
+  progNsPerExec = Number(after.runTimeNs - before.runTimeNs) / Number(progRuns);
+  syscallCost.on.push(syscallNs(), syscallNs(), syscallNs());
+} finally {
+  probe.close();
+}
+syscallCost.off.push(syscallNs(), syscallNs(), syscallNs());
 const added = (m: "c" | "hookshim") => median(perRound[m].map((v, i) => v - perRound.none[i]!));
 const comparison = [
   `  runc --version, ${ROUNDS} rounds of ${RUNTIME_EXECS} trios (unwatched copy, C-listener copy, notifier copy), medians:`,
@@ -131,8 +178,12 @@ const comparison = [
   `    minimal C fanotify listener: ${fmt(median(perRound.c))}   added ${fmt(added("c"))}`,
   `    hookshim notifier:           ${fmt(median(perRound.hookshim))}   added ${fmt(added("hookshim"))}   (aim: ≤ 3× the C listener's or < 300 µs)`,
   `    per-round added, C / hookshim: ${perRound.c.map((v, i) => `${fmt(v - perRound.none[i]!)} / ${fmt(perRound.hookshim[i]! - perRound.none[i]!)}`).join(", ")}`,
-  `  /bin/true (unwatched), ${ROUNDS} alternating blocks of ${TRUE_EXECS}: without notifier ${fmt(median(trueRounds.off))}   with ${fmt(median(trueRounds.on))}   added ${fmt(median(trueRounds.on.map((v, i) => v - trueRounds.off[i]!)))}`,
+  `    hold of those notifier execs (sys_enter_execve -> FAN_ALLOW written, ${cmpHold.n} events): median ${fmt(cmpHold.median)}   p99 ${fmt(cmpHold.p99)}   (beside the added ${fmt(added("hookshim"))})`,
+  `  /bin/true (unwatched), ${TRUE_ROUNDS} alternating blocks of ${TRUE_EXECS}: without notifier ${fmt(median(trueRounds.off))}   with ${fmt(median(trueRounds.on))}   added ${fmt(median(trueRounds.on.map((v, i) => v - trueRounds.off[i]!)))}`,
   `    per-block added:             ${trueRounds.on.map((v, i) => fmt(v - trueRounds.off[i]!)).join(" ")}`,
+  `    execargs program run time per unwatched exec (kernel run time stats, ${progRuns} runs): ${(progNsPerExec / 1000).toFixed(2)} µs`,
+  `  any syscall (getppid, fastest batch, 3 runs each): without the execargs tracepoints ${median(syscallCost.off).toFixed(1)} ns   with ${median(syscallCost.on).toFixed(1)} ns   (syscall tracing path for every task of the host)`,
+  `  load average (1/5/15 min) at the start ${loadAtStart}, after these runs ${loadAverage()}`,
 ];
 
 // baseline: no notifier

@@ -9,6 +9,9 @@ import { PermissionWatcher } from "../../lib/notifier/permission.ts";
 import { ExecArgsCapture } from "../../lib/notifier/execargs.ts";
 import { decodeExecRecord } from "../../bpf/execargs.ts";
 import type { ExecMessage } from "../../lib/notifier/permission-protocol.ts";
+import { fanotifyInit, fanotifyMark, FanotifyPermissionQueue, FAN, close } from "../../lib/sys/index.ts";
+import { enableRunStats } from "../../lib/bpf/index.ts";
+import { startTime } from "../../lib/notifier/trust.ts";
 
 let counter = 0;
 const tmp = mkdtempSync(join(tmpdir(), `notifier-kernel-${process.pid}-`));
@@ -22,6 +25,19 @@ function privateBinary(): string {
   copyFileSync("/bin/busybox", p);
   chmodSync(p, 0o755);
   return realpathSync(p);
+}
+
+/** A private busybox watched by a permission watcher with argv capture: its exec messages in `seen`. */
+function watchedWithArgv(): { bin: string; seen: ExecMessage[]; close: () => Promise<void> } {
+  const bin = privateBinary();
+  const capture = ExecArgsCapture.start(["busybox"]);
+  const seen: ExecMessage[] = [];
+  const w = new PermissionWatcher({
+    runtimes: [{ path: bin, realPath: bin }], recordsFd: capture.records.fd, holdBoundMs: 1000,
+    onExec: (m) => seen.push(m), onWatchdogAllow: () => {}, onError: (m) => { throw new Error(m); }, onFatal: (m) => { throw new Error(m); },
+  });
+  w.start();
+  return { bin, seen, close: async () => { await w.close(); capture.close(); } };
 }
 
 async function until<T>(get: () => T | undefined, what: string, ms = 5000): Promise<T> {
@@ -58,6 +74,30 @@ describeNeeds(["root", "fanotify", "busybox"], "permission watcher", () => {
       }
     } finally {
       await w.close();
+    }
+  });
+
+  needs("root")("the permission queue reads a held exec's event and its answer releases the exec", async () => {
+    const bin = privateBinary();
+    const fan = fanotifyInit(FAN.CLASS_CONTENT | FAN.CLOEXEC | FAN.NONBLOCK | FAN.REPORT_TID);
+    try {
+      fanotifyMark(fan, FAN.MARK_ADD, FAN.OPEN_EXEC_PERM, bin);
+      const q = new FanotifyPermissionQueue(fan, 4);
+      expect(q.next(0)).toBe(0); // nothing queued
+      const p = Bun.spawn(["/bin/sh", "-c", `exec ${bin} true`]);
+      let n = 0;
+      for (let i = 0; i < 50 && n === 0; i++) n = q.next(100);
+      expect(n).toBe(1);
+      expect(q.pids[0]).toBe(p.pid); // sh exec'd in place: the same thread
+      expect(q.fds[0]).toBeGreaterThanOrEqual(0);
+      await Bun.sleep(50);
+      expect(p.exitCode).toBeNull(); // held until answered
+      expect(q.respond(q.fds[0]!)).toBe(true);
+      close(q.fds[0]!);
+      expect(await p.exited).toBe(0);
+      expect(q.respond(q.fds[0]!)).toBe(false); // an fd already answered is refused, not thrown
+    } finally {
+      close(fan);
     }
   });
 
@@ -160,6 +200,25 @@ describeNeeds(["root", "tracefs", "busybox"], "execargs program", () => {
     }
   });
 
+  needs("root")("an unwatched exec runs the program, takes no record, and its run time is counted while stats are on", async () => {
+    const capture = ExecArgsCapture.start([`nothing-${process.pid}`]);
+    try {
+      const before = capture.runStats();
+      const stats = enableRunStats();
+      try {
+        for (let i = 0; i < 5; i++) expect(await Bun.spawn(["/bin/true"]).exited).toBe(0);
+      } finally {
+        close(stats);
+      }
+      const after = capture.runStats();
+      expect(after.runCount - before.runCount).toBeGreaterThanOrEqual(5n); // other execs of the host count too
+      expect(after.runTimeNs).toBeGreaterThan(before.runTimeNs);
+      expect([...capture.records.entries()]).toEqual([]);
+    } finally {
+      capture.close();
+    }
+  });
+
   needs("root")("only execs of a watched name take a record", async () => {
     const bin = privateBinary();
     const other = join(tmp, `bin${++counter}`, `busybox-${process.pid}`); // "busybox" is only its tail
@@ -183,14 +242,7 @@ describeNeeds(["root", "tracefs", "busybox"], "execargs program", () => {
   });
 
   needs("root")("with the watcher, the exec's argv arrives with the permission event", async () => {
-    const bin = privateBinary();
-    const capture = ExecArgsCapture.start(["busybox"]);
-    const seen: ExecMessage[] = [];
-    const w = new PermissionWatcher({
-      runtimes: [{ path: bin, realPath: bin }], recordsFd: capture.records.fd, holdBoundMs: 1000,
-      onExec: (m) => seen.push(m), onWatchdogAllow: () => {}, onError: (m) => { throw new Error(m); }, onFatal: (m) => { throw new Error(m); },
-    });
-    w.start();
+    const { bin, seen, close } = watchedWithArgv();
     try {
       const p = Bun.spawn([bin, "true", "create", "--bundle", "/x", `c-${process.pid}`]);
       expect(await p.exited).toBe(0);
@@ -203,8 +255,20 @@ describeNeeds(["root", "tracefs", "busybox"], "execargs program", () => {
       expect(m.holdFromExecve).toBe(true);
       expect(m.holdUs).toBeGreaterThanOrEqual(m.answerUs);
     } finally {
-      await w.close();
-      capture.close();
+      await close();
+    }
+  });
+
+  needs("root")("the worker reads the runtime's start time right after the answer, for the main thread's claim", async () => {
+    const { bin, seen, close } = watchedWithArgv();
+    try {
+      const p = Bun.spawn([bin, "sh", "-c", "sleep 0.5", "create"]); // $0 "create": it may create a container
+      const m = await until(() => seen[0], "the exec message");
+      expect(m.startTime).toBeGreaterThan(0);
+      expect(m.startTime).toBe(startTime(p.pid)!); // read while it still runs
+      expect(await p.exited).toBe(0);
+    } finally {
+      await close();
     }
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import {
   SyscallError, errnoName, errnoDescription, Errno, Struct, cString, cStringBytes, tryOpen, open, O,
   makedev, isErrno, statfsType, FS_MAGIC, clockNs, CLOCK, bootTimeWallNs, getRlimit, RLIMIT_NOFILE,
-  inotifyInit, inotifyAddWatch, inotifyRead, IN, close, pollIn, read, write, setNonBlocking, parseFanotifyEvents,
+  inotifyInit, inotifyAddWatch, inotifyRead, IN, close, pollIn, read, write, setNonBlocking, parseFanotifyEvents, monotonicUs,
 } from "../../lib/sys/index.ts";
 import { SYS } from "../../lib/sys/libc.ts";
 import { SYSCALLS, syscallTable, type SyscallTable } from "../../lib/sys/syscalls.ts";
@@ -124,21 +124,44 @@ describe("files and clocks", () => {
     expect(lim.max).toBeGreaterThanOrEqual(lim.cur);
   });
 
+  test("monotonicUs is CLOCK_MONOTONIC in µs, and keeps advancing in a Worker once its loop is compiled", async () => {
+    const before = Number(clockNs(CLOCK.MONOTONIC)) / 1000;
+    const us = monotonicUs();
+    expect(us).toBeGreaterThanOrEqual(before);
+    expect(us).toBeLessThanOrEqual(Number(clockNs(CLOCK.MONOTONIC)) / 1000);
+    // (addresses kept across FFI calls went stale in a Worker: the clock then stood still)
+    const src = `import { monotonicUs } from ${JSON.stringify(join(import.meta.dir, "../../lib/sys/index.ts"))};
+      let last = 0, backwards = 0;
+      for (let i = 0; i < 200000; i++) { const t = monotonicUs(); if (t < last) backwards++; last = t; }
+      const a = monotonicUs(); Bun.sleepSync(20); const b = monotonicUs();
+      postMessage({ backwards, advanced: b - a });`;
+    const w = new Worker(URL.createObjectURL(new Blob([src], { type: "application/typescript" })));
+    const r = await new Promise<{ backwards: number; advanced: number }>((resolve) => (w.onmessage = (e) => resolve(e.data)));
+    w.terminate();
+    expect(r.backwards).toBe(0);
+    expect(r.advanced).toBeGreaterThanOrEqual(15_000);
+  });
+
   test("fanotify event records are parsed by their length", () => {
-    const buf = new Uint8Array(48);
+    // two records, the first with 8 bytes of info after its metadata; room for two events only
+    const buf = new Uint8Array(24 + 32 + 24);
     const dv = new DataView(buf.buffer);
-    for (const [i, pid] of [[0, 100], [1, 200]] as const) {
-      dv.setUint32(i * 24, 24, true);
-      dv.setUint8(i * 24 + 4, 3);
-      dv.setUint16(i * 24 + 6, 24, true);
-      dv.setBigUint64(i * 24 + 8, 0x40000n, true);
-      dv.setInt32(i * 24 + 16, 7 + i, true);
-      dv.setInt32(i * 24 + 20, pid, true);
+    let off = 0;
+    for (const [len, fd, pid] of [[32, 7, 100], [24, 8, 200], [24, 9, 300]] as const) {
+      dv.setUint32(off, len, true);
+      dv.setUint8(off + 4, 3);
+      dv.setUint16(off + 6, 24, true);
+      dv.setBigUint64(off + 8, 0x40000n, true);
+      dv.setInt32(off + 16, fd, true);
+      dv.setInt32(off + 20, pid, true);
+      off += len;
     }
-    expect(parseFanotifyEvents(buf, 48)).toEqual([
-      { mask: 0x40000n, fd: 7, pid: 100 },
-      { mask: 0x40000n, fd: 8, pid: 200 },
-    ]);
+    const fds = new Int32Array(2), pids = new Int32Array(2);
+    expect(parseFanotifyEvents(new Int32Array(buf.buffer), 80, fds, pids)).toBe(2);
+    expect([...fds, ...pids]).toEqual([7, 8, 100, 200]);
+    expect(parseFanotifyEvents(new Int32Array(buf.buffer), 40, fds, pids)).toBe(1); // a cut record is not parsed
+    const zero = new Int32Array(8); // event_len 0 would loop forever
+    expect(parseFanotifyEvents(zero, 32, fds, pids)).toBe(0);
   });
 
   test("setNonBlocking makes an empty read return -EAGAIN", () => {
