@@ -92,8 +92,9 @@ async function runtimeExitStatus(store: Store, traceId: bigint, runtimePid: numb
   for (let interval = 1; ; interval = Math.min(interval * 2, 50)) {
     const status = store.getExitedEvent(traceId);
     if (status) return status;
-    // the exit program removes the tracing entry as it writes the status: once the entry is gone
-    // (or names another process), nothing more will come
+    // The exit program removes the tracing entry as it writes the status: while the entry is there
+    // and the traced process still runs (a Go runtime's zombie leader with threads left counts,
+    // see liveStartTicks), the status may yet come.
     const traced = store.getTracingTask(runtimePid);
     const alive = traced?.traceId === traceId && liveStartTicks(runtimePid) === traced.startTicks;
     if (!alive || Date.now() >= deadline) return store.waitExitedEvent(traceId, { timeoutMs: alive ? 0 : 50, intervalMs: 1 });

@@ -123,7 +123,8 @@ export class NotifierCore {
     this.metrics.observeHold(m.holdUs / 1e6);
     if (m.record) {
       const claimant = claimantOf(m.record.tgid || m.tid, m.record.uid, m.startTime);
-      if (claimant) this.handleArgv(m.tid, m.record.argv.length ? m.record.argv : [m.record.filename], m.record.filename || m.binary, claimant);
+      if (claimant) this.handleArgv(m.tid, m.record.argv.length ? m.record.argv : [m.record.filename], m.record.filename || m.binary, claimant, m.runtimeTraceId);
+      else untraceRuntime(this.opts.store, m.runtimeTraceId, m.record.tgid || m.tid);
       return;
     }
     this.metrics.argvFallbacks++;
@@ -140,7 +141,12 @@ export class NotifierCore {
     );
   }
 
-  handleArgv(tid: number, argv: string[], filename: string, claimant: Claimant = { uid: 0, pid: tid, startTime: startTime(tid) }): void {
+  /**
+   * `heldTraceId`: the worker traced this runtime while its exec was held (root's foreground run);
+   * used when this turns out to be a foreground run, freed otherwise.
+   */
+  handleArgv(tid: number, argv: string[], filename: string, claimant: Claimant = { uid: 0, pid: tid, startTime: startTime(tid) }, heldTraceId?: bigint): void {
+    let heldTraceUsed = false;
     try {
       // relative paths in argv are the runtime's: its cwd is still the caller's while the exec is held
       const exec = classifyRuntimeExec(argv, filename, safeReadlink(`/proc/${tid}/cwd`) ?? "/");
@@ -154,10 +160,13 @@ export class NotifierCore {
         this.output.fail("runtime", { id: exec.id }, `container ${exec.id}: uid ${claimant.uid} has too many containers waiting for their pid (${this.pendingCaps.perUid} per user, ${this.pendingCaps.global} in all): not followed`, claimant.uid);
         return;
       }
-      this.created(exec, claimant, exec.foreground ? this.traceRuntime(claimant.pid) : undefined);
+      heldTraceUsed = exec.foreground && heldTraceId !== undefined;
+      this.created(exec, claimant, exec.foreground ? (heldTraceId ?? this.traceRuntime(claimant.pid)) : undefined);
     } catch (e) {
       if (e instanceof InvalidContainerIdError) this.output.fail("argv", { id: "" }, `runtime exec by uid ${claimant.uid} (pid ${claimant.pid}): ${e.message}`, claimant.uid);
       else this.output.fail("argv", { id: "" }, `runtime argv ${printable(JSON.stringify(argv.slice(0, 6)))}: ${errText(e)}`, claimant.uid);
+    } finally {
+      if (!heldTraceUsed) untraceRuntime(this.opts.store, heldTraceId, claimant.pid);
     }
   }
 

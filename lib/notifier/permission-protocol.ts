@@ -7,6 +7,11 @@ export interface PermissionWorkerInit {
   /** fd of the execargs records map, -1 without the BPF program */
   recordsFd: number;
   shared: SharedArrayBuffer;
+  /**
+   * The store the worker traces root's foreground `run` runtimes in before allowing them (see
+   * permission-worker.ts); absent: the main thread traces them, after the answer.
+   */
+  store?: { name: string; bpffs: string };
 }
 
 export type ExecMessage = {
@@ -32,6 +37,11 @@ export type ExecMessage = {
    * answer: a runtime that fails fast may be gone by the time the main thread handles the message.
    */
   startTime?: number;
+  /**
+   * exit-tracking id under which the worker traced this runtime before allowing its exec (root's
+   * foreground `run`); the main thread owns it from here and frees it when it does not follow one.
+   */
+  runtimeTraceId?: bigint;
   /** the binary being executed, when there was no record (for the /proc fallback) */
   binary: string;
   /**
@@ -48,6 +58,18 @@ export type ExecMessage = {
 export type HoldsMessage = { kind: "holds"; holdUs: number[] };
 
 export type WorkerMessage = ExecMessage | HoldsMessage | { kind: "error"; message: string } | { kind: "stopped" };
+
+/**
+ * Whether an exec's argv may be a foreground `run`, whose own exit status is its container's: the
+ * worker traces such a runtime while its exec is held, so a container that ends before the main
+ * thread gets to it still has an exit code. Over-inclusive on purpose (the main thread's parser
+ * decides and frees a trace it does not need); `-d`/`--detach` runs exit at once and are not traced.
+ */
+export function mayRunInForeground(argv: readonly string[]): boolean {
+  const run = argv.indexOf("run");
+  if (run < 1) return false;
+  return !argv.some((a, i) => i > run && (a === "-d" || a === "--detach" || a === "--detach=true"));
+}
 
 /** Whether an exec's argv can start a container (or name one, for conmon): the main thread must see it. */
 export function mayCreate(argv: readonly string[], filename: string): boolean {

@@ -23,7 +23,8 @@ import { readFileSync, readlinkSync } from "node:fs";
 import { close, FanotifyPermissionQueue, monotonicUs, schedYield } from "../sys/index.ts";
 import { BpfMap } from "../bpf/index.ts";
 import { decodeExecRecord, EXEC_RECORD, EXEC_RECORD_KEY_SIZE } from "../../bpf/execargs.ts";
-import { WatchdogSlots, mayCreate, type PermissionWorkerInit, type ExecMessage } from "./permission-protocol.ts";
+import { openExistingStore, type Store } from "../store/index.ts";
+import { WatchdogSlots, mayCreate, mayRunInForeground, type PermissionWorkerInit, type ExecMessage } from "./permission-protocol.ts";
 import { startTime } from "./trust.ts";
 
 declare const self: Worker;
@@ -57,6 +58,31 @@ function serve(init: PermissionWorkerInit): void {
   // 1: the main thread must see it (it may create a container, or there was no record)
   const forward = new Uint8Array(BATCH);
   const cmdlinesBefore: (string | undefined)[] = new Array(BATCH).fill(undefined);
+  const runtimeTraces: (bigint | undefined)[] = new Array(BATCH).fill(undefined);
+  const decoded: (ReturnType<typeof decodeExecRecord> | undefined)[] = new Array(BATCH).fill(undefined);
+  let store: Store | undefined;
+  try {
+    store = init.store ? openExistingStore(init.store.name, { bpffs: init.store.bpffs }) : undefined;
+  } catch (e) {
+    self.postMessage({ kind: "error", message: `runtimes are traced after their answer only: ${String(e)}` });
+  }
+  /**
+   * Traces root's foreground `run` runtime while its exec is held. Its exit status is its
+   * container's, and a container that ends within milliseconds (`runc run ... true`) can be gone,
+   * runtime and all, before the main thread handles the exec on a loaded host: traced after the
+   * answer, such a container's exit code was lost. Costs a /proc read and a map update, on these
+   * execs only; non-root runtimes are traced by the main thread once their claim is checked.
+   */
+  const traceHeldRuntime = (i: number): void => {
+    runtimeTraces[i] = undefined;
+    decoded[i] = undefined;
+    if (!store || !found[i]) return;
+    const r = (decoded[i] = decodeExecRecord(recordBufs[i]!));
+    if (r.uid !== 0 || !mayRunInForeground(r.argv)) return;
+    try {
+      runtimeTraces[i] = store.trace(r.tgid || queue.pids[i]!).traceId;
+    } catch {}
+  };
   let eventFd = -1;
   const allow = () => queue.respond(eventFd);
 
@@ -94,6 +120,7 @@ function serve(init: PermissionWorkerInit): void {
         } catch {}
       }
       cmdlinesBefore[i] = found[i] ? undefined : readCmdline(queue.pids[i]!);
+      traceHeldRuntime(i);
       answered[i] = slots.answer(held[i]!, allow) ? 1 : 0;
       answeredAt[i] = monotonicUs();
     }
@@ -107,7 +134,7 @@ function serve(init: PermissionWorkerInit): void {
       const fd = queue.fds[i]!;
       if (fd < 0) continue;
       const tid = queue.pids[i]!;
-      const record = found[i] ? decodeExecRecord(recordBufs[i]!) : undefined;
+      const record = found[i] ? (decoded[i] ?? decodeExecRecord(recordBufs[i]!)) : undefined;
       // bpf_ktime_get_ns is CLOCK_MONOTONIC, as monotonicUs()
       const execveUs = record ? Number(record.ktimeNs) / 1000 : undefined;
       const fromExecve = execveUs !== undefined && execveUs <= readUs && readUs - execveUs < 10_000_000;
@@ -131,6 +158,7 @@ function serve(init: PermissionWorkerInit): void {
         answeredByWatchdog: !answered[i],
         record,
         startTime: record ? startTime(record.tgid || tid) : undefined,
+        runtimeTraceId: runtimeTraces[i],
         binary,
         cmdlineBefore: cmdlinesBefore[i],
       };
@@ -146,6 +174,7 @@ function serve(init: PermissionWorkerInit): void {
     }
   }
   flushHolds();
+  store?.close();
   self.postMessage({ kind: "stopped" });
 }
 

@@ -9,6 +9,8 @@ export interface PermissionWatcherOptions {
   runtimes: RuntimeBinary[];
   /** fd of the execargs records map; -1 to run without argv capture (everything falls back to /proc) */
   recordsFd: number;
+  /** where the worker traces root's foreground `run` runtimes before allowing them */
+  store?: { name: string; bpffs: string };
   /** an event held longer than this is allowed by the watchdog */
   holdBoundMs: number;
   onExec: (m: ExecMessage) => void;
@@ -65,7 +67,7 @@ export class PermissionWatcher {
         resolve();
       };
     });
-    worker.postMessage({ fanFd: this.fanFd, recordsFd: this.opts.recordsFd, shared: this.slots.shared });
+    worker.postMessage({ fanFd: this.fanFd, recordsFd: this.opts.recordsFd, shared: this.slots.shared, store: this.opts.store });
     const boundUs = this.opts.holdBoundMs * 1000;
     this.watchdog = setInterval(() => {
       const nowUs = Number(clockNs(CLOCK.MONOTONIC)) / 1000;

@@ -1,5 +1,6 @@
 // Runs the notifier: the exit store, the argv capture, the fanotify watcher, the output and the
 // metrics endpoint, wired together; resolves when stopped (SIGINT/SIGTERM or the abort signal).
+import { dirname } from "node:path";
 import { openStore, eventToJSON, eventLine, type LifecycleEvent, type Store, type StoreOptions } from "../store/index.ts";
 import { readdirSync } from "node:fs";
 import { raiseMemlock, getRlimit, setRlimit, RLIMIT_NOFILE } from "../sys/index.ts";
@@ -63,6 +64,7 @@ export async function runNotifier(o: NotifierOptions): Promise<void> {
   const watcher = new PermissionWatcher({
     runtimes,
     recordsFd: capture?.records.fd ?? -1,
+    store: { name: store.name, bpffs: dirname(store.dir) },
     holdBoundMs: o.holdBoundMs ?? DEFAULT_HOLD_BOUND_MS,
     onExec: (m) => core.onExec(m),
     onHolds: (holds) => holds.forEach((us) => metrics.observeHold(us / 1e6)),

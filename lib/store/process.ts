@@ -13,9 +13,11 @@ const NS_PER_TICK = 1_000_000_000n / USER_HZ;
 export interface ProcessStat {
   /** clock ticks after boot */
   startTicks: bigint;
-  /** one-letter state; "Z" (zombie) and "X" (dead) have exited */
+  /** one-letter state of the leader thread; "Z" (zombie) and "X" (dead): it has exited, not always its process */
   state: string;
   ppid: number;
+  /** threads not yet released, the zombie leader included */
+  threads: number;
 }
 
 const statBuf = Buffer.alloc(1024);
@@ -42,13 +44,19 @@ export function processStat(pid: number): ProcessStat | undefined {
   const f = text.slice(text.lastIndexOf(")") + 2).split(" ");
   const start = f[22 - 3];
   if (!f[0] || !start || !/^\d+$/.test(start)) return undefined;
-  return { state: f[0], ppid: Number(f[4 - 3]), startTicks: BigInt(start) };
+  return { state: f[0], ppid: Number(f[4 - 3]), startTicks: BigInt(start), threads: Number(f[20 - 3]) };
 }
 
-/** The start time of the live (not exited) process `pid`; undefined when none runs under that pid. */
+/**
+ * The start time of the live (not exited) process `pid`; undefined when none runs under that pid.
+ * A zombie leader thread whose other threads still run is live: its process has not exited (a Go
+ * program such as runc can end its leader thread first), and the exit program records the exit only
+ * when the last thread goes. The leader stays counted in num_threads until the whole group is dead.
+ */
 export function liveStartTicks(pid: number): bigint | undefined {
   const s = processStat(pid);
-  return s && s.state !== "Z" && s.state !== "X" ? s.startTicks : undefined;
+  if (!s || s.state === "X" || (s.state === "Z" && !(s.threads > 1))) return undefined;
+  return s.startTicks;
 }
 
 /** Whether the kernel's start time (exit record, ns since boot) is the process whose /proc start is `ticks`. */
