@@ -3,10 +3,8 @@
 // task->signal->live everywhere. A leader that calls pthread_exit and a leader killed by another
 // thread's execve (de_thread) must not be taken for the process ending; the process's own end must
 // be recorded with its status. The program is exitsnoop, on maps of its own.
-import { afterAll, beforeAll, expect } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { expect } from "bun:test";
+import { readFileSync } from "node:fs";
 import { BpfMap, BpfProgram, MapType, ProgType, rawTracepointOpen, type BpfLink } from "../../lib/bpf/index.ts";
 import { assemble } from "../../lib/bpf/asm/index.ts";
 import { kernelBtf } from "../../lib/bpf/btf.ts";
@@ -14,10 +12,8 @@ import { exitsnoopOffsets, nsInode } from "../../lib/store/index.ts";
 import { EXITSNOOP_MAPS, EXIT_STATUS, EXITED_KEY_SIZE, TASK_INFO, TRACING_KEY_SIZE, exitsnoopInstructions } from "../../bpf/exitsnoop.ts";
 import { EXIT_TRACEPOINT, groupDeadSource, signalLiveSource, type GroupDeadSource } from "../../bpf/groupdead.ts";
 import { describeNeeds, needs } from "../support/prereq.ts";
+import { threadexitBinary } from "../support/threadexit.ts";
 
-const C_SOURCE = join(import.meta.dir, "../support/c/threadexit.c");
-let dir = "";
-let threadexit = "";
 
 function sources(): [string, GroupDeadSource][] {
   const btf = kernelBtf();
@@ -107,15 +103,7 @@ async function until(what: string, fn: () => boolean, ms = 10_000) {
 const comm = (pid: number) => readFileSync(`/proc/${pid}/comm`, "utf8").trim();
 
 describeNeeds(["root", "btf", "cc"], "exit programs: thread-group death", () => {
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), "hookshim-exitgroup-"));
-    threadexit = join(dir, "threadexit");
-    const cc = Bun.spawnSync(["cc", "-O2", "-pthread", "-o", threadexit, C_SOURCE], { stderr: "pipe" });
-    if (cc.exitCode !== 0) throw new Error(`cc: ${cc.stderr.toString()}`);
-  });
-  afterAll(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  const binary = threadexitBinary();
 
   const test = needs("root", "btf", "cc");
   test("this kernel's form is the one the loader picks", () => {
@@ -143,7 +131,7 @@ describeNeeds(["root", "btf", "cc"], "exit programs: thread-group death", () => 
     test(`${name}: a leader's pthread_exit is not the process ending; the last thread's exit(7) is`, async () => {
       const t = new Tracer(source);
       try {
-        const p = spawn([threadexit, "leader-exits", "7"]);
+        const p = spawn([binary(), "leader-exits", "7"]);
         const id = t.trace(p.pid);
         await line(p, "go");
         await readReady(p);
@@ -162,7 +150,7 @@ describeNeeds(["root", "btf", "cc"], "exit programs: thread-group death", () => 
     test(`${name}: a leader killed by another thread's execve (de_thread) is not the process ending`, async () => {
       const t = new Tracer(source);
       try {
-        const p = spawn([threadexit, "exec-from-thread"]);
+        const p = spawn([binary(), "exec-from-thread"]);
         const id = t.trace(p.pid);
         await line(p, "go");
         await readReady(p);

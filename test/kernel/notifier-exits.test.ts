@@ -2,31 +2,18 @@
 // the foreground runtime (`runc run` exits with its container's code). It is waited for while the
 // runtime lives, not for a fixed few seconds: on a loaded host (or under TCG) runc's teardown after
 // its container exits can take longer, and a fixed wait reported such containers' exits as unknown.
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { exitOutcome, type Followed } from "../../lib/notifier/exits.ts";
 import { liveStartTicks } from "../../lib/store/index.ts";
 import { describeNeeds } from "../support/prereq.ts";
 import { release, storeFixture, waitingShell } from "../support/stores.ts";
 import { scaled } from "../support/time.ts";
-
-const C_SOURCE = join(import.meta.dir, "../support/c/threadexit.c");
+import { threadexitBinary } from "../support/threadexit.ts";
 
 describeNeeds(["root", "btf", "cc"], "notifier exits", () => {
   const fx = storeFixture("hookshim-nexits");
-  let dir = "";
-  let threadexit = "";
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), "hookshim-nexits-"));
-    threadexit = join(dir, "threadexit");
-    const cc = Bun.spawnSync(["cc", "-O2", "-pthread", "-o", threadexit, C_SOURCE], { stderr: "pipe" });
-    if (cc.exitCode !== 0) throw new Error(`cc: ${cc.stderr.toString()}`);
-  });
-  afterAll(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  const threadexit = threadexitBinary();
 
   const followed = (runtimeTraceId: bigint, runtimePid: number): Followed => ({
     id: "c1", name: "c1", pid: 999_999, bundle: "/b", runtime: "runc", cgroup: "", uid: 0,
@@ -64,7 +51,7 @@ describeNeeds(["root", "btf", "cc"], "notifier exits", () => {
   // zombie leader for the end lost 1 in ~200 exit codes of `runc run ... true` bursts.
   test("a runtime whose leader thread exits first is waited for until its last thread's exit(3)", async () => {
     const store = fx.open();
-    const p = Bun.spawn([threadexit, "leader-exits", "3"], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
+    const p = Bun.spawn([threadexit(), "leader-exits", "3"], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
     const t = store.trace(p.pid);
     p.stdin.write("go\n");
     await p.stdin.flush();
