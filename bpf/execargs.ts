@@ -201,9 +201,25 @@ function field(rec: Uint8Array, off: number, size: number): string {
   return decoder.decode(end < 0 ? f : f.subarray(0, end));
 }
 
+/**
+ * Whether argument `i` of a record is exactly `ascii` (with its NUL), read in place: for the
+ * permission worker, which decides before answering and so decodes nothing there.
+ */
+export function execRecordArgIs(rec: Uint8Array, i: number, ascii: string): boolean {
+  const at = EXEC_RECORD.args + i * EXECARGS_ARG_SIZE;
+  if (ascii.length >= EXECARGS_ARG_SIZE) return false;
+  for (let j = 0; j < ascii.length; j++) if (rec[at + j] !== ascii.charCodeAt(j)) return false;
+  return rec[at + ascii.length] === 0;
+}
+
+/** The record's argc, as far as it holds arguments. */
+export function execRecordArgc(rec: Uint8Array): number {
+  return Math.min(new DataView(rec.buffer, rec.byteOffset, rec.byteLength).getUint32(EXEC_RECORD.argc, true), EXECARGS_MAX_ARGS);
+}
+
 export function decodeExecRecord(rec: Uint8Array): ExecRecord {
   const dv = new DataView(rec.buffer, rec.byteOffset, rec.byteLength);
-  const argc = Math.min(dv.getUint32(EXEC_RECORD.argc, true), EXECARGS_MAX_ARGS);
+  const argc = execRecordArgc(rec);
   const argv: string[] = [];
   for (let i = 0; i < argc; i++) argv.push(field(rec, EXEC_RECORD.args + i * EXECARGS_ARG_SIZE, EXECARGS_ARG_SIZE));
   return {

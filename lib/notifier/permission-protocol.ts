@@ -1,6 +1,6 @@
 // What the permission worker and the main thread share: the messages, and the watchdog slots in a
 // SharedArrayBuffer through which either thread can answer a held event exactly once.
-import type { ExecRecord } from "../../bpf/execargs.ts";
+import { EXEC_RECORD, execRecordArgc, execRecordArgIs, type ExecRecord } from "../../bpf/execargs.ts";
 
 export interface PermissionWorkerInit {
   fanFd: number;
@@ -59,16 +59,23 @@ export type HoldsMessage = { kind: "holds"; holdUs: number[] };
 
 export type WorkerMessage = ExecMessage | HoldsMessage | { kind: "error"; message: string } | { kind: "stopped" };
 
+const DETACH_FLAGS = ["-d", "--detach", "--detach=true"];
+
 /**
- * Whether an exec's argv may be a foreground `run`, whose own exit status is its container's: the
- * worker traces such a runtime while its exec is held, so a container that ends before the main
- * thread gets to it still has an exit code. Over-inclusive on purpose (the main thread's parser
- * decides and frees a trace it does not need); `-d`/`--detach` runs exit at once and are not traced.
+ * Whether an exec record (undecoded, see execRecordArgIs) is root's possible foreground `run`, whose
+ * own exit status is its container's: the worker traces such a runtime while its exec is held, so
+ * a container that ends before the main thread gets to it still has an exit code. Over-inclusive on
+ * purpose (the main thread's parser decides and frees a trace it does not need); `-d`/`--detach`
+ * runs exit at once and are not traced.
  */
-export function mayRunInForeground(argv: readonly string[]): boolean {
-  const run = argv.indexOf("run");
-  if (run < 1) return false;
-  return !argv.some((a, i) => i > run && (a === "-d" || a === "--detach" || a === "--detach=true"));
+export function isRootForegroundRun(rec: Uint8Array): boolean {
+  if (new DataView(rec.buffer, rec.byteOffset, rec.byteLength).getUint32(EXEC_RECORD.uid, true) !== 0) return false;
+  const argc = execRecordArgc(rec);
+  let run = 1;
+  while (run < argc && !execRecordArgIs(rec, run, "run")) run++;
+  if (run >= argc) return false;
+  for (let i = run + 1; i < argc; i++) for (const f of DETACH_FLAGS) if (execRecordArgIs(rec, i, f)) return false;
+  return true;
 }
 
 /** Whether an exec's argv can start a container (or name one, for conmon): the main thread must see it. */

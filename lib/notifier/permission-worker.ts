@@ -1,7 +1,8 @@
 // The thread that answers fanotify permission events. It blocks in poll(2) on the fanotify fd (an FFI
 // call would block the main event loop) and runs the answer path of every runtime exec on the host:
 //
-//   poll -> read -> per event: watchdog slot, take the exec's argv record out of the BPF map, FAN_ALLOW
+//   poll -> read -> per event: watchdog slot, take the exec's argv record out of the BPF map,
+//   [root's foreground `run` only: trace the runtime in the store], FAN_ALLOW
 //
 // with nothing allocated, decoded or sent on the way (FanotifyPermissionQueue keeps its buffers; the
 // record goes into a buffer of its own per event). Only when the whole batch is
@@ -24,7 +25,7 @@ import { close, FanotifyPermissionQueue, monotonicUs, schedYield } from "../sys/
 import { BpfMap } from "../bpf/index.ts";
 import { decodeExecRecord, EXEC_RECORD, EXEC_RECORD_KEY_SIZE } from "../../bpf/execargs.ts";
 import { openExistingStore, type Store } from "../store/index.ts";
-import { WatchdogSlots, mayCreate, mayRunInForeground, type PermissionWorkerInit, type ExecMessage } from "./permission-protocol.ts";
+import { WatchdogSlots, mayCreate, isRootForegroundRun, type PermissionWorkerInit, type ExecMessage } from "./permission-protocol.ts";
 import { startTime } from "./trust.ts";
 
 declare const self: Worker;
@@ -49,6 +50,7 @@ function serve(init: PermissionWorkerInit): void {
   const key = new Uint8Array(EXEC_RECORD_KEY_SIZE);
   const keyView = new DataView(key.buffer);
   const recordBufs = Array.from({ length: BATCH }, () => new Uint8Array(EXEC_RECORD.size));
+  const recordViews = recordBufs.map((b) => new DataView(b.buffer));
   // per event of the batch: watchdog slot, record found, /proc cmdline before the exec, answer time
   const held = new Int32Array(BATCH);
   const found = new Uint8Array(BATCH);
@@ -59,7 +61,6 @@ function serve(init: PermissionWorkerInit): void {
   const forward = new Uint8Array(BATCH);
   const cmdlinesBefore: (string | undefined)[] = new Array(BATCH).fill(undefined);
   const runtimeTraces: (bigint | undefined)[] = new Array(BATCH).fill(undefined);
-  const decoded: (ReturnType<typeof decodeExecRecord> | undefined)[] = new Array(BATCH).fill(undefined);
   let store: Store | undefined;
   try {
     store = init.store ? openExistingStore(init.store.name, { bpffs: init.store.bpffs }) : undefined;
@@ -75,12 +76,9 @@ function serve(init: PermissionWorkerInit): void {
    */
   const traceHeldRuntime = (i: number): void => {
     runtimeTraces[i] = undefined;
-    decoded[i] = undefined;
-    if (!store || !found[i]) return;
-    const r = (decoded[i] = decodeExecRecord(recordBufs[i]!));
-    if (r.uid !== 0 || !mayRunInForeground(r.argv)) return;
+    if (!store || !found[i] || !isRootForegroundRun(recordBufs[i]!)) return;
     try {
-      runtimeTraces[i] = store.trace(r.tgid || queue.pids[i]!).traceId;
+      runtimeTraces[i] = store.trace(recordViews[i]!.getUint32(EXEC_RECORD.tgid, true) || queue.pids[i]!).traceId;
     } catch {}
   };
   let eventFd = -1;
@@ -134,7 +132,7 @@ function serve(init: PermissionWorkerInit): void {
       const fd = queue.fds[i]!;
       if (fd < 0) continue;
       const tid = queue.pids[i]!;
-      const record = found[i] ? (decoded[i] ?? decodeExecRecord(recordBufs[i]!)) : undefined;
+      const record = found[i] ? decodeExecRecord(recordBufs[i]!) : undefined;
       // bpf_ktime_get_ns is CLOCK_MONOTONIC, as monotonicUs()
       const execveUs = record ? Number(record.ktimeNs) / 1000 : undefined;
       const fromExecve = execveUs !== undefined && execveUs <= readUs && readUs - execveUs < 10_000_000;

@@ -10,7 +10,7 @@ import { runningContainers, runtimeStateRoots, stateDirContainers } from "../../
 import { startTime, validContainerId, printable, verifyContainerPid, UidCaps, ErrorRate } from "../../lib/notifier/trust.ts";
 import { readBoundedText } from "../../lib/sys/index.ts";
 import type { Store } from "../../lib/store/index.ts";
-import { WatchdogSlots } from "../../lib/notifier/permission-protocol.ts";
+import { WatchdogSlots, isRootForegroundRun } from "../../lib/notifier/permission-protocol.ts";
 import { parseCpuList } from "../../lib/bpf/perf.ts";
 import { decodeExecRecord, execargsInstructions, EXEC_RECORD, EXECARGS_ARG_SIZE, EXEC_FLAG_TRUNCATED } from "../../bpf/execargs.ts";
 import { assemble } from "../../lib/bpf/asm/index.ts";
@@ -207,6 +207,29 @@ test("exec records decode to filename and argv", () => {
   expect(decodeExecRecord(rec)).toEqual({
     tid: 101, tgid: 100, uid: 65534, gid: 65533, ktimeNs: 123n, filename: "/usr/sbin/runc", argv: ["runc", "create", "abc"], truncated: true,
   });
+});
+
+test("root's foreground run is told from the undecoded record: uid 0, a `run` argument, no detach flag after it", () => {
+  const record = (uid: number, argv: string[]) => {
+    const rec = new Uint8Array(EXEC_RECORD.size);
+    const dv = new DataView(rec.buffer);
+    dv.setUint32(EXEC_RECORD.uid, uid, true);
+    dv.setUint32(EXEC_RECORD.argc, argv.length, true);
+    argv.forEach((a, i) => rec.set(new TextEncoder().encode(a), EXEC_RECORD.args + i * EXECARGS_ARG_SIZE));
+    return rec;
+  };
+  expect(isRootForegroundRun(record(0, ["runc", "--root", "/r", "run", "--bundle", "b", "id"]))).toBe(true);
+  expect(isRootForegroundRun(record(0, ["runc", "run", "-d", "id"]))).toBe(false);
+  expect(isRootForegroundRun(record(0, ["runc", "run", "--detach", "id"]))).toBe(false);
+  expect(isRootForegroundRun(record(0, ["runc", "run", "--detach=true", "id"]))).toBe(false);
+  expect(isRootForegroundRun(record(1000, ["runc", "run", "id"]))).toBe(false);
+  expect(isRootForegroundRun(record(0, ["runc", "create", "id"]))).toBe(false);
+  expect(isRootForegroundRun(record(0, ["runc", "runx", "id"]))).toBe(false);
+  expect(isRootForegroundRun(record(0, ["run"]))).toBe(false); // argv[0] is the program
+  // an argument beyond argc is stale bytes, not part of this exec
+  const stale = record(0, ["runc", "state", "id"]);
+  stale.set(new TextEncoder().encode("run"), EXEC_RECORD.args + 3 * EXECARGS_ARG_SIZE);
+  expect(isRootForegroundRun(stale)).toBe(false);
 });
 
 describe("watchdog slots", () => {
