@@ -7,6 +7,7 @@
 import { exitCodeOf, oneLine, UsageError } from "./lib/errors.ts";
 import type { CommandMain, GlobalOptions } from "./lib/cli/context.ts";
 import type { CommandSpec } from "./lib/options/spec.ts";
+import { hookCommandLine } from "./lib/lifecycle/hook-argv.ts";
 
 type Loader = () => Promise<{ main: CommandMain }>;
 
@@ -97,6 +98,13 @@ export async function run(argv: string[], argv0: string): Promise<number> {
   try {
     const implied = commandForArgv0(argv0);
     if (implied === "runtime") return await runtime(argv, g);
+    // the command line install writes into hooks.d files and bundles: no general parser on the start path
+    const hook = implied ? undefined : hookCommandLine(argv);
+    if (hook) {
+      g.configPath = hook.configPath ?? g.configPath;
+      g.store = hook.store;
+      return await (await import("./lib/lifecycle/run.ts")).runHook(hook.stage, g);
+    }
     return await dispatch(implied ? [implied, ...argv] : argv, g);
   } catch (e) {
     if ((g.debug || argv.includes("--debug")) && e instanceof Error) console.error(e.stack);

@@ -8,7 +8,7 @@ import { dirname, join } from "../lib/posix-path.ts";
 // Syscalls from lib/sys, not node:fs (a millisecond to load), and io.ts and stat.ts alone, not
 // lib/sys/index.ts: every pass-through command loads this module.
 import { O, close, open, read, setCloseOnExec } from "../lib/sys/io.ts";
-import { fstat, readlink, stat, type FileStat } from "../lib/sys/stat.ts";
+import { fstat, readlink, stat, tryStat, type FileStat } from "../lib/sys/stat.ts";
 
 /** The fixed search path: never the caller's $PATH, which the caller (or its user) controls. */
 export const SYSTEM_PATH = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
@@ -29,12 +29,8 @@ export class LowerRuntimeError extends Error {
 }
 
 export function identityOf(path: string): FileIdentity | undefined {
-  try {
-    const st = stat(path);
-    return { dev: st.dev, ino: st.ino };
-  } catch {
-    return undefined;
-  }
+  const st = tryStat(path);
+  return st && { dev: st.dev, ino: st.ino };
 }
 
 /** This process's executable: the compiled hookshim, or bun when run as a script. */
@@ -145,13 +141,8 @@ export function findLowerRuntime(opts: LowerRuntimeOptions): LowerRuntime {
   for (const name of names)
     for (const dir of dirs) {
       const path = join(dir, name);
-      let st: FileStat;
-      try {
-        st = stat(path);
-      } catch {
-        continue;
-      }
-      if (sameFile(st, opts.self)) continue;
+      const st = tryStat(path);
+      if (st === undefined || sameFile(st, opts.self)) continue;
       return openLowerRuntime(path, opts.self);
     }
   throw new LowerRuntimeError(`no lower runtime: none of ${names.join(", ")} in ${dirs.join(":")} (other than this shim); set runtime.path`);

@@ -4,6 +4,7 @@
 // lines have logrus's shape: JSON keys level, msg, time (RFC 3339, seconds), or logfmt for the
 // text format.
 import { O, close, open, writeAll } from "../lib/sys/io.ts";
+import { utf8Bytes } from "../lib/sys/struct.ts";
 import type { RuntimeGlobals } from "../lib/oci/runtime-argv.ts";
 
 export type LogLevel = "error" | "warning";
@@ -41,7 +42,7 @@ export class RuncLog {
       // runc opens its log O_APPEND|O_CREAT with mode 0644
       const fd = open(this.file, O.WRONLY | O.APPEND | O.CREAT, 0o644);
       try {
-        writeAll(fd, Buffer.from(line));
+        writeAll(fd, utf8Bytes(line));
       } finally {
         close(fd);
       }

@@ -2,6 +2,7 @@
 // parses per write, so a split value would be two (wrong) settings.
 import { readText } from "../sys/file.ts";
 import { O, open, close, write } from "../sys/io.ts";
+import { utf8Bytes } from "../sys/struct.ts";
 import { exists } from "../sys/stat.ts";
 import { CgroupError, cgroupDeleted, fsCode, notSupported } from "./errors.ts";
 
@@ -36,7 +37,7 @@ export function writeCgroupFile(dir: string, file: string, value: string): void 
     throw new CgroupError("io", `${describeWrite(dir, file, value)}: ${(e as Error).message}`, { cause: e });
   }
   try {
-    write(fd, Buffer.from(value));
+    write(fd, utf8Bytes(value));
   } catch (e) {
     throw mapWriteError(e, dir, file, value);
   } finally {

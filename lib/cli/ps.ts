@@ -5,7 +5,7 @@
 // started without hookshim, or before it was installed), with source "registry". The join is
 // lib/gadgets' ContainerDirectory, the same the `snapshot containers` gadget uses.
 import { signalNameOf } from "../gadgets/columns.ts";
-import { formatTime, processIds, type ContainerRecord, type EventSource } from "../store/index.ts";
+import { byAge, formatTime, processIds, type ContainerRecord, type EventSource } from "../store/index.ts";
 import { ContainerDirectory, type ContainerView } from "../gadgets/containers.ts";
 import { reconcileNamedStore } from "../lifecycle/reconcile.ts";
 import { configuredStore, type GlobalOptions } from "./context.ts";
@@ -49,7 +49,7 @@ export function psRows(dir: ContainerDirectory, all = true): PsRow[] {
   const unrecorded = dir
     .unrecorded()
     .map(registryRow)
-    .sort((a, b) => (a.createdNs < b.createdNs ? -1 : a.createdNs > b.createdNs ? 1 : a.id.localeCompare(b.id)));
+    .sort(byAge);
   // hooks record "created" at prestart and nothing at start: every record not stopped is a live one
   // (reconciliation has stopped those whose container is gone)
   const recorded = all ? dir.storeRecords() : dir.storeRecords().filter((r) => r.state !== "stopped");

@@ -128,8 +128,10 @@ export class Emulator {
   }
 }
 
+// by code unit, not localeCompare: its first call builds an ICU collator, about half a millisecond of
+// every prestart, for three one-letter types
 function compareExceptions(a: Exception, b: Exception): number {
-  return a.type.localeCompare(b.type) || a.major - b.major || a.minor - b.minor;
+  return (a.type < b.type ? -1 : a.type > b.type ? 1 : 0) || a.major - b.major || a.minor - b.minor;
 }
 
 /** The emulator state a reduced rule set stands for. */

@@ -2,6 +2,7 @@
 // runtime may treat a hook's stdout as its own), the store to record into, and errors that say which
 // step failed.
 import { writeAll } from "../sys/io.ts";
+import { utf8Bytes } from "../sys/struct.ts";
 import type { HookshimConfig } from "../config/index.ts";
 import { exitCodeOf, oneLine } from "../errors.ts";
 import type { Store } from "../store/index.ts";
@@ -17,7 +18,7 @@ export type LogLevel = keyof typeof LEVELS;
  */
 function writeStderr(line: string): void {
   try {
-    writeAll(2, Buffer.from(line + "\n"));
+    writeAll(2, utf8Bytes(line + "\n"));
   } catch {
     // nowhere left to report it
   }

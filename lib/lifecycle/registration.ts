@@ -8,6 +8,8 @@ import { readConfig, writeConfigAtomic } from "../oci/bundle.ts";
 import { injectHooks } from "../oci/hooksd-match.ts";
 import type { HookDefinition } from "../oci/hooksd.ts";
 import type { Hook, Spec } from "../oci/spec.ts";
+import { hookArgs, type HookCommand } from "./hook-argv.ts";
+export { hookArgs, type HookCommand } from "./hook-argv.ts";
 
 export const HOOKS_FILE_NAME = "hookshim.json";
 /**
@@ -15,18 +17,6 @@ export const HOOKS_FILE_NAME = "hookshim.json";
  * DefaultHooksDirs; /etc/containers/oci/hooks.d is only read where containers.conf or crio.conf list it).
  */
 export const DEFAULT_HOOKS_DIR = "/usr/share/containers/oci/hooks.d";
-
-/** How the runtime should call hookshim: the executable and the global options to pass on. */
-export interface HookCommand {
-  binary: string;
-  configPath?: string;
-  store?: string;
-}
-
-export function hookArgs(cmd: HookCommand, stage: "prestart" | "createRuntime" | "poststop" | "auto"): string[] {
-  const globals = [...(cmd.configPath ? ["--config", cmd.configPath] : []), ...(cmd.store ? ["--store", cmd.store] : [])];
-  return ["hookshim", ...globals, "hook", stage];
-}
 
 export function hooksdDefinition(cmd: HookCommand): HookDefinition {
   return {

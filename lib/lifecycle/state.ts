@@ -6,6 +6,7 @@ import { InputError } from "../errors.ts";
 import { parseState, type State } from "../oci/state.ts";
 import { pollIn, read } from "../sys/io.ts";
 import { SyscallError } from "../sys/error.ts";
+import { concatBytes, utf8 } from "../sys/struct.ts";
 
 export const HOOK_STAGES = ["prestart", "createRuntime", "poststop"] as const;
 export type HookStage = (typeof HOOK_STAGES)[number];
@@ -28,7 +29,7 @@ export function isHookStage(s: string | undefined): s is HookStage {
  * do meanwhile, and it avoids setting up a stream for a few hundred bytes.
  */
 export function readInput(fd: number, limit = STATE_SIZE_LIMIT, source = "stdin"): string {
-  const chunks: Buffer[] = [];
+  const chunks: Uint8Array[] = [];
   let total = 0;
   const buf = new Uint8Array(64 * 1024);
   for (;;) {
@@ -46,9 +47,9 @@ export function readInput(fd: number, limit = STATE_SIZE_LIMIT, source = "stdin"
     if (n === 0) break;
     total += n;
     if (total > limit) throw new InputError(`${source}: state is larger than ${limit} bytes`);
-    chunks.push(Buffer.from(buf.subarray(0, n)));
+    chunks.push(buf.slice(0, n));
   }
-  return Buffer.concat(chunks).toString("utf8");
+  return utf8(concatBytes(chunks));
 }
 
 /**

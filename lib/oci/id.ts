@@ -3,6 +3,7 @@
 // untrusted. runc refuses most of these itself; hookshim does not rely on it.
 import * as z from "zod/mini";
 import { InputError } from "../errors.ts";
+import { utf8Bytes } from "../sys/struct.ts";
 import { describeValue } from "./issues.ts";
 
 /** The longest id in bytes: what the store's container key holds (lib/store/layout.ts LIMITS.id). */
@@ -18,7 +19,7 @@ export function containerIdProblem(id: unknown): string | undefined {
   if (id === "." || id === "..") return `${describeValue(id)} is not a container id (it names a directory)`;
   if (id.includes("/")) return "must not contain /";
   if (CONTROL.test(id)) return "must not contain control characters";
-  const bytes = Buffer.byteLength(id);
+  const bytes = utf8Bytes(id).byteLength;
   if (bytes > CONTAINER_ID_MAX_BYTES) return `is ${bytes} bytes long, more than ${CONTAINER_ID_MAX_BYTES}`;
   return undefined;
 }

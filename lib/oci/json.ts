@@ -5,6 +5,7 @@ import { InputError } from "../errors.ts";
 import { open, close, read, O } from "../sys/io.ts";
 import { fstat } from "../sys/stat.ts";
 import { SyscallError } from "../sys/error.ts";
+import { concatBytes, utf8 } from "../sys/struct.ts";
 
 /** Bad input from a file: the message is `file: reason`, and both parts stay reachable. */
 export class FileInputError extends InputError {
@@ -77,7 +78,7 @@ export function readLimited(file: string, limit: number, o: { userControlled?: b
       if (total > limit) throw new FileInputError(file, `too large (more than ${limit} bytes)`);
       chunks.push(buf.slice(0, n));
     }
-    return Buffer.concat(chunks, total).toString("utf8");
+    return utf8(concatBytes(chunks, total));
   } finally {
     close(fd);
   }

@@ -44,8 +44,9 @@ function startFromTrace(rec: ContainerRecord, tracing: ExitTracking): bigint {
   return t?.traceId === rec.traceId ? t.startTicks : 0n;
 }
 
-const byAge = (a: ContainerRecord, b: ContainerRecord) =>
-  a.createdNs < b.createdNs ? -1 : a.createdNs > b.createdNs ? 1 : a.id.localeCompare(b.id);
+// ids by code unit: localeCompare would build an ICU collator on the hook path
+export const byAge = (a: Pick<ContainerRecord, "createdNs" | "id">, b: Pick<ContainerRecord, "createdNs" | "id">) =>
+  a.createdNs < b.createdNs ? -1 : a.createdNs > b.createdNs ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 
 export class ContainerTable {
   constructor(

@@ -49,7 +49,7 @@
 // LAYOUT_VERSION in the meta map; another version fails with StoreVersionError naming both.
 export { openStore, openExistingStore, ensureRunning, resetStore, checkStoreDir, storeMapSpecs, DEFAULT_CAPACITY, type StoreOptions } from "./open.ts";
 export { Store, type GcResult } from "./store.ts";
-export { newContainerRecord, liveness, type Liveness } from "./containers.ts";
+export { newContainerRecord, liveness, byAge, type Liveness } from "./containers.ts";
 export { type TraceResult } from "./tracing.ts";
 export { reconcile, goneRecord, releaseStopped, PID_WAIT_GRACE_NS, type ReconcileResult } from "./reconcile.ts";
 export { nsInode, processIds, processStat, liveStartTicks, sameStart, type ProcessStat } from "./process.ts";

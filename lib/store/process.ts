@@ -20,7 +20,7 @@ export interface ProcessStat {
   threads: number;
 }
 
-const statBuf = Buffer.alloc(1024);
+const statBuf = new Uint8Array(1024);
 
 /** /proc/PID/stat's state, ppid and start time; undefined when there is no such process. */
 export function processStat(pid: number): ProcessStat | undefined {
@@ -39,7 +39,8 @@ export function processStat(pid: number): ProcessStat | undefined {
   } finally {
     close(fd);
   }
-  const text = statBuf.toString("latin1", 0, n);
+  // latin1: one char per byte, whatever bytes the comm holds
+  const text = String.fromCharCode.apply(null, statBuf.subarray(0, n) as unknown as number[]);
   // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ")"
   const f = text.slice(text.lastIndexOf(")") + 2).split(" ");
   const start = f[22 - 3];

@@ -3,7 +3,7 @@
 // --preserve-fds keep working.
 import { libc, errno, syscall6, SYS } from "./libc.ts";
 import { SyscallError } from "./error.ts";
-import { addressOf } from "./struct.ts";
+import { addressOf, cStringBytes } from "./struct.ts";
 
 /**
  * A NULL-terminated char *[] for `strings`: all of them NUL-terminated in one buffer, so one address
@@ -13,7 +13,7 @@ function pointerArray(strings: string[]): { table: BigUint64Array; keep: Uint8Ar
   // a C string ends at its first NUL: one inside an argument or variable would misplace every later entry
   const withNul = strings.find((s) => s.includes("\0"));
   if (withNul !== undefined) throw new Error(`execve: ${JSON.stringify(withNul.slice(0, 40))} contains a NUL byte`);
-  const encoded = new TextEncoder().encode(strings.join("\0") + "\0");
+  const encoded = cStringBytes(strings.join("\0"));
   const base = addressOf(encoded);
   const table = new BigUint64Array(strings.length + 1); // NULL-terminated
   let at = 0;
@@ -46,7 +46,7 @@ function withDefaultSignals(exec: () => number): number {
 export function execve(path: string, argv: string[], env: Record<string, string | undefined>): never {
   const a = pointerArray(argv);
   const e = environ(env);
-  const err = withDefaultSignals(() => libc.execve(Buffer.from(path + "\0"), a.table, e.table));
+  const err = withDefaultSignals(() => libc.execve(cStringBytes(path), a.table, e.table));
   // keep the string buffers referenced across the call
   void a.keep.length;
   void e.keep.length;

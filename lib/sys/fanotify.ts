@@ -2,6 +2,7 @@ import { ptr } from "bun:ffi";
 import { libc, errno } from "./libc.ts";
 import { SyscallError } from "./error.ts";
 import { Errno } from "./errno.ts";
+import { cStringBytes } from "./struct.ts";
 
 export const FAN = {
   CLASS_NOTIF: 0x0, CLASS_CONTENT: 0x4, CLASS_PRE_CONTENT: 0x8,
@@ -20,7 +21,7 @@ export function fanotifyInit(flags: number, eventFlags: number = O_RDONLY | O_LA
 }
 
 export function fanotifyMark(fd: number, flags: number, mask: number | bigint, path: string, dirfd = AT_FDCWD): void {
-  if (libc.fanotify_mark(fd, flags, BigInt(mask), dirfd, Buffer.from(path + "\0")) < 0)
+  if (libc.fanotify_mark(fd, flags, BigInt(mask), dirfd, cStringBytes(path)) < 0)
     throw new SyscallError("fanotify_mark", errno(), path);
 }
 

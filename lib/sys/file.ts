@@ -7,9 +7,8 @@ import { SyscallError } from "./error.ts";
 import { Errno } from "./errno.ts";
 import { open, close, read, O } from "./io.ts";
 import { lstat } from "./stat.ts";
-import { addressOf } from "./struct.ts";
+import { addressOf, cStringBytes, utf8 } from "./struct.ts";
 
-const cstr = (s: string) => Buffer.from(s + "\0");
 
 /** All of the file at `path`; more than `limit` bytes is an EFBIG SyscallError. */
 export function readFile(path: string, limit = 16 * 1024 * 1024): Uint8Array {
@@ -37,12 +36,12 @@ export function readFile(path: string, limit = 16 * 1024 * 1024): Uint8Array {
 
 /** readFile as UTF-8. */
 export function readText(path: string, limit?: number): string {
-  return new TextDecoder().decode(readFile(path, limit));
+  return utf8(readFile(path, limit));
 }
 
 /** mkdir(2); `recursive` creates missing parents and accepts an existing directory, as `mkdir -p`. */
 export function mkdir(path: string, mode = 0o777, recursive = false): void {
-  if (libc.mkdir(cstr(path), mode) === 0) return;
+  if (libc.mkdir(cStringBytes(path), mode) === 0) return;
   const e = errno();
   if (recursive && e === Errno.EEXIST && lstatOrUndefined(path)?.isDirectory()) return;
   if (recursive && e === Errno.ENOENT) {
@@ -64,15 +63,15 @@ function lstatOrUndefined(path: string) {
 }
 
 export function rmdir(path: string): void {
-  if (libc.rmdir(cstr(path)) < 0) throw new SyscallError("rmdir", errno(), path);
+  if (libc.rmdir(cStringBytes(path)) < 0) throw new SyscallError("rmdir", errno(), path);
 }
 
 export function unlink(path: string): void {
-  if (libc.unlink(cstr(path)) < 0) throw new SyscallError("unlink", errno(), path);
+  if (libc.unlink(cStringBytes(path)) < 0) throw new SyscallError("unlink", errno(), path);
 }
 
 export function rename(from: string, to: string): void {
-  if (libc.rename(cstr(from), cstr(to)) < 0) throw new SyscallError("rename", errno(), `${from} -> ${to}`);
+  if (libc.rename(cStringBytes(from), cStringBytes(to)) < 0) throw new SyscallError("rename", errno(), `${from} -> ${to}`);
 }
 
 /** `rm -rf path`: nothing there is not an error, a symlink is removed, not followed. */
@@ -105,7 +104,6 @@ export function readdir(path: string): DirEntry[] {
   try {
     const buf = new Uint8Array(32 * 1024);
     const v = new DataView(buf.buffer);
-    const decoder = new TextDecoder();
     for (;;) {
       const n = Number(syscall6(SYS.getdents64, fd, addressOf(buf), buf.byteLength, 0, 0, 0));
       if (n < 0) throw new SyscallError("getdents64", errno(), path);
@@ -115,7 +113,7 @@ export function readdir(path: string): DirEntry[] {
         const reclen = v.getUint16(off + 16, true);
         const type = buf[off + 18]!;
         const end = buf.indexOf(0, off + 19);
-        const name = decoder.decode(buf.subarray(off + 19, end));
+        const name = utf8(buf.subarray(off + 19, end));
         off += reclen;
         if (name === "." || name === "..") continue;
         const dir = type === DT_UNKNOWN ? () => lstatOrUndefined(`${path}/${name}`)?.isDirectory() ?? false : () => type === DT_DIR;

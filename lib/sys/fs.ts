@@ -2,8 +2,9 @@
 import { ptr } from "bun:ffi";
 import { libc, errno } from "./libc.ts";
 import { SyscallError } from "./error.ts";
+import { cStringBytes } from "./struct.ts";
 
-const c = (s: string) => Buffer.from(s + "\0");
+const c = cStringBytes;
 
 export const MS = { RDONLY: 1, NOSUID: 2, NODEV: 4, NOEXEC: 8, BIND: 4096, REC: 16384, PRIVATE: 1 << 18 } as const;
 export const MNT_DETACH = 2;

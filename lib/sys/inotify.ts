@@ -1,7 +1,7 @@
 import { libc, errno } from "./libc.ts";
 import { SyscallError } from "./error.ts";
 import { read } from "./io.ts";
-import { cString } from "./struct.ts";
+import { cString, cStringBytes } from "./struct.ts";
 
 export const IN = {
   ACCESS: 0x1, MODIFY: 0x2, ATTRIB: 0x4, CLOSE_WRITE: 0x8, OPEN: 0x20, MOVED_FROM: 0x40, MOVED_TO: 0x80,
@@ -23,7 +23,7 @@ export function inotifyInit(flags: number = IN.NONBLOCK | IN.CLOEXEC): number {
 }
 
 export function inotifyAddWatch(fd: number, path: string, mask: number): number {
-  const wd = libc.inotify_add_watch(fd, Buffer.from(path + "\0"), mask);
+  const wd = libc.inotify_add_watch(fd, cStringBytes(path), mask);
   if (wd < 0) throw new SyscallError("inotify_add_watch", errno(), path);
   return wd;
 }

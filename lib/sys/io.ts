@@ -3,6 +3,7 @@ import { ptr } from "bun:ffi";
 import { libc, errno, syscall6, SYS } from "./libc.ts";
 import { SyscallError } from "./error.ts";
 import { Errno } from "./errno.ts";
+import { concatBytes, cStringBytes, utf8 } from "./struct.ts";
 
 export const O = {
   RDONLY: 0, WRONLY: 1, RDWR: 2, CREAT: 0o100, EXCL: 0o200, NOCTTY: 0o400, TRUNC: 0o1000, APPEND: 0o2000,
@@ -10,19 +11,15 @@ export const O = {
   LARGEFILE: 0o100000,
 } as const;
 
-function cstr(s: string): Buffer {
-  return Buffer.from(s + "\0");
-}
-
 export function open(path: string, flags: number, mode = 0): number {
-  const fd = libc.open(cstr(path), flags | O.CLOEXEC, mode);
+  const fd = libc.open(cStringBytes(path), flags | O.CLOEXEC, mode);
   if (fd < 0) throw new SyscallError("open", errno(), path);
   return fd;
 }
 
 /** Like open() but returns -errno instead of throwing (hot paths such as device-access probes). */
 export function tryOpen(path: string, flags: number, mode = 0): number {
-  const fd = libc.open(cstr(path), flags | O.CLOEXEC, mode);
+  const fd = libc.open(cStringBytes(path), flags | O.CLOEXEC, mode);
   return fd < 0 ? -errno() : fd;
 }
 
@@ -70,7 +67,7 @@ export function readTextFile(path: string, limit = 16 * 1024 * 1024): string {
       if (total > limit) throw new SyscallError("read", Errno.EFBIG, path);
       chunks.push(chunk.subarray(0, n));
     }
-    return Buffer.concat(chunks).toString("utf8");
+    return utf8(concatBytes(chunks, total));
   } finally {
     close(fd);
   }
@@ -128,7 +125,7 @@ export function makedev(major: number, minor: number): bigint {
 }
 /** mknod(2); returns 0 or -errno (device tests probe for EPERM). */
 export function mknod(path: string, mode: number, dev: bigint): number {
-  return libc.mknod(cstr(path), mode, dev) < 0 ? -errno() : 0;
+  return libc.mknod(cStringBytes(path), mode, dev) < 0 ? -errno() : 0;
 }
 
 export const LOCK = { SH: 1, EX: 2, NB: 4, UN: 8 } as const;

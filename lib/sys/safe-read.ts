@@ -5,6 +5,7 @@
 import { O, open, read, close } from "./io.ts";
 import { fstat, type FileStat } from "./stat.ts";
 import { SyscallError } from "./error.ts";
+import { utf8 } from "./struct.ts";
 
 export type BoundedReadProblem = "missing" | "symlink" | "not-regular" | "too-large" | "owner" | "unreadable";
 
@@ -65,5 +66,5 @@ export function readBoundedFile(path: string, o: BoundedReadOptions): { bytes: U
 
 /** readBoundedFile as UTF-8 text. */
 export function readBoundedText(path: string, o: BoundedReadOptions): string {
-  return new TextDecoder().decode(readBoundedFile(path, o).bytes);
+  return utf8(readBoundedFile(path, o).bytes);
 }

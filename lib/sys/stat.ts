@@ -4,7 +4,7 @@
 // the runtime it execs.
 import { libc, errno, syscall6, SYS } from "./libc.ts";
 import { SyscallError } from "./error.ts";
-import { addressOf } from "./struct.ts";
+import { addressOf, cStringBytes, utf8 } from "./struct.ts";
 
 const AT_FDCWD = -100;
 const AT_EMPTY_PATH = 0x1000;
@@ -38,12 +38,13 @@ function makedev(major: number, minor: number): number {
   );
 }
 
-// struct statx (include/uapi/linux/stat.h): 256 bytes
-function statx(dirfd: number, path: string, flags: number, what: string): FileStat {
-  const name = Buffer.from(path + "\0");
+// struct statx (include/uapi/linux/stat.h): 256 bytes. The errno on failure, so that a search
+// (the shim's lower runtime, on every pass-through command) builds no error for each miss.
+function statxOrErrno(dirfd: number, path: string, flags: number): FileStat | number {
+  const name = cStringBytes(path);
   const buf = new Uint8Array(256);
   const r = Number(syscall6(SYS.statx, dirfd, addressOf(name), flags, STATX_BASIC_STATS, addressOf(buf), 0));
-  if (r < 0) throw new SyscallError("statx", errno(), what);
+  if (r < 0) return errno();
   void name.length; // referenced until the call has returned
   const v = new DataView(buf.buffer);
   const mode = v.getUint16(28, true);
@@ -58,6 +59,18 @@ function statx(dirfd: number, path: string, flags: number, what: string): FileSt
     isDirectory: () => (mode & S_IFMT) === S_IFDIR,
     isSymbolicLink: () => (mode & S_IFMT) === S_IFLNK,
   };
+}
+
+function statx(dirfd: number, path: string, flags: number, what: string): FileStat {
+  const r = statxOrErrno(dirfd, path, flags);
+  if (typeof r === "number") throw new SyscallError("statx", r, what);
+  return r;
+}
+
+/** stat(2) of `path`, following symlinks; undefined when it fails (a path that may not exist). */
+export function tryStat(path: string): FileStat | undefined {
+  const r = statxOrErrno(AT_FDCWD, path, 0);
+  return typeof r === "number" ? undefined : r;
 }
 
 /** stat(2) of `path`, following symlinks. */
@@ -77,26 +90,21 @@ export function fstat(fd: number): FileStat {
 
 /** Whether `path` names something (symlinks followed), as node's existsSync. */
 export function exists(path: string): boolean {
-  try {
-    stat(path);
-    return true;
-  } catch {
-    return false;
-  }
+  return tryStat(path) !== undefined;
 }
 
 export const X_OK = 1;
 /** access(2) with `mode` (X_OK): fails with the errno as a SyscallError, as node's accessSync does with its code. */
 export function access(path: string, mode: number): void {
-  if (libc.access(Buffer.from(path + "\0"), mode) < 0) throw new SyscallError("access", errno(), path);
+  if (libc.access(cStringBytes(path), mode) < 0) throw new SyscallError("access", errno(), path);
 }
 
 /** readlink(2): the target of the symlink at `path` (/proc/self/fd/N: the path the fd was opened on). */
 export function readlink(path: string): string {
-  const name = Buffer.from(path + "\0");
+  const name = cStringBytes(path);
   const out = new Uint8Array(4096);
   const n = Number(syscall6(SYS.readlinkat, AT_FDCWD, addressOf(name), addressOf(out), out.byteLength, 0, 0));
   if (n < 0) throw new SyscallError("readlink", errno(), path);
   void name.length;
-  return Buffer.from(out.subarray(0, n)).toString("utf8");
+  return utf8(out.subarray(0, n));
 }

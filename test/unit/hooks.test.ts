@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { DevcgAccess, DEVICE_PROGRAM_NAME, HOST_PROGRAM_NAME } from "../../lib/devices/index.ts";
 import { DEFAULT_HOOKS_DIR, bundleHooks, hookArgs, hooksdDefinition, injectIntoBundle, removeFromBundle, writeHooksFile } from "../../lib/lifecycle/registration.ts";
+import { HOOK_STAGES, hookCommandLine } from "../../lib/lifecycle/hook-argv.ts";
 import { containerDeviceFilter, containerDevices, hostPolicyFilter } from "../../lib/lifecycle/devices.ts";
 import { containerRuleSets } from "../../lib/devices/sources.ts";
 import { parseHookState, readInput, stageForStatus } from "../../lib/lifecycle/state.ts";
@@ -126,6 +127,36 @@ describe("registration", () => {
     expect(hookArgs(cmd, "poststop")).toEqual(["hookshim", "--config", "/etc/hookshim/test.json", "--store", "s1", "hook", "poststop"]);
     expect(hookArgs({ binary: "/x" }, "auto")).toEqual(["hookshim", "hook", "auto"]);
     expect(DEFAULT_HOOKS_DIR).toBe("/usr/share/containers/oci/hooks.d");
+  });
+
+  test("every command line hookArgs writes is read back by the hook fast path, and the general parser agrees", async () => {
+    const { HOOKSHIM, GLOBAL_OPTIONS } = await import("../../lib/cli/commands.ts");
+    const { parseCommandLine } = await import("../../lib/options/parse.ts");
+    for (const c of [{ binary: "/x" }, cmd, { binary: "/x", configPath: "/c.json" }, { binary: "/x", store: "s" }])
+      for (const stage of HOOK_STAGES) {
+        const args = hookArgs(c, stage).slice(1);
+        expect(hookCommandLine(args)).toEqual({ stage, configPath: c.configPath, store: c.store });
+        const parsed = await parseCommandLine(HOOKSHIM, args, GLOBAL_OPTIONS);
+        expect([parsed.path[1], parsed.path[2], parsed.globals.str("config"), parsed.globals.str("store")]).toEqual(["hook", stage, c.configPath, c.store]);
+      }
+  });
+
+  test("any other command line is left to the general parser", () => {
+    for (const args of [
+      [],
+      ["hook"],
+      ["hook", "start"],
+      ["hook", "prestart", "extra"],
+      ["--debug", "hook", "prestart"],
+      ["--config=/c.json", "hook", "prestart"],
+      ["--config", "hook", "prestart"],
+      ["--config", "", "hook", "prestart"],
+      ["--config", "--store", "hook", "prestart"],
+      ["--store", "s", "--config", "/c.json", "hook", "prestart"],
+      ["hook", "prestart", "--help"],
+      ["ps"],
+    ])
+      expect(hookCommandLine(args)).toBeUndefined();
   });
 
   test("the hooks.d file is a valid 1.0.0 definition, like the shipped template", () => {
