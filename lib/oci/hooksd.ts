@@ -203,7 +203,19 @@ export function parseHookDefinition(raw: unknown): ParsedHookResult {
  * as written, so the order never depends on directory listing order.
  */
 export function compareHookNames(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a.toLowerCase()), Buffer.from(b.toLowerCase())) || Buffer.compare(Buffer.from(a), Buffer.from(b));
+  return compareCodePoints(a.toLowerCase(), b.toLowerCase()) || compareCodePoints(a, b);
+}
+
+const SURROGATE = /[\uD800-\uDFFF]/;
+/** Go's string order (UTF-8 bytes, which is code point order); JS's `<` is UTF-16 order, which differs only past U+FFFF. */
+function compareCodePoints(a: string, b: string): number {
+  if (!SURROGATE.test(a) && !SURROGATE.test(b)) return a < b ? -1 : a > b ? 1 : 0;
+  const x = [...a], y = [...b];
+  for (let i = 0; i < x.length && i < y.length; i++) {
+    const d = x[i]!.codePointAt(0)! - y[i]!.codePointAt(0)!;
+    if (d) return d < 0 ? -1 : 1;
+  }
+  return x.length - y.length < 0 ? -1 : x.length > y.length ? 1 : 0;
 }
 
 /** Reads and validates one hooks.d file, including that its hook executable exists (as podman does). */

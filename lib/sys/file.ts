@@ -74,6 +74,18 @@ export function rename(from: string, to: string): void {
   if (libc.rename(cStringBytes(from), cStringBytes(to)) < 0) throw new SyscallError("rename", errno(), `${from} -> ${to}`);
 }
 
+export function fchmod(fd: number, mode: number): void {
+  if (libc.fchmod(fd, mode) < 0) throw new SyscallError("fchmod", errno(), `fd ${fd}`);
+}
+
+export function fchown(fd: number, uid: number, gid: number): void {
+  if (libc.fchown(fd, uid, gid) < 0) throw new SyscallError("fchown", errno(), `fd ${fd}`);
+}
+
+export function fsync(fd: number): void {
+  if (libc.fsync(fd) < 0) throw new SyscallError("fsync", errno(), `fd ${fd}`);
+}
+
 /** `rm -rf path`: nothing there is not an error, a symlink is removed, not followed. */
 export function removeTree(path: string): void {
   let st;

@@ -40,6 +40,9 @@ const symbols = {
   rmdir: { args: ["cstring"], returns: "i32" },
   unlink: { args: ["cstring"], returns: "i32" },
   rename: { args: ["cstring", "cstring"], returns: "i32" },
+  fchmod: { args: ["i32", "u32"], returns: "i32" },
+  fchown: { args: ["i32", "u32", "u32"], returns: "i32" },
+  fsync: { args: ["i32"], returns: "i32" },
   access: { args: ["cstring", "i32"], returns: "i32" },
 } as const satisfies Record<string, FFIFunction>;
 

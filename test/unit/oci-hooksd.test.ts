@@ -214,6 +214,11 @@ describe("reading hooks directories", () => {
     expect(compareHookNames("Z.json", "_z.json")).toBeGreaterThan(0);
     // names equal but for case still get one order
     expect(compareHookNames("a.json", "A.json")).toBeGreaterThan(0);
+    // code points, as Go compares UTF-8 bytes, not UTF-16 units: U+1F600 (a surrogate pair) sorts after U+FF21
+    expect(compareHookNames("\u{1F600}.json", "\uFF41.json")).toBeGreaterThan(0);
+    expect(compareHookNames("\uFF41.json", "\u{1F600}.json")).toBeLessThan(0);
+    expect(compareHookNames("a\u{1F600}", "a\u{1F600}x")).toBeLessThan(0);
+    expect(compareHookNames("x.json", "x.json")).toBe(0);
   });
 
   test("a bad file is reported by name and skipped; the others still apply", () => {
