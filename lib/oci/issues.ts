@@ -87,7 +87,10 @@ export function issueMessage(iss: RawIssue): string | undefined {
 
 // zod/mini brings no message text (no locale): hookshim's messages are every parse's default, so a
 // schema parsed without an error map (a test, a caller outside lib/oci) still says what is wrong.
-z.config({ customError: issueMessage });
+// jitless everywhere: an object schema built with the JIT on probes `new Function` once per process
+// (JavaScriptCore's parser, otherwise never needed by bytecode-compiled hookshim), and every parse on the
+// start path is a one-shot one, for which compiling the parser costs more than it saves.
+z.config({ customError: issueMessage, jitless: true });
 
 /** One `path: message` line per issue. */
 export function formatIssues(err: z.core.$ZodError | readonly z.core.$ZodIssue[]): string[] {

@@ -304,7 +304,9 @@ export function parseRuncArgv(argv: string[], cwd?: string): RuncInvocation {
   return inv;
 }
 
-const CONMON_OPTIONS = flagTable(
+// Built on first use: the shim parses runc's argv on every call and never conmon's.
+let conmonOptions: FlagTable | undefined;
+const conmonTable = () => (conmonOptions ??= flagTable(
   "api-version", "bundle,b=", "cid,c=", "conmon-pidfile,P=", "container-pidfile,p=", "cuuid,u=", "exec,e",
   "exec-attach", "exec-process-spec=", "exit-command=", "exit-command-arg=*", "exit-delay=", "exit-dir=",
   "leave-stdin-open", "log-level=", "log-path,l=*", "log-size-max=", "log-global-size-max=", "log-tag=", "name,n=",
@@ -312,7 +314,7 @@ const CONMON_OPTIONS = flagTable(
   "restore-arg=*", "runtime,r=", "runtime-arg=*", "runtime-opt=*", "sdnotify-socket=", "socket-dir-path=",
   "stdin,i", "sync", "syslog", "systemd-cgroup,s", "terminal,t", "timeout,T=", "version", "full-attach",
   "seccomp-notify-socket=", "seccomp-notify-plugins=", "help,h,?",
-);
+));
 
 export interface ConmonInvocation {
   cid?: string;
@@ -348,6 +350,7 @@ export interface ConmonInvocation {
  * (it lands in `args`, as conmon would leave it).
  */
 export function parseConmonArgv(argv: string[]): ConmonInvocation {
+  const table = conmonTable();
   // argv is untrusted: a flag named "__proto__" must land as data
   const out: ParsedFlags = { flags: Object.create(null), positionals: [], unknown: [] };
   for (let i = 0; i < argv.length; i++) {
@@ -363,7 +366,7 @@ export function parseConmonArgv(argv: string[]): ConmonInvocation {
     if (arg.startsWith("--")) {
       const eq = arg.indexOf("=");
       const name = arg.slice(2, eq < 0 ? undefined : eq);
-      const spec = CONMON_OPTIONS.byName.get(name);
+      const spec = table.byName.get(name);
       if (!spec || spec.short.includes(name)) {
         out.unknown.push(arg);
         out.flags[name] = eq < 0 ? true : arg.slice(eq + 1);
@@ -376,7 +379,7 @@ export function parseConmonArgv(argv: string[]): ConmonInvocation {
     // Short options: GOption groups them (`-ti`) and gives a value-taking one the NEXT argument;
     // `-cVALUE` is an error to conmon ("Unknown option"), so it is unknown here too.
     const letters = arg.slice(1);
-    const specs = [...letters].map((l) => CONMON_OPTIONS.byName.get(l));
+    const specs = [...letters].map((l) => table.byName.get(l));
     const valued = specs.filter((s) => s?.takesValue).length;
     if (specs.some((s, j) => !s || !s.short.includes(letters[j]!)) || valued > 1 || (valued === 1 && i + 1 >= argv.length)) {
       out.unknown.push(arg);

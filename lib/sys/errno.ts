@@ -1,19 +1,26 @@
-// Linux x86-64/arm64 errno numbers (asm-generic) and their symbolic names.
-export const ERRNO_NAMES = {
-  1: "EPERM", 2: "ENOENT", 3: "ESRCH", 4: "EINTR", 5: "EIO", 6: "ENXIO", 7: "E2BIG", 8: "ENOEXEC",
-  9: "EBADF", 10: "ECHILD", 11: "EAGAIN", 12: "ENOMEM", 13: "EACCES", 14: "EFAULT", 15: "ENOTBLK",
-  16: "EBUSY", 17: "EEXIST", 18: "EXDEV", 19: "ENODEV", 20: "ENOTDIR", 21: "EISDIR", 22: "EINVAL",
-  23: "ENFILE", 24: "EMFILE", 25: "ENOTTY", 26: "ETXTBSY", 27: "EFBIG", 28: "ENOSPC", 29: "ESPIPE",
-  30: "EROFS", 31: "EMLINK", 32: "EPIPE", 33: "EDOM", 34: "ERANGE", 35: "EDEADLK", 36: "ENAMETOOLONG",
-  37: "ENOLCK", 38: "ENOSYS", 39: "ENOTEMPTY", 40: "ELOOP", 42: "ENOMSG", 61: "ENODATA",
-  62: "ETIME", 75: "EOVERFLOW", 95: "EOPNOTSUPP", 105: "ENOBUFS", 110: "ETIMEDOUT",
-  114: "EALREADY", 115: "EINPROGRESS", 122: "EDQUOT", 125: "ECANCELED", 524: "ENOTSUPP",
-} as const satisfies Record<number, `E${string}`>;
+// Linux x86-64/arm64 errno numbers (asm-generic) and their symbolic names, declared once, by name.
+// By name because that is how code uses them (Errno.EAGAIN); the table by number is built the
+// first time an error is named, not at load: a hook or the shim loads this module on every run,
+// and building it eagerly cost a quarter of a millisecond of interpreted Object.entries.
+export const Errno = {
+  EPERM: 1, ENOENT: 2, ESRCH: 3, EINTR: 4, EIO: 5, ENXIO: 6, E2BIG: 7, ENOEXEC: 8,
+  EBADF: 9, ECHILD: 10, EAGAIN: 11, ENOMEM: 12, EACCES: 13, EFAULT: 14, ENOTBLK: 15,
+  EBUSY: 16, EEXIST: 17, EXDEV: 18, ENODEV: 19, ENOTDIR: 20, EISDIR: 21, EINVAL: 22,
+  ENFILE: 23, EMFILE: 24, ENOTTY: 25, ETXTBSY: 26, EFBIG: 27, ENOSPC: 28, ESPIPE: 29,
+  EROFS: 30, EMLINK: 31, EPIPE: 32, EDOM: 33, ERANGE: 34, EDEADLK: 35, ENAMETOOLONG: 36,
+  ENOLCK: 37, ENOSYS: 38, ENOTEMPTY: 39, ELOOP: 40, ENOMSG: 42, ENODATA: 61,
+  ETIME: 62, EOVERFLOW: 75, EOPNOTSUPP: 95, ENOBUFS: 105, ETIMEDOUT: 110,
+  EALREADY: 114, EINPROGRESS: 115, EDQUOT: 122, ECANCELED: 125, ENOTSUPP: 524,
+} as const satisfies Record<`E${string}`, number>;
 
 /** An errno by its name: the only way code outside this file should write one. */
-export type ErrnoName = (typeof ERRNO_NAMES)[keyof typeof ERRNO_NAMES];
+export type ErrnoName = keyof typeof Errno;
 
-export const Errno = Object.fromEntries(Object.entries(ERRNO_NAMES).map(([n, name]) => [name, Number(n)])) as { readonly [K in ErrnoName]: number };
+let names: Map<number, ErrnoName> | undefined;
+/** The names by number (the inverse of Errno), built on first use. */
+export function errnoNames(): ReadonlyMap<number, ErrnoName> {
+  return (names ??= new Map(Object.entries(Errno).map(([name, n]) => [n, name as ErrnoName])));
+}
 
 const DESCRIPTIONS: Record<string, string> = {
   EPERM: "operation not permitted", ENOENT: "no such file or directory", ESRCH: "no such process",
@@ -26,7 +33,7 @@ const DESCRIPTIONS: Record<string, string> = {
 };
 
 export function errnoName(n: number): string {
-  return (ERRNO_NAMES as Record<number, string>)[n] ?? `E${n}`;
+  return errnoNames().get(n) ?? `E${n}`;
 }
 
 export function errnoDescription(n: number): string {

@@ -1,6 +1,6 @@
 export { libc, bindLibc, errno, syscall6, SYS } from "./libc.ts";
 export { SyscallError, isErrno } from "./error.ts";
-export { ERRNO_NAMES, Errno, errnoName, errnoDescription, type ErrnoName } from "./errno.ts";
+export { Errno, errnoName, errnoNames, errnoDescription, type ErrnoName } from "./errno.ts";
 export { Struct, cString, cStringBytes, utf8, utf8Bytes, concatBytes, addressOf } from "./struct.ts";
 export * from "./io.ts";
 export * from "./fs.ts";

@@ -1,0 +1,13 @@
+const f = (a:number,b:number)=>((b-a)/1e3).toFixed(0);
+const t0 = Bun.nanoseconds();
+const ra = await import("../lib/oci/runtime-argv.ts");
+const t1 = Bun.nanoseconds();
+const ffi = await import("bun:ffi");
+const t2 = Bun.nanoseconds();
+const inv = ra.parseRuncArgv(["state", "x"], process.cwd());
+const t3 = Bun.nanoseconds();
+const e = process.env.HOOKSHIM_CONFIG;
+const t4 = Bun.nanoseconds();
+const en = Object.entries(process.env);
+const t5 = Bun.nanoseconds();
+console.error(`runtime-argv ${f(t0,t1)} ffi ${f(t1,t2)} parse ${f(t2,t3)} env1 ${f(t3,t4)} entries ${f(t4,t5)}`);
