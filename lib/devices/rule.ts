@@ -2,7 +2,7 @@
 // the `c 1:3 rwm` text form (devices.list syntax) shared by the CLI and the annotation.
 import { DevcgAccess } from "../bpf/constants.ts";
 import { formatIssuePath, issueMessage } from "../oci/issues.ts";
-import { LinuxDeviceCgroupSchema, type LinuxDeviceCgroup } from "../oci/resources.ts";
+import { LinuxDeviceCgroupSchema, isPlainDeviceRule, type LinuxDeviceCgroup } from "../oci/resources.ts";
 
 export type DeviceType = "a" | "b" | "c";
 
@@ -66,16 +66,16 @@ function deviceNumber(v: number | bigint | null | undefined, field: "major" | "m
  * and the hooks use, and resolve its defaults. Errors name the field.
  */
 export function normalizeRule(raw: unknown): NormalRule {
-  // jitless: the JIT compiles the schema on its first parse, which costs a hook (a few rules per
-  // process) more than all its parses together.
-  const r = LinuxDeviceCgroupSchema.safeParse(raw, { error: issueMessage, jitless: true });
-  if (!r.success) {
-    const issue = r.error.issues[0]!;
-    throw new DeviceRuleError(issue.path.length ? `${formatIssuePath(issue.path)}: ${issue.message}` : issue.message);
-  }
-  const { allow, type = "a", major, minor, access = "" } = r.data;
+  const { allow, type = "a", major, minor, access = "" } = isPlainDeviceRule(raw) ? raw : parsedRule(raw);
   // As runc and the v1 controller do, an absent access is no access: such a b/c rule changes nothing.
   return { allow, type, major: deviceNumber(major, "major"), minor: deviceNumber(minor, "minor"), access: parseAccess(access) };
+}
+
+function parsedRule(raw: unknown): LinuxDeviceCgroup {
+  const r = LinuxDeviceCgroupSchema.safeParse(raw, { error: issueMessage });
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  throw new DeviceRuleError(issue.path.length ? `${formatIssuePath(issue.path)}: ${issue.message}` : issue.message);
 }
 
 /** Normalise a rule list; an error names the index of the first bad rule. */

@@ -7,6 +7,7 @@ import { Emulator, emulatorFromReduced } from "../../lib/devices/emulator.ts";
 import { DevicePolicySchema, containerRuleSets, parseDeviceRequests, type DevicePolicy } from "../../lib/devices/sources.ts";
 import { ContainerDevices } from "../../lib/devices/emulator.ts";
 import { RUNC_ALLOWED_DEVICES } from "../../lib/devices/defaults.ts";
+import { LinuxDeviceCgroupSchema, isPlainDeviceRule } from "../../lib/oci/resources.ts";
 import { randomRuleSet, PROBE_DEVICES, seededRandom } from "../support/devicerules.ts";
 
 const FIXTURES = join(import.meta.dir, "../../../shared/fixtures/bundles");
@@ -55,6 +56,29 @@ describe("normalizeRules", () => {
     } catch (e) {
       expect((e as DeviceRuleError).index).toBe(1);
     }
+  });
+  test("the plain check in front of the schema accepts only what the schema accepts", () => {
+    const rand = seededRandom(14);
+    const generated = Array.from({ length: 40 }, () => randomRuleSet(rand)).flat();
+    const edge: unknown[] = [
+      null, [], "c 1:3 rw", {}, { allow: 1 }, { allow: true, type: "u" }, { allow: true, type: "c", major: 1.5 },
+      { allow: true, type: "c", major: "1" }, { allow: true, major: 2 ** 63 }, { allow: true, minor: -(2 ** 64) },
+      { allow: true, minor: 2n ** 60n }, { allow: true, access: "rwx" }, { allow: true, access: 7 }, { allow: true, access: "" },
+      { allow: false, type: "a", major: null, minor: null, extra: { x: 1 } }, { allow: true, type: "b", major: Number.NaN },
+      { allow: true, type: "c", major: Infinity }, Object.assign(Object.create(null), { allow: true, type: "c", major: 1, minor: 3, access: "rw" }),
+    ];
+    let plain = 0;
+    for (const rule of [...generated, ...edge]) {
+      const accepted = LinuxDeviceCgroupSchema.safeParse(rule).success;
+      if (isPlainDeviceRule(rule)) {
+        plain++;
+        expect({ rule, accepted }).toEqual({ rule, accepted: true });
+      }
+    }
+    // it is the fast path of every generated rule, so the check above is not vacuous
+    expect(plain).toBeGreaterThanOrEqual(generated.length);
+    // and a list with one bad rule still gets the schema's message, with its index
+    expect(() => normalizeRules([...generated.slice(0, 5), { allow: true, type: "c", access: "rwx" }])).toThrow(/rules\[5\]: access/);
   });
 });
 
