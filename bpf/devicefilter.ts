@@ -1,15 +1,18 @@
 // The BPF_PROG_TYPE_CGROUP_DEVICE program for a reduced device rule set, in the shape of runc's
 // ebpf/devicefilter (after crun's ebpf.c): a prologue that loads struct bpf_cgroup_dev_ctx into
-// registers, one block per exception labelled block-N, and a default. Before the exceptions, a
-// program may hold the host's denies (labelled host-N): one block per host deny rule, checked
-// first, so no exception after it can reach one. A host block tests the access in r0 (an exception
+// registers, one block per exception (or run of them, below) labelled block-N, and a default.
+// Before the exceptions, a program may hold the host's denies (labelled host-N): one block per host
+// deny rule, checked first, so no exception after it can reach one. A host block tests the access in r0 (an exception
 // block uses r1), which is how the way back tells the two apart. Unlike runc, a deny block
 // matches when the requested access shares any bit with the rule (the v1 controller's partial
 // match, so a request with no bits never matches one), an allow block only when the request is a
-// subset of it.
+// subset of it. Also unlike runc, a run of adjacent exceptions that differ only in consecutive
+// minors (c 200:0, c 200:1, … c 200:999, all rw) is one block testing lo <= minor <= hi: the
+// verifier walks every block, so 1,000 such rules cost one block's load time, not 1,000.
 //
 // Also the way back: decompileDeviceFilter reads hookshim's and runc's program shapes (as the
-// kernel reports them, xlated) and returns the blocks, so the rules in force can be shown and edited.
+// kernel reports them, xlated) and returns the blocks, one per exception (a range block gives one
+// per minor), so the rules in force can be shown and edited.
 import {
   ALUOp, Class, JumpOp, R0, R1, R2, R3, R4, R5, Source, Word, LoadMem, And32Imm, RSh32Imm, Mov32Reg, Mov32Imm, JumpImm,
   JumpReg, Jump32Imm, Exit, aluOp, isALU, isJump, jumpOp, opClass, opSource, type Instruction,
@@ -34,7 +37,7 @@ export interface Exception {
 /** A v1 list in reduced form: what one device program encodes after its host denies. */
 export interface ReducedRules {
   defaultAllow: boolean;
-  /** sorted by type, major, minor; wildcards first; none subsumed by another; each one block */
+  /** sorted by type, major, minor; wildcards first; none subsumed by another; each one block, or a run of them one */
   exceptions: Exception[];
 }
 
@@ -68,9 +71,43 @@ export function hostDenyInstructionCount(denies: readonly Exception[]): number {
 
 const typeValue = (t: "b" | "c") => (t === "b" ? DevcgType.BLOCK : DevcgType.CHAR);
 
-/** Compare a u32 context field with a number: 64-bit JNE sign-extends its immediate, so large numbers use JMP32. */
-function jumpIfNot(reg: number, value: number, label: string): Instruction {
-  return value <= 0x7fffffff ? JumpImm(JumpOp.JNE, reg, value, label) : Jump32Imm(JumpOp.JNE, reg, value | 0, label);
+/** Compare a u32 context field with a number: a 64-bit jump sign-extends its immediate, so large numbers use JMP32. */
+function jumpIf(op: JumpOp, reg: number, value: number, label: string): Instruction {
+  return value <= 0x7fffffff ? JumpImm(op, reg, value, label) : Jump32Imm(op, reg, value | 0, label);
+}
+
+/** What one exception block encodes: `ex` for minors ex.minor..lastMinor (lastMinor = ex.minor but in a run). */
+interface BlockMatch {
+  ex: Exception;
+  lastMinor: number;
+}
+
+/**
+ * The exceptions as blocks: a run of two or more adjacent ones with the same type, major (not a
+ * wildcard) and access and consecutive minors is one block. The order (sorted by minor within a
+ * type and major) puts a run's members next to each other.
+ */
+function blockMatches(exceptions: readonly Exception[]): BlockMatch[] {
+  const out: BlockMatch[] = [];
+  for (const ex of exceptions) {
+    const run = out.at(-1);
+    const joins = run !== undefined && ex.major >= 0 && ex.minor >= 0 && run.lastMinor >= 0 && ex.minor === run.lastMinor + 1 &&
+      ex.type === run.ex.type && ex.major === run.ex.major && ex.access === run.ex.access;
+    if (joins) run.lastMinor = ex.minor;
+    else out.push({ ex, lastMinor: ex.minor });
+  }
+  return out;
+}
+
+/**
+ * The minor test: none for any minor, minor != N for one, and for a range lo..hi minor < lo and
+ * minor > hi (unsigned). With lo 0 the first can never jump: the verifier would drop it from the
+ * xlated program the way back reads, so it is left out here.
+ */
+function minorTest(first: number, last: number, next: string): Instruction[] {
+  if (first < 0) return [];
+  if (first === last) return [jumpIf(JumpOp.JNE, R5, first, next)];
+  return [...(first > 0 ? [jumpIf(JumpOp.JLT, R5, first, next)] : []), jumpIf(JumpOp.JGT, R5, last, next)];
 }
 
 export function deviceFilterInstructions(spec: FilterSpec): Instruction[] {
@@ -80,14 +117,15 @@ export function deviceFilterInstructions(spec: FilterSpec): Instruction[] {
     const next = i + 1 < hostDenies.length ? `host-${i + 1}` : "block-0";
     // always an access test: a request with no bits (F_OK) passes a deny, as in v1
     const block: Instruction[] = [JumpImm(JumpOp.JNE, R2, typeValue(d.type), next), Mov32Reg(R0, R3), And32Imm(R0, d.access), JumpImm(JumpOp.JEq, R0, 0, next)];
-    if (d.major >= 0) block.push(jumpIfNot(R4, d.major, next));
-    if (d.minor >= 0) block.push(jumpIfNot(R5, d.minor, next));
+    if (d.major >= 0) block.push(jumpIf(JumpOp.JNE, R4, d.major, next));
+    block.push(...minorTest(d.minor, d.minor, next));
     block.push(Mov32Imm(R0, 0), Exit());
     block[0] = block[0]!.withSymbol(`host-${i}`);
     insns.push(...block);
   });
   const verdict = spec.defaultAllow ? 0 : 1;
-  spec.exceptions.forEach((ex, i) => {
+  const matches = blockMatches(spec.exceptions);
+  matches.forEach(({ ex, lastMinor }, i) => {
     const next = `block-${i + 1}`;
     const block: Instruction[] = [JumpImm(JumpOp.JNE, R2, typeValue(ex.type), next)];
     // A deny block always tests the access: a request with no bits (access(2) with F_OK) shares
@@ -101,17 +139,17 @@ export function deviceFilterInstructions(spec: FilterSpec): Instruction[] {
           : JumpReg(JumpOp.JNE, R1, R3, next), // allow: every requested bit in the rule
       );
     }
-    if (ex.major >= 0) block.push(jumpIfNot(R4, ex.major, next));
-    if (ex.minor >= 0) block.push(jumpIfNot(R5, ex.minor, next));
+    if (ex.major >= 0) block.push(jumpIf(JumpOp.JNE, R4, ex.major, next));
+    block.push(...minorTest(ex.minor, lastMinor, next));
     block.push(Mov32Imm(R0, verdict), Exit());
     block[0] = block[0]!.withSymbol(`block-${i}`);
     insns.push(...block);
   });
-  insns.push(Mov32Imm(R0, spec.defaultAllow ? 1 : 0).withSymbol(`block-${spec.exceptions.length}`), Exit());
+  insns.push(Mov32Imm(R0, spec.defaultAllow ? 1 : 0).withSymbol(`block-${matches.length}`), Exit());
   return insns;
 }
 
-/** What runc would generate for the same exceptions: 6 + per block (3 + access 3 + major 1 + minor 1) + 2. */
+/** What runc would generate for the same exceptions, a block each (no ranges): 6 + per block (3 + access 3 + major 1 + minor 1) + 2. */
 export function runcInstructionCount(spec: FilterSpec): number {
   let n = PROLOGUE_LENGTH + EPILOGUE_LENGTH;
   for (const ex of spec.exceptions)
@@ -160,6 +198,13 @@ const sameAs = (i: Instruction, want: Instruction) =>
 
 const u32 = (c: bigint) => Number(BigInt.asUintN(32, c));
 
+/**
+ * The most exceptions a program is read back as. A range block stands for up to 2^32 of them;
+ * hookshim's own programs come from config.json (16 MiB at most: some 300,000 rules), so a program
+ * past this is not one of them and is not expanded.
+ */
+const MAX_DECOMPILED_EXCEPTIONS = 1 << 20;
+
 /** Read the rules back from a program's instructions (lib/bpf/asm decode of the xlated bytes). */
 export function decompileDeviceFilter(insns: Instruction[]): DecompiledFilter {
   const at = (pc: number) => {
@@ -205,14 +250,23 @@ export function decompileDeviceFilter(insns: Instruction[]): DecompiledFilter {
       p += 3;
       break;
     }
-    let major = -1;
-    let minor = -1;
-    for (const [reg, set] of [[R4, (v: number) => (major = v)], [R5, (v: number) => (minor = v)]] as const) {
+    /** The number a test `if REG OP N goto next` at p compares with, and p past it; undefined for another instruction. */
+    const testOf = (op: JumpOp, reg: number): number | undefined => {
       const j = at(p);
-      if (isJumpOp(j, JumpOp.JNE, Source.K, ANY_JMP) && j.dst === reg && jumpsNext(j, p)) {
-        set(u32(j.constant));
-        p++;
-      }
+      if (!(isJumpOp(j, op, Source.K, ANY_JMP) && j.dst === reg && jumpsNext(j, p))) return undefined;
+      p++;
+      return u32(j.constant);
+    };
+    const major = testOf(JumpOp.JNE, R4) ?? -1;
+    // the minors: any (no test, -1..-1), one (!= N), or lo..hi (< lo, left out for 0, then > hi)
+    let [minor, lastMinor] = [-1, -1];
+    const one = testOf(JumpOp.JNE, R5);
+    if (one !== undefined) [minor, lastMinor] = [one, one];
+    else {
+      const lo = testOf(JumpOp.JLT, R5);
+      const hi = testOf(JumpOp.JGT, R5);
+      if (hi !== undefined) [minor, lastMinor] = [lo ?? 0, hi];
+      else if (lo !== undefined) throw new NotADeviceFilterError(p, "expected a minor range's upper bound (if r5 > HI)");
     }
     const verdict = verdictAt(p);
     if (verdict === undefined) throw new NotADeviceFilterError(p, "expected the block's verdict (r0 = N; exit)");
@@ -221,11 +275,12 @@ export function decompileDeviceFilter(insns: Instruction[]): DecompiledFilter {
     // an untested deny block also denies requests with no access bits, which v1 allows
     const v1 = allow ? test !== "overlap" : test === "overlap";
     const block: DecompiledBlock = { type: typeNum === DevcgType.BLOCK ? "b" : "c", major, minor, access, allow, test, v1 };
-    return { block, host: scratch === R0, next };
+    return { block, lastMinor, host: scratch === R0, next };
   };
 
   const hostDenies: Exception[] = [];
   const blocks: DecompiledBlock[] = [];
+  let count = 0;
   let pc = PROLOGUE_LENGTH;
   for (;;) {
     const end = verdictAt(pc);
@@ -235,13 +290,19 @@ export function decompileDeviceFilter(insns: Instruction[]): DecompiledFilter {
       // A block whose verdict is the default changes nothing.
       return { hostDenies, defaultAllow, blocks: blocks.filter((b) => b.allow !== defaultAllow) };
     }
-    const { block, host, next } = blockAt(pc);
+    const { block, lastMinor, host, next } = blockAt(pc);
     if (host) {
       if (blocks.length > 0) throw new NotADeviceFilterError(pc, "a host deny block after the exceptions");
       if (block.allow || block.test !== "overlap") throw new NotADeviceFilterError(pc, "a host block that is not a deny testing the access overlap");
-      const { type, major, minor, access } = block;
-      hostDenies.push({ type, major, minor, access });
-    } else blocks.push(block);
+    }
+    // a range block is one exception per minor, as the emulator holds them; a wildcard is one (-1..-1)
+    count += Math.max(0, lastMinor - block.minor + 1);
+    if (count > MAX_DECOMPILED_EXCEPTIONS) throw new NotADeviceFilterError(pc, `more than ${MAX_DECOMPILED_EXCEPTIONS} exceptions`);
+    for (let minor = block.minor; minor <= lastMinor; minor++) {
+      const { type, major, access } = block;
+      if (host) hostDenies.push({ type, major, minor, access });
+      else blocks.push({ ...block, minor });
+    }
     pc = next;
   }
 }

@@ -85,8 +85,10 @@ block-0:
     expect(disasm(rules)).toBe(normalize(allowAllButOne(1, 7, 8, 2)));
   });
 
-  test("runc's built-in allow list: sorted blocks, allow blocks test a subset, 64 instructions as runc", () => {
-    const text = disasm([{ allow: false, access: "rwm" }, ...RUNC_ALLOWED_DEVICES]);
+  test("runc's built-in allow list: sorted blocks, allow blocks test a subset, c 1:7-9 one range block (55 instructions, runc 64)", () => {
+    const rules: DeviceRule[] = [{ allow: false, access: "rwm" }, ...RUNC_ALLOWED_DEVICES];
+    expect(runcInstructionCount(Emulator.fromRules(rules).reduced())).toBe(64);
+    const text = disasm(rules);
     const block = (n: number, pc: number, type: number, major: number, minor: number) =>
       `block-${n}:
 ${pc}: JNEImm dst: r2 off: -1 imm: ${type} <block-${n + 1}>
@@ -112,21 +114,26 @@ block-1:
 17: Exit
 ${block(2, 18, 2, 1, 3)}
 ${block(3, 23, 2, 1, 5)}
-${block(4, 28, 2, 1, 7)}
-${block(5, 33, 2, 1, 8)}
-${block(6, 38, 2, 1, 9)}
-${block(7, 43, 2, 5, 0)}
-${block(8, 48, 2, 5, 2)}
-${block(9, 53, 2, 10, 200)}
-block-10:
+block-4:
+// /dev/full, /dev/random, /dev/urandom (c, 1, 7..9, rwm, allow): one range block
+28: JNEImm dst: r2 off: -1 imm: 2 <block-5>
+29: JNEImm dst: r4 off: -1 imm: 1 <block-5>
+30: JLTImm dst: r5 off: -1 imm: 7 <block-5>
+31: JGTImm dst: r5 off: -1 imm: 9 <block-5>
+32: MovImm32 dst: r0 imm: 1
+33: Exit
+${block(5, 34, 2, 5, 0)}
+${block(6, 39, 2, 5, 2)}
+${block(7, 44, 2, 10, 200)}
+block-8:
 // /dev/pts (c, 136, wildcard, rwm, allow)
-58: JNEImm dst: r2 off: -1 imm: 2 <block-11>
-59: JNEImm dst: r4 off: -1 imm: 136 <block-11>
-60: MovImm32 dst: r0 imm: 1
-61: Exit
-block-11:
-62: MovImm32 dst: r0 imm: 0
-63: Exit`));
+49: JNEImm dst: r2 off: -1 imm: 2 <block-9>
+50: JNEImm dst: r4 off: -1 imm: 136 <block-9>
+51: MovImm32 dst: r0 imm: 1
+52: Exit
+block-9:
+53: MovImm32 dst: r0 imm: 0
+54: Exit`));
   });
 
   test("a partial deny on allow-all tests overlap (JEqImm 0), not runc's subset", () => {
