@@ -4,7 +4,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { And32Imm, assemble, decode, disassemble, Exit, JumpImm, JumpOp, Mov32Imm, Mov32Reg, R0, R2, R3, R4, R5 } from "../../lib/bpf/asm/index.ts";
+import { And32Imm, assemble, decode, disassemble, Exit, Jump32Imm, JumpImm, JumpOp, Mov32Imm, Mov32Reg, R0, R2, R3, R4, R5 } from "../../lib/bpf/asm/index.ts";
 import {
   ContainerDevices, Emulator, RUNC_ALLOWED_DEVICES, compileDeviceFilter, decisionsOf, emulatorFromFilter, hostDenyBlocks, normalizeRules,
   type DeviceRule,
@@ -291,6 +291,150 @@ describe("instruction counts and decompilation", () => {
     const insns = deviceFilterInstructions({ defaultAllow: false, exceptions: [] });
     expect(() => decompileDeviceFilter(decode(assemble(insns.slice(1))))).toThrow(NotADeviceFilterError);
     expect(() => decompileDeviceFilter(decode(assemble([...insns, Mov32Imm(R0, 0), Exit()])))).toThrow(/after the default verdict/);
+  });
+});
+
+describe("minor ranges: a run of consecutive minors is one block", () => {
+  const run = (major: number, minors: number[], access = "rw"): DeviceRule[] =>
+    minors.map((minor) => ({ allow: true, type: "c", major, minor, access }));
+  const range = (lo: number, hi: number) => Array.from({ length: hi - lo + 1 }, (_, i) => lo + i);
+  const denyAll: DeviceRule = { allow: false, type: "a", access: "rwm" };
+  /** Exception blocks of a program (block-N labels, less the default's). */
+  const blocksOf = (insns: { symbol?: string }[]) => insns.filter((i) => i.symbol?.startsWith("block-")).length - 1;
+  /** Compile, read back, and check the read-back rules are the emulator's exceptions and decide as it does at `probes`. */
+  function roundTrip(rules: DeviceRule[], probes: [type: "b" | "c", major: number, minor: number][]) {
+    const emu = Emulator.fromRules(rules);
+    const compiled = compileDeviceFilter(emu);
+    const back = decompileDeviceFilter(decode(compiled.bytes));
+    expect(back.blocks.map(({ type, major, minor, access }) => ({ type, major, minor, access }))).toEqual(compiled.reduced.exceptions);
+    const again = emulatorFromFilter(back);
+    for (const [t, ma, mi] of probes)
+      for (let a = 0; a <= 7; a++) expect({ dev: `${t} ${ma}:${mi} ${a}`, allows: again.allows(t, ma, mi, a) }).toEqual({ dev: `${t} ${ma}:${mi} ${a}`, allows: emu.allows(t, ma, mi, a) });
+    return { compiled, back, text: normalize(disassemble(compiled.instructions)) };
+  }
+
+  test("10 and 1,000 consecutive minors make the same 16-instruction program (runc: 88 and 8,008), read back as 1,000 exceptions", () => {
+    const sizes = [2, 10, 1000].map((n) => {
+      const { compiled, back } = roundTrip([denyAll, ...run(200, range(0, n - 1))], [["c", 200, 0], ["c", 200, n - 1], ["c", 200, n], ["c", 201, 0]]);
+      expect(back.blocks).toHaveLength(n);
+      expect(blocksOf(compiled.instructions)).toBe(1);
+      return [compiled.instructions.length, runcInstructionCount(compiled.reduced)];
+    });
+    expect(sizes).toEqual([[16, 24], [16, 88], [16, 8008]]);
+    // the same under default allow: one deny block for 1,000 partial denies
+    const { compiled } = roundTrip([{ allow: true, type: "a" }, ...run(200, range(1, 1000)).map((r) => ({ ...r, allow: false, access: "w" }))], [["c", 200, 0], ["c", 200, 1], ["c", 200, 1000], ["c", 200, 1001]]);
+    expect(compiled.instructions.length).toBe(17);
+  });
+
+  test("golden: lo..hi as minor < lo and minor > hi jumping to the next block; lo 0 has no lower test", () => {
+    const { text } = roundTrip([denyAll, ...run(200, range(0, 2)), ...run(200, range(5, 7), "r")], []);
+    expect(text).toBe(normalize(`${PROLOGUE}
+block-0:
+6: JNEImm dst: r2 off: -1 imm: 2 <block-1>
+7: MovReg32 dst: r1 src: r3
+8: AndImm32 dst: r1 imm: 6
+9: JNEReg dst: r1 off: -1 src: r3 <block-1>
+10: JNEImm dst: r4 off: -1 imm: 200 <block-1>
+11: JGTImm dst: r5 off: -1 imm: 2 <block-1>
+12: MovImm32 dst: r0 imm: 1
+13: Exit
+block-1:
+14: JNEImm dst: r2 off: -1 imm: 2 <block-2>
+15: MovReg32 dst: r1 src: r3
+16: AndImm32 dst: r1 imm: 2
+17: JNEReg dst: r1 off: -1 src: r3 <block-2>
+18: JNEImm dst: r4 off: -1 imm: 200 <block-2>
+19: JLTImm dst: r5 off: -1 imm: 5 <block-2>
+20: JGTImm dst: r5 off: -1 imm: 7 <block-2>
+21: MovImm32 dst: r0 imm: 1
+22: Exit
+block-2:
+23: MovImm32 dst: r0 imm: 0
+24: Exit`));
+  });
+
+  test("a gap, another access, another major, another type or a wildcard major splits a run; one rule stays a != block", () => {
+    const cases: [string, DeviceRule[], number][] = [
+      ["gap", [...run(1, [3, 4, 5]), ...run(1, [7, 8])], 2],
+      ["access", [...run(1, [3, 4, 5]), ...run(1, [6, 7], "r")], 2],
+      ["major", [...run(1, [3, 4]), ...run(2, [5, 6])], 2],
+      ["type", [...run(1, [3, 4]), ...run(1, [5, 6]).map((r) => ({ ...r, type: "b" as const }))], 2],
+      ["wildcard major", [...run(-1, [3, 4]).map((r) => ({ ...r, major: null }))], 2],
+      ["single minors", run(1, [3, 5, 7]), 3],
+      ["a wildcard minor is its own block", [{ allow: true, type: "c", major: 1, minor: null, access: "r" }, ...run(1, [0, 1])], 2],
+    ];
+    for (const [name, rules, blocks] of cases) {
+      const probes = [1, 2, -1].flatMap((ma) => range(0, 9).flatMap((mi): [("b" | "c"), number, number][] => [["c", ma < 0 ? 5 : ma, mi], ["b", ma < 0 ? 5 : ma, mi]]));
+      const { compiled } = roundTrip([denyAll, ...rules], probes);
+      expect({ name, blocks: blocksOf(compiled.instructions) }).toEqual({ name, blocks });
+    }
+    expect(disasm([denyAll, ...run(1, [3])])).toContain("JNEImm dst: r5 off: -1 imm: 3");
+  });
+
+  test("minors around 0x7fffffff and 0xffffffff: a bound past 2^31 is a JMP32 compare (its immediate would sign-extend), read back", () => {
+    const across = range(0x7ffffffe, 0x80000001);
+    const top = range(0xfffffffc, 0xfffffffe);
+    const { text, compiled } = roundTrip([denyAll, ...run(0x80000000, across), ...run(0x80000000, top)], [
+      ...[0x7ffffffd, ...across, 0x80000002, 0xfffffffb, ...top, 0xffffffff].map((mi): ["c", number, number] => ["c", 0x80000000, mi]),
+    ]);
+    expect(blocksOf(compiled.instructions)).toBe(2);
+    expect(text).toContain("JLTImm dst: r5 off: -1 imm: 2147483646 <block-1>");
+    expect(text).toContain("JGT32Imm dst: r5 off: -1 imm: -2147483647 <block-1>");
+    expect(text).toContain("JLT32Imm dst: r5 off: -1 imm: -4 <block-2>");
+    expect(text).toContain("JGT32Imm dst: r5 off: -1 imm: -2 <block-2>");
+  });
+
+  test("seeded random dense rule sets (runs, gaps, wildcards, mixed access): never more instructions than runc, decompiled rules decide the same", () => {
+    const rand = seededRandom(4242);
+    const bits = () => 1 + Math.floor(rand() * 7);
+    const accessText = (b: number) => (b & 1 ? "r" : "") + (b & 2 ? "w" : "") + (b & 4 ? "m" : "");
+    let checked = 0;
+    let ranged = 0;
+    for (let i = 0; i < 200; i++) {
+      const rules: DeviceRule[] = [{ allow: rand() < 0.3, type: "a" }];
+      for (let n = 1 + Math.floor(rand() * 20); n > 0; n--) {
+        const major = rand() < 0.1 ? null : 1 + Math.floor(rand() * 2);
+        const minor = rand() < 0.1 ? null : Math.floor(rand() * 8);
+        // several minors in a row with one access, now and then
+        const len = rand() < 0.3 ? 1 + Math.floor(rand() * 4) : 1;
+        const access = accessText(bits());
+        for (let k = 0; k < len; k++)
+          rules.push({ allow: rand() < 0.7, type: rand() < 0.5 ? "b" : "c", major, minor: minor === null ? null : minor + k, access });
+      }
+      let emu: Emulator;
+      try {
+        emu = Emulator.fromRules(rules);
+      } catch {
+        continue;
+      }
+      const compiled = compileDeviceFilter(emu);
+      const rwmDenies = compiled.reduced.defaultAllow ? compiled.reduced.exceptions.filter((e) => e.access === 7).length : 0;
+      expect(compiled.instructions.length).toBeLessThanOrEqual(runcInstructionCount(compiled.reduced) + 3 * rwmDenies);
+      if (blocksOf(compiled.instructions) < compiled.reduced.exceptions.length) ranged++;
+      const back = decompileDeviceFilter(decode(compiled.bytes));
+      expect(back.blocks.map(({ type, major, minor, access }) => ({ type, major, minor, access }))).toEqual(compiled.reduced.exceptions);
+      expect(back.blocks.every((b) => b.v1)).toBe(true);
+      const again = emulatorFromFilter(back);
+      for (const t of ["b", "c"] as const)
+        for (let ma = 0; ma <= 3; ma++)
+          for (let mi = 0; mi <= 12; mi++)
+            for (let a = 0; a <= 7; a++) expect(again.allows(t, ma, mi, a)).toBe(emu.allows(t, ma, mi, a));
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(100);
+    expect(ranged).toBeGreaterThan(25);
+  });
+
+  test("a range the way back cannot read is refused: a lower bound alone, or more exceptions than a config could make", () => {
+    const prologue = deviceFilterInstructions({ defaultAllow: false, exceptions: [] }).slice(0, 6);
+    const block = (...minorTest: ReturnType<typeof JumpImm>[]) => [
+      ...prologue,
+      JumpImm(JumpOp.JNE, R2, 2, "block-1").withSymbol("block-0"), JumpImm(JumpOp.JNE, R4, 1, "block-1"), ...minorTest,
+      Mov32Imm(R0, 1), Exit(), Mov32Imm(R0, 0).withSymbol("block-1"), Exit(),
+    ];
+    expect(() => decompileDeviceFilter(decode(assemble(block(JumpImm(JumpOp.JLT, R5, 3, "block-1")))))).toThrow(/upper bound/);
+    expect(() => decompileDeviceFilter(decode(assemble(block(Jump32Imm(JumpOp.JGT, R5, -2, "block-1")))))).toThrow(/more than 1048576 exceptions/);
+    expect(decompileDeviceFilter(decode(assemble(block(JumpImm(JumpOp.JLT, R5, 3, "block-1"), JumpImm(JumpOp.JGT, R5, 4, "block-1"))))).blocks.map((b) => b.minor)).toEqual([3, 4]);
   });
 });
 
