@@ -4,7 +4,7 @@
 // same rules does. Pure cgroup v2 hosts have no v1 controller: there the emulator is the oracle, and
 // the hybrid host's lane is where the emulator itself is checked against the kernel's v1 code. Also: replacement under load, show/add/remove, runc's shape.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -12,6 +12,7 @@ import {
   compileDeviceFilter, detachDeviceFilters, formatRule, haveProgReplace, normalizeRules, readDeviceFilters, type DeviceRule,
 } from "../../lib/devices/index.ts";
 import { AttachFlag, AttachType, BpfProgram, ProgType, progAttach } from "../../lib/bpf/index.ts";
+import { DevcgType } from "../../lib/bpf/constants.ts";
 import {
   And32Imm, Exit, JumpImm, JumpOp, JumpReg, LoadMem, Mov32Imm, Mov32Reg, R0, R1, R2, R3, R4, R5, RSh32Imm, Word, assemble,
 } from "../../lib/bpf/asm/index.ts";
@@ -126,11 +127,16 @@ describeNeeds(["root", "cgroup2", "cc"], "device filter on the kernel", () => {
     const cc = Bun.spawnSync(["cc", "-O1", "-o", join(work, "probe"), join(work, "probe.c")]);
     if (cc.exitCode !== 0) throw new Error(`cc: ${cc.stderr.toString()}`);
     probe = join(work, "probe");
-    for (const d of PROBE_DEVICES) {
+    makeNodes(PROBE_DEVICES);
+  });
+
+  /** The device nodes the probe opens, in the work directory (a number without a driver opens with ENXIO: past the cgroup check). */
+  function makeNodes(devices: readonly ProbeDevice[]): void {
+    for (const d of devices) {
       const r = mknod(join(work, `${d.type}-${d.major}-${d.minor}`), (d.type === "b" ? S_IFBLK : S_IFCHR) | 0o600, makedev(d.major, d.minor));
       if (r !== 0) throw new Error(`mknod ${d.name}: errno ${-r}`);
     }
-  });
+  }
 
   afterAll(() => {
     for (const dir of v2Made.reverse()) {
@@ -177,8 +183,8 @@ describeNeeds(["root", "cgroup2", "cc"], "device filter on the kernel", () => {
   }
 
   /** "c:1:3" -> [R, W, RW, M, F, FA], true where allowed. */
-  function probeOnce(cgroupDirs: string[]): Map<string, boolean[]> {
-    const args = [probe, "once", ...cgroupDirs.map((d) => join(d, "cgroup.procs")), "--", work, ...PROBE_DEVICES.map(specOf)];
+  function probeOnce(cgroupDirs: string[], devices: readonly ProbeDevice[] = PROBE_DEVICES): Map<string, boolean[]> {
+    const args = [probe, "once", ...cgroupDirs.map((d) => join(d, "cgroup.procs")), "--", work, ...devices.map(specOf)];
     const r = Bun.spawnSync(args);
     if (r.exitCode !== 0) throw new Error(`probe: ${r.stderr.toString()}`);
     const out = new Map<string, boolean[]>();
@@ -189,25 +195,29 @@ describeNeeds(["root", "cgroup2", "cc"], "device filter on the kernel", () => {
     return out;
   }
 
-  function expected(e: Emulator): Map<string, boolean[]> {
-    return new Map(PROBE_DEVICES.map((d) => [specOf(d), PROBE_ACCESSES.map((a) => e.allows(d.type, d.major, d.minor, a))]));
+  function expected(e: Emulator, devices: readonly ProbeDevice[] = PROBE_DEVICES): Map<string, boolean[]> {
+    return new Map(devices.map((d) => [specOf(d), PROBE_ACCESSES.map((a) => e.allows(d.type, d.major, d.minor, a))]));
   }
 
   /**
    * Attach the compiled rules to a fresh v2 cgroup and probe it against the emulator; where a v1
    * devices controller exists, write the rules to a fresh v1 group too: all of them must agree.
    */
-  function compareWithV1(rules: DeviceRule[]): Map<string, boolean[]> {
+  function compareWithV1(rules: DeviceRule[], devices: readonly ProbeDevice[] = PROBE_DEVICES): Map<string, boolean[]> {
     const emu = Emulator.fromRules(rules);
-    const want = expected(emu);
+    const want = expected(emu, devices);
     const v2 = newV2();
     const v1 = V1_ORACLE ? newV1(rules) : undefined;
     try {
-      attachDeviceFilter(v2, compileDeviceFilter(emu));
-      const got2 = probeOnce([v2]);
+      const compiled = compileDeviceFilter(emu);
+      attachDeviceFilter(v2, compiled);
+      const got2 = probeOnce([v2], devices);
       const ctx = JSON.stringify(rules);
+      // the rules read back from the kernel's (xlated) program are the ones compiled
+      const [f] = readDeviceFilters(v2);
+      expect({ rules: ctx, back: f!.filter?.blocks.map(({ type, major, minor, access }) => ({ type, major, minor, access })) }).toEqual({ rules: ctx, back: compiled.reduced.exceptions });
       if (v1) {
-        const got1 = probeOnce([v1]);
+        const got1 = probeOnce([v1], devices);
         expect({ rules: ctx, v1: Object.fromEntries(got1) }).toEqual({ rules: ctx, v1: Object.fromEntries(want) });
       }
       expect({ rules: ctx, v2: Object.fromEntries(got2) }).toEqual({ rules: ctx, v2: Object.fromEntries(want) });
@@ -283,6 +293,75 @@ describeNeeds(["root", "cgroup2", "cc"], "device filter on the kernel", () => {
       }
       compareWithV1(rules);
       compared++;
+    }
+  });
+
+  // Runs of consecutive minors, each compiled to one range block (minor < lo, minor > hi), probed
+  // at lo-1, lo, hi and hi+1 of every range: lo 0 (no lower test), a run of 1,000, the top of the
+  // kernel's 20-bit minors, and a run split by its access.
+  const rangeRun = (type: "b" | "c", major: number, lo: number, hi: number, access: string, allow = true): DeviceRule[] =>
+    Array.from({ length: hi - lo + 1 }, (_, i) => ({ allow, type, major, minor: lo + i, access }));
+  const RANGE_DEVICES: ProbeDevice[] = [
+    ...[0, 4, 5, 9, 10, 19, 20].map((minor): ProbeDevice => ({ type: "c", major: 200, minor, name: "c 200 range" })),
+    ...[19, 20, 21, 22].map((minor): ProbeDevice => ({ type: "c", major: 201, minor, name: "c 201 split by access" })),
+    ...[0xffffd, 0xffffe, 0xfffff].map((minor): ProbeDevice => ({ type: "c", major: 202, minor, name: "c 202 top minors" })),
+    ...[0, 999, 1000].map((minor): ProbeDevice => ({ type: "b", major: 203, minor, name: "b 203 1,000 minors" })),
+  ];
+  const rangeSets: [string, DeviceRule[], number][] = [
+    ["allow-list", [
+      { allow: false, type: "a" }, ...rangeRun("c", 200, 0, 4, "r"), ...rangeRun("c", 200, 10, 19, "rw"), ...rangeRun("c", 201, 20, 20, "rw"),
+      ...rangeRun("c", 201, 21, 21, "r"), ...rangeRun("c", 202, 0xffffe, 0xfffff, "rwm"), ...rangeRun("b", 203, 0, 999, "rw"),
+    ], 6],
+    ["denies on allow-all (F_OK passes)", [
+      { allow: true, type: "a" }, ...rangeRun("c", 200, 10, 19, "w", false), ...rangeRun("c", 202, 0xffffe, 0xfffff, "rwm", false),
+      ...rangeRun("b", 203, 0, 999, "m", false), ...rangeRun("c", 201, 20, 21, "rwm", false),
+    ], 4],
+  ];
+  for (const [name, rules, blocks] of rangeSets)
+    test(`consecutive minors as range blocks, ${name}: v2 program = emulator${V1_ORACLE ? " = v1 controller" : ""} at lo-1, lo, hi, hi+1`, () => {
+      makeNodes(RANGE_DEVICES.filter((d) => !existsSync(join(work, `${d.type}-${d.major}-${d.minor}`))));
+      const compiled = compileDeviceFilter(Emulator.fromRules(rules));
+      expect(compiled.instructions.filter((i) => i.symbol?.startsWith("block-")).length - 1).toBe(blocks);
+      expect(compiled.instructions.length).toBeLessThan(60);
+      const got = compareWithV1(rules, RANGE_DEVICES);
+      if (name === "allow-list") {
+        expect(got.get("c:200:4")).toEqual([true, false, false, false, true, true]);
+        expect(got.get("c:200:5")).toEqual([false, false, false, false, false, false]);
+        expect(got.get("b:203:999")).toEqual([true, true, true, false, true, true]);
+        expect(got.get("b:203:1000")).toEqual([false, false, false, false, false, false]);
+      }
+    });
+
+  test("minors past the kernel's 20 bits (around 0x7fffffff and 0xffffffff): the range program's own decisions, test-run by the kernel", () => {
+    // No device node has a minor past 2^20, so the same instructions are loaded as a syscall program
+    // (its context is the 12 bytes given) and run with BPF_PROG_TEST_RUN: r0 is the verdict.
+    const BPF_F_SLEEPABLE = 1 << 4; // include/uapi/linux/bpf.h: a syscall program must be sleepable
+    const major = 0x80000000;
+    const ranges: [number, number][] = [[0x7ffffffe, 0x80000001], [0xfffffffc, 0xfffffffe], [0, 3]];
+    const ctx = (access: number, minor: number) => {
+      const b = new Uint8Array(12);
+      const v = new DataView(b.buffer);
+      v.setUint32(0, DevcgType.CHAR | (access << 16), true);
+      v.setUint32(4, major, true);
+      v.setUint32(8, minor, true);
+      return b;
+    };
+    for (const allow of [true, false]) {
+      const rules: DeviceRule[] = [{ allow: !allow, type: "a" }, ...ranges.flatMap(([lo, hi]) => rangeRun("c", major, lo, hi, "rw", allow))];
+      const emu = Emulator.fromRules(rules);
+      const compiled = compileDeviceFilter(emu);
+      expect(compiled.instructions.filter((i) => i.symbol?.startsWith("block-")).length - 1).toBe(3);
+      const prog = BpfProgram.load({ type: ProgType.SYSCALL, instructions: compiled.bytes, name: "hookshim_range", flags: BPF_F_SLEEPABLE });
+      try {
+        for (const [lo, hi] of ranges)
+          for (const minor of [lo - 1, lo, hi, hi + 1].filter((m) => m >= 0 && m <= 0xffffffff))
+            for (let a = 0; a <= 7; a++) {
+              const dev = `c ${major}:${minor.toString(16)} access ${a}`;
+              expect({ dev, allows: prog.testRun({ ctx: ctx(a, minor) }).retval === 1 }).toEqual({ dev, allows: emu.allows("c", major, minor, a) });
+            }
+      } finally {
+        prog.close();
+      }
     }
   });
 
