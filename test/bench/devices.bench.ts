@@ -1,5 +1,5 @@
 // Device filter per container: compile + load + attach of hookshim's program for runc's 11-rule
-// default list and for a 200-rule list, beside load + attach of a minimal 2-instruction cgroup
+// default list, a 200-rule list and 1,000 rules on consecutive minors (one range block), beside load + attach of a minimal 2-instruction cgroup
 // device program measured in the same run; and the instruction count beside runc's formula. Also
 // what a hook does for runc's spec with and without a host deny (one program either way: the deny is a prefix block).
 import { mkdirSync, rmdirSync } from "node:fs";
@@ -55,6 +55,12 @@ const bigList: DeviceRule[] = [
   })),
 ];
 
+// what startup.bench.ts's large config.json holds: c 200:0 … c 200:999 rw
+const consecutiveMinors: DeviceRule[] = [
+  { allow: false, type: "a", access: "rwm" },
+  ...Array.from({ length: 1000 }, (_, i): DeviceRule => ({ allow: true, type: "c", major: 200, minor: i, access: "rw" })),
+];
+
 try {
   const minimal = assemble([Mov32Imm(R0, 1), Exit()]);
   const baseline = perContainer((dir) => {
@@ -68,7 +74,8 @@ try {
     }
   });
 
-  for (const [name, rules] of [["runc default list (11 rules)", defaultList], ["200-rule list", bigList]] as const) {
+  const lists = [["runc default list (11 rules)", defaultList], ["200-rule list", bigList], ["1,000 rules, consecutive minors", consecutiveMinors]] as const;
+  for (const [name, rules] of lists) {
     const compileTimes: number[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       const t0 = Bun.nanoseconds();
