@@ -101,8 +101,7 @@ function blockMatches(exceptions: readonly Exception[]): BlockMatch[] {
 
 /**
  * The minor test: none for any minor, minor != N for one, and for a range lo..hi minor < lo and
- * minor > hi (unsigned). With lo 0 the first can never jump: the verifier would drop it from the
- * xlated program the way back reads, so it is left out here.
+ * minor > hi (unsigned). With lo 0 the first could never jump, so it is left out.
  */
 function minorTest(first: number, last: number, next: string): Instruction[] {
   if (first < 0) return [];
