@@ -30,6 +30,25 @@ function disasm(rules: DeviceRule[]): string {
   return normalize(disassemble(compileDeviceFilter(Emulator.fromRules(rules)).instructions));
 }
 
+/**
+ * Compile and read back: the emulator's exceptions, each decided as v1 does, in no more
+ * instructions than runc's program; and the read-back rules decide as the emulator at `probes`.
+ */
+function roundTrip(emu: Emulator, probes: readonly { type: "b" | "c"; major: number; minor: number }[]) {
+  const compiled = compileDeviceFilter(emu);
+  // runc's count, plus the access test runc leaves out of an rwm deny block (v1 lets F_OK through)
+  const rwmDenies = compiled.reduced.defaultAllow ? compiled.reduced.exceptions.filter((e) => e.access === 7).length : 0;
+  expect(compiled.instructions.length).toBeLessThanOrEqual(runcInstructionCount(compiled.reduced) + 3 * rwmDenies);
+  const back = decompileDeviceFilter(decode(compiled.bytes));
+  expect(back.defaultAllow).toBe(compiled.reduced.defaultAllow);
+  expect(back.blocks.map(({ type, major, minor, access }) => ({ type, major, minor, access }))).toEqual(compiled.reduced.exceptions);
+  expect(back.blocks.every((b) => b.v1)).toBe(true);
+  const again = emulatorFromFilter(back);
+  for (const d of probes)
+    for (let a = 0; a <= 7; a++) expect(again.allows(d.type, d.major, d.minor, a)).toBe(emu.allows(d.type, d.major, d.minor, a));
+  return { compiled, back };
+}
+
 const PROLOGUE = `
 // load parameters into registers
 0: LdXMemW dst: r2 src: r1 off: 0 imm: 0
@@ -244,17 +263,7 @@ describe("instruction counts and decompilation", () => {
       } catch {
         continue;
       }
-      const compiled = compileDeviceFilter(emu);
-      // runc's count, plus the access test runc leaves out of an rwm deny block (v1 lets F_OK through)
-      const rwmDenies = compiled.reduced.defaultAllow ? compiled.reduced.exceptions.filter((e) => e.access === 7).length : 0;
-      expect(compiled.instructions.length).toBeLessThanOrEqual(runcInstructionCount(compiled.reduced) + 3 * rwmDenies);
-      const back = decompileDeviceFilter(decode(compiled.bytes));
-      expect(back.defaultAllow).toBe(compiled.reduced.defaultAllow);
-      expect(back.blocks.map(({ type, major, minor, access }) => ({ type, major, minor, access }))).toEqual(compiled.reduced.exceptions);
-      expect(back.blocks.every((b) => b.v1)).toBe(true);
-      const again = emulatorFromFilter(back);
-      for (const d of PROBE_DEVICES)
-        for (let a = 0; a <= 7; a++) expect(again.allows(d.type, d.major, d.minor, a)).toBe(emu.allows(d.type, d.major, d.minor, a));
+      roundTrip(emu, PROBE_DEVICES);
       checked++;
     }
     expect(checked).toBeGreaterThan(100);
@@ -301,33 +310,27 @@ describe("minor ranges: a run of consecutive minors is one block", () => {
   const denyAll: DeviceRule = { allow: false, type: "a", access: "rwm" };
   /** Exception blocks of a program (block-N labels, less the default's). */
   const blocksOf = (insns: { symbol?: string }[]) => insns.filter((i) => i.symbol?.startsWith("block-")).length - 1;
-  /** Compile, read back, and check the read-back rules are the emulator's exceptions and decide as it does at `probes`. */
-  function roundTrip(rules: DeviceRule[], probes: [type: "b" | "c", major: number, minor: number][]) {
-    const emu = Emulator.fromRules(rules);
-    const compiled = compileDeviceFilter(emu);
-    const back = decompileDeviceFilter(decode(compiled.bytes));
-    expect(back.blocks.map(({ type, major, minor, access }) => ({ type, major, minor, access }))).toEqual(compiled.reduced.exceptions);
-    const again = emulatorFromFilter(back);
-    for (const [t, ma, mi] of probes)
-      for (let a = 0; a <= 7; a++) expect({ dev: `${t} ${ma}:${mi} ${a}`, allows: again.allows(t, ma, mi, a) }).toEqual({ dev: `${t} ${ma}:${mi} ${a}`, allows: emu.allows(t, ma, mi, a) });
-    return { compiled, back, text: normalize(disassemble(compiled.instructions)) };
+  /** roundTrip of the rules, probed at (type, major, minor) triples, and the program's text. */
+  function rangeTrip(rules: DeviceRule[], probes: [type: "b" | "c", major: number, minor: number][]) {
+    const r = roundTrip(Emulator.fromRules(rules), probes.map(([type, major, minor]) => ({ type, major, minor })));
+    return { ...r, text: normalize(disassemble(r.compiled.instructions)) };
   }
 
   test("10 and 1,000 consecutive minors make the same 16-instruction program (runc: 88 and 8,008), read back as 1,000 exceptions", () => {
     const sizes = [2, 10, 1000].map((n) => {
-      const { compiled, back } = roundTrip([denyAll, ...run(200, range(0, n - 1))], [["c", 200, 0], ["c", 200, n - 1], ["c", 200, n], ["c", 201, 0]]);
+      const { compiled, back } = rangeTrip([denyAll, ...run(200, range(0, n - 1))], [["c", 200, 0], ["c", 200, n - 1], ["c", 200, n], ["c", 201, 0]]);
       expect(back.blocks).toHaveLength(n);
       expect(blocksOf(compiled.instructions)).toBe(1);
       return [compiled.instructions.length, runcInstructionCount(compiled.reduced)];
     });
     expect(sizes).toEqual([[16, 24], [16, 88], [16, 8008]]);
     // the same under default allow: one deny block for 1,000 partial denies
-    const { compiled } = roundTrip([{ allow: true, type: "a" }, ...run(200, range(1, 1000)).map((r) => ({ ...r, allow: false, access: "w" }))], [["c", 200, 0], ["c", 200, 1], ["c", 200, 1000], ["c", 200, 1001]]);
+    const { compiled } = rangeTrip([{ allow: true, type: "a" }, ...run(200, range(1, 1000)).map((r) => ({ ...r, allow: false, access: "w" }))], [["c", 200, 0], ["c", 200, 1], ["c", 200, 1000], ["c", 200, 1001]]);
     expect(compiled.instructions.length).toBe(17);
   });
 
   test("golden: lo..hi as minor < lo and minor > hi jumping to the next block; lo 0 has no lower test", () => {
-    const { text } = roundTrip([denyAll, ...run(200, range(0, 2)), ...run(200, range(5, 7), "r")], []);
+    const { text } = rangeTrip([denyAll, ...run(200, range(0, 2)), ...run(200, range(5, 7), "r")], []);
     expect(text).toBe(normalize(`${PROLOGUE}
 block-0:
 6: JNEImm dst: r2 off: -1 imm: 2 <block-1>
@@ -365,7 +368,7 @@ block-2:
     ];
     for (const [name, rules, blocks] of cases) {
       const probes = [1, 2, -1].flatMap((ma) => range(0, 9).flatMap((mi): [("b" | "c"), number, number][] => [["c", ma < 0 ? 5 : ma, mi], ["b", ma < 0 ? 5 : ma, mi]]));
-      const { compiled } = roundTrip([denyAll, ...rules], probes);
+      const { compiled } = rangeTrip([denyAll, ...rules], probes);
       expect({ name, blocks: blocksOf(compiled.instructions) }).toEqual({ name, blocks });
     }
     expect(disasm([denyAll, ...run(1, [3])])).toContain("JNEImm dst: r5 off: -1 imm: 3");
@@ -374,7 +377,7 @@ block-2:
   test("minors around 0x7fffffff and 0xffffffff: a bound past 2^31 is a JMP32 compare (its immediate would sign-extend), read back", () => {
     const across = range(0x7ffffffe, 0x80000001);
     const top = range(0xfffffffc, 0xfffffffe);
-    const { text, compiled } = roundTrip([denyAll, ...run(0x80000000, across), ...run(0x80000000, top)], [
+    const { text, compiled } = rangeTrip([denyAll, ...run(0x80000000, across), ...run(0x80000000, top)], [
       ...[0x7ffffffd, ...across, 0x80000002, 0xfffffffb, ...top, 0xffffffff].map((mi): ["c", number, number] => ["c", 0x80000000, mi]),
     ]);
     expect(blocksOf(compiled.instructions)).toBe(2);
@@ -388,6 +391,7 @@ block-2:
     const rand = seededRandom(4242);
     const bits = () => 1 + Math.floor(rand() * 7);
     const accessText = (b: number) => (b & 1 ? "r" : "") + (b & 2 ? "w" : "") + (b & 4 ? "m" : "");
+    const probes = (["b", "c"] as const).flatMap((type) => range(0, 3).flatMap((major) => range(0, 12).map((minor) => ({ type, major, minor }))));
     let checked = 0;
     let ranged = 0;
     for (let i = 0; i < 200; i++) {
@@ -407,18 +411,8 @@ block-2:
       } catch {
         continue;
       }
-      const compiled = compileDeviceFilter(emu);
-      const rwmDenies = compiled.reduced.defaultAllow ? compiled.reduced.exceptions.filter((e) => e.access === 7).length : 0;
-      expect(compiled.instructions.length).toBeLessThanOrEqual(runcInstructionCount(compiled.reduced) + 3 * rwmDenies);
+      const { compiled } = roundTrip(emu, probes);
       if (blocksOf(compiled.instructions) < compiled.reduced.exceptions.length) ranged++;
-      const back = decompileDeviceFilter(decode(compiled.bytes));
-      expect(back.blocks.map(({ type, major, minor, access }) => ({ type, major, minor, access }))).toEqual(compiled.reduced.exceptions);
-      expect(back.blocks.every((b) => b.v1)).toBe(true);
-      const again = emulatorFromFilter(back);
-      for (const t of ["b", "c"] as const)
-        for (let ma = 0; ma <= 3; ma++)
-          for (let mi = 0; mi <= 12; mi++)
-            for (let a = 0; a <= 7; a++) expect(again.allows(t, ma, mi, a)).toBe(emu.allows(t, ma, mi, a));
       checked++;
     }
     expect(checked).toBeGreaterThan(100);
