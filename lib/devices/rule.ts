@@ -2,7 +2,7 @@
 // the `c 1:3 rwm` text form (devices.list syntax) shared by the CLI and the annotation.
 import { DevcgAccess } from "../bpf/constants.ts";
 import { formatIssuePath, issueMessage } from "../oci/issues.ts";
-import { LinuxDeviceCgroupSchema, isPlainDeviceRule, type LinuxDeviceCgroup } from "../oci/resources.ts";
+import { LinuxDeviceCgroupSchema, isPlainDeviceRule, type LinuxDeviceCgroup } from "../oci/device-cgroup.ts";
 
 export type DeviceType = "a" | "b" | "c";
 

@@ -3,8 +3,10 @@
 // these schemas (hook-config.ts), not the whole configuration's; spec.ts composes them into the
 // full schema that `validate` and every rewrite of config.json use.
 import * as z from "zod/mini";
-import { absolutePath, charsOf, int64, listOf, stringMap, uint16, uint32, uint64 } from "./primitives.ts";
+import { absolutePath, int64, listOf, stringMap, uint16, uint32, uint64 } from "./primitives.ts";
 import { describeValue } from "./issues.ts";
+import { LinuxDeviceCgroupSchema, isPlainDeviceRule } from "./device-cgroup.ts";
+export { LinuxDeviceCgroupSchema, isPlainDeviceRule, type LinuxDeviceCgroup } from "./device-cgroup.ts";
 
 // runtime-spec 1.2 config-linux.md: "The value has the format <size><unit-prefix>B (64KB, 2MB, 1GB)"
 const HUGEPAGE_SIZE = /^[1-9][0-9]*[KMG]B$/;
@@ -27,37 +29,6 @@ export const LinuxDeviceSchema = z
     for (const f of ["major", "minor"] as const)
       if (d[f] === undefined) ctx.addIssue({ code: "custom", path: [f], input: undefined, message: `required for a type "${d.type}" device` });
   }));
-
-/** A device cgroup rule: absent or null major/minor means any. */
-export const LinuxDeviceCgroupSchema = z.looseObject({
-  allow: z.boolean(),
-  type: z.optional(z.enum(["a", "b", "c"])),
-  major: z.optional(z.nullable(int64)),
-  minor: z.optional(z.nullable(int64)),
-  access: z.optional(charsOf("rwm")),
-});
-
-const INT64_MIN = -(2 ** 63), INT64_MAX = 2 ** 63 - 1;
-const isInt64OrNull = (v: unknown) => v === undefined || v === null || (typeof v === "number" && Number.isInteger(v) && v >= INT64_MIN && v <= INT64_MAX);
-const ACCESS = /^[rwm]*$/;
-
-/**
- * A device cgroup rule LinuxDeviceCgroupSchema accepts, told in plain code: the common valid case of a
- * list that may hold a thousand rules, which zod would check at some 10 µs a rule in a hook. It
- * accepts nothing the schema refuses (test/unit/devices.test.ts checks that on generated rules);
- * whatever it does not accept goes through the schema, for the message that names the field.
- */
-export function isPlainDeviceRule(v: unknown): v is LinuxDeviceCgroup {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const r = v as Record<string, unknown>;
-  return (
-    typeof r.allow === "boolean" &&
-    (r.type === undefined || r.type === "a" || r.type === "b" || r.type === "c") &&
-    isInt64OrNull(r.major) &&
-    isInt64OrNull(r.minor) &&
-    (r.access === undefined || (typeof r.access === "string" && ACCESS.test(r.access)))
-  );
-}
 
 export const LinuxMemorySchema = z.looseObject({
   limit: z.optional(int64),
@@ -115,6 +86,5 @@ export const LinuxResourcesSchema = z.looseObject({
 
 export type LinuxDevice = z.infer<typeof LinuxDeviceSchema>;
 export type LinuxResources = z.infer<typeof LinuxResourcesSchema>;
-export type LinuxDeviceCgroup = z.infer<typeof LinuxDeviceCgroupSchema>;
 export type LinuxMemory = z.infer<typeof LinuxMemorySchema>;
 export type LinuxCPU = z.infer<typeof LinuxCPUSchema>;

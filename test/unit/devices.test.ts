@@ -7,7 +7,7 @@ import { Emulator, emulatorFromReduced } from "../../lib/devices/emulator.ts";
 import { DevicePolicySchema, containerRuleSets, parseDeviceRequests, type DevicePolicy } from "../../lib/devices/sources.ts";
 import { ContainerDevices } from "../../lib/devices/emulator.ts";
 import { RUNC_ALLOWED_DEVICES } from "../../lib/devices/defaults.ts";
-import { LinuxDeviceCgroupSchema, isPlainDeviceRule } from "../../lib/oci/resources.ts";
+import { LinuxDeviceCgroupSchema, isPlainDeviceRule } from "../../lib/oci/device-cgroup.ts";
 import { randomRuleSet, PROBE_DEVICES, seededRandom } from "../support/devicerules.ts";
 
 const FIXTURES = join(import.meta.dir, "../../../shared/fixtures/bundles");

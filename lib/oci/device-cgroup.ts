@@ -1,0 +1,39 @@
+// A device cgroup rule of linux.resources.devices (config-linux.md), on its own: hookshim's own
+// configuration declares its device policy with this schema, so loading the configuration (the shim on
+// every create, every command) builds it without the rest of linux.resources (resources.ts, about a
+// millisecond of zod schemas).
+import * as z from "zod/mini";
+import { charsOf, int64 } from "./primitives.ts";
+
+/** A device cgroup rule: absent or null major/minor means any. */
+export const LinuxDeviceCgroupSchema = z.looseObject({
+  allow: z.boolean(),
+  type: z.optional(z.enum(["a", "b", "c"])),
+  major: z.optional(z.nullable(int64)),
+  minor: z.optional(z.nullable(int64)),
+  access: z.optional(charsOf("rwm")),
+});
+
+const INT64_MIN = -(2 ** 63), INT64_MAX = 2 ** 63 - 1;
+const isInt64OrNull = (v: unknown) => v === undefined || v === null || (typeof v === "number" && Number.isInteger(v) && v >= INT64_MIN && v <= INT64_MAX);
+const ACCESS = /^[rwm]*$/;
+
+/**
+ * A device cgroup rule LinuxDeviceCgroupSchema accepts, told in plain code: the common valid case of a
+ * list that may hold a thousand rules, which zod would check at some 10 µs a rule in a hook. It
+ * accepts nothing the schema refuses (test/unit/devices.test.ts checks that on generated rules);
+ * whatever it does not accept goes through the schema, for the message that names the field.
+ */
+export function isPlainDeviceRule(v: unknown): v is LinuxDeviceCgroup {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
+  const r = v as Record<string, unknown>;
+  return (
+    typeof r.allow === "boolean" &&
+    (r.type === undefined || r.type === "a" || r.type === "b" || r.type === "c") &&
+    isInt64OrNull(r.major) &&
+    isInt64OrNull(r.minor) &&
+    (r.access === undefined || (typeof r.access === "string" && ACCESS.test(r.access)))
+  );
+}
+
+export type LinuxDeviceCgroup = z.infer<typeof LinuxDeviceCgroupSchema>;
