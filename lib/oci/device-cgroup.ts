@@ -3,7 +3,7 @@
 // every create, every command) builds it without the rest of linux.resources (resources.ts, about a
 // millisecond of zod schemas).
 import * as z from "zod/mini";
-import { charsOf, int64 } from "./primitives.ts";
+import { charsOf, int64, isInt64Number } from "./primitives.ts";
 
 /** A device cgroup rule: absent or null major/minor means any. */
 export const LinuxDeviceCgroupSchema = z.looseObject({
@@ -14,8 +14,7 @@ export const LinuxDeviceCgroupSchema = z.looseObject({
   access: z.optional(charsOf("rwm")),
 });
 
-const INT64_MIN = -(2 ** 63), INT64_MAX = 2 ** 63 - 1;
-const isInt64OrNull = (v: unknown) => v === undefined || v === null || (typeof v === "number" && Number.isInteger(v) && v >= INT64_MIN && v <= INT64_MAX);
+const isInt64OrNull = (v: unknown) => v === undefined || v === null || isInt64Number(v);
 const ACCESS = /^[rwm]*$/;
 
 /**

@@ -7,14 +7,14 @@
 import * as z from "zod/mini";
 import { readConfigAs, type LoadedConfigOf } from "./config-file.ts";
 import { AnnotationsSchema, semver } from "./primitives.ts";
-import { LinuxDeviceSchema, LinuxResourcesSchema } from "./resources.ts";
+import { LinuxDeviceListSchema, LinuxResourcesSchema } from "./resources.ts";
 
 export const HookConfigSchema = z.looseObject({
   ociVersion: semver,
   annotations: z.optional(AnnotationsSchema),
   linux: z.optional(
     z.looseObject({
-      devices: z.optional(z.array(LinuxDeviceSchema)),
+      devices: z.optional(LinuxDeviceListSchema),
       cgroupsPath: z.optional(z.string()),
       resources: z.optional(LinuxResourcesSchema),
     }),

@@ -31,6 +31,13 @@ export const uint32 = smallInteger("uint32", 0n, 2n ** 32n - 1n);
 export const int64 = integer("int64", -(2n ** 63n), 2n ** 63n - 1n);
 export const uint64 = integer("uint64", 0n, 2n ** 64n - 1n);
 
+/**
+ * int64 and uint32 as plain checks of a number, for the fast paths in front of list schemas
+ * (listOf): the same ranges as the schemas above (a bigint is left to them).
+ */
+export const isInt64Number = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v >= -(2 ** 63) && v <= 2 ** 63 - 1;
+export const isUint32Number = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 2 ** 32 - 1;
+
 export function intRange(min: number, max: number) {
   return integer(`[${min}, ${max}]`, BigInt(min), BigInt(max));
 }

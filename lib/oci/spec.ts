@@ -21,7 +21,7 @@ export { AnnotationsSchema } from "./primitives.ts";
 import { HooksSchema } from "./hooks-schema.ts";
 import { MountSelectionFields, ProcessArgsSchema } from "./inject-config.ts";
 export * from "./hooks-schema.ts";
-import { LinuxDeviceSchema, LinuxResourcesSchema } from "./resources.ts";
+import { LinuxDeviceListSchema, LinuxResourcesSchema } from "./resources.ts";
 export * from "./resources.ts";
 
 // ---- hooks: lib/oci/hooks-schema.ts (the shim's create reads them without the rest) ----------------
@@ -182,7 +182,7 @@ export const LinuxSchema = z.looseObject({
   uidMappings: z.optional(z.array(IDMappingSchema)),
   gidMappings: z.optional(z.array(IDMappingSchema)),
   timeOffsets: z.optional(z.partialRecord(z.enum(["boottime", "monotonic"]), z.looseObject({ secs: z.optional(int64), nanosecs: z.optional(uint32) }))),
-  devices: z.optional(z.array(LinuxDeviceSchema)),
+  devices: z.optional(LinuxDeviceListSchema),
   // runtime-spec 1.2: host interface name -> { name: its name inside the container (OPTIONAL) }
   netDevices: z.optional(z.record(z.string(), z.looseObject({ name: z.optional(z.string()) }))),
   cgroupsPath: z.optional(z.string()),

@@ -80,3 +80,36 @@ describe("one name per container", () => {
     }
   });
 });
+
+describe("linux.devices, a privileged container's whole /dev", () => {
+  test("the plain device check accepts only what LinuxDeviceSchema accepts, and a bad device keeps its message", async () => {
+    const { readdirSync, statSync } = await import("node:fs");
+    const { LinuxDeviceSchema, LinuxDeviceListSchema, isPlainLinuxDevice } = await import("../../lib/oci/resources.ts");
+    // what podman --privileged writes: every character and block device of the host
+    const host = readdirSync("/dev").flatMap((name) => {
+      const st = statSync(join("/dev", name), { throwIfNoEntry: false });
+      if (!st || !(st.isCharacterDevice() || st.isBlockDevice())) return [];
+      return [{ path: join("/dev", name), type: st.isCharacterDevice() ? "c" : "b", major: Math.floor(st.rdev / 256) & 0xfff, minor: st.rdev & 0xff, fileMode: st.mode & 0o7777, uid: st.uid, gid: st.gid }];
+    });
+    expect(host.length).toBeGreaterThan(5);
+    const edge: unknown[] = [
+      null, [], "/dev/null", {}, { type: "c", path: "/dev/x" }, { type: "c", path: "/dev/x", major: 1 }, { type: "p", path: "/dev/fifo" },
+      { type: "p", path: "/dev/fifo", major: 1.5 }, { type: "u", path: "/dev/u", major: 1, minor: 2 }, { type: "x", path: "/dev/x", major: 1, minor: 1 },
+      { type: "c", path: "dev/rel", major: 1, minor: 3 }, { type: "c", path: "/dev/x", major: 1, minor: 3, fileMode: -1 },
+      { type: "c", path: "/dev/x", major: 1, minor: 3, uid: 2 ** 32 }, { type: "c", path: "/dev/x", major: 2n ** 60n, minor: 3 },
+      { type: "b", path: "/dev/x", major: 8, minor: 0, gid: 6, extra: true }, { type: "c", path: "/dev/x", major: 1, minor: null },
+    ];
+    let plain = 0;
+    for (const d of [...host, ...edge]) {
+      const accepted = LinuxDeviceSchema.safeParse(d).success;
+      if (isPlainLinuxDevice(d)) {
+        plain++;
+        expect({ d, accepted }).toEqual({ d, accepted: true });
+      }
+    }
+    expect(plain).toBeGreaterThanOrEqual(host.length);
+    const r = LinuxDeviceListSchema.safeParse([...host, { type: "c", path: "/dev/x", major: 1 }]);
+    expect(r.success).toBe(false);
+    expect(r.error!.issues[0]!.path).toEqual([host.length, "minor"]);
+  });
+});

@@ -282,3 +282,28 @@ describe("injectHooks", () => {
     expect(s.hooks).toEqual({ poststop: [{ path: SH }] });
   });
 });
+
+describe("the create's config.json sections", () => {
+  test("the plain mount check accepts only what the mount selection fields accept, and bad mounts keep their messages", async () => {
+    const { InjectConfigSchema, isPlainSelectionMount } = await import("../../lib/oci/inject-config.ts");
+    const z = await import("zod/mini");
+    const mountSchema = InjectConfigSchema.shape.mounts;
+    const fixtures = [...(podman().mounts ?? []), ...(containerd().mounts ?? [])];
+    const edge: unknown[] = [
+      null, [], "m", {}, { type: 1 }, { options: "ro" }, { options: ["ro", 1] }, { options: [] }, { type: "bind", options: ["rbind"] },
+      { destination: "/x", extra: { a: 1 } }, Object.assign(Object.create(null), { type: "tmpfs" }), { type: undefined, options: undefined },
+    ];
+    let plain = 0;
+    for (const m of [...fixtures, ...edge]) {
+      const accepted = z.safeParse(mountSchema, [m]).success;
+      if (isPlainSelectionMount(m)) {
+        plain++;
+        expect({ m, accepted }).toEqual({ m, accepted: true });
+      }
+    }
+    expect(plain).toBeGreaterThanOrEqual(fixtures.length);
+    const r = z.safeParse(mountSchema, [...fixtures, { type: "bind", options: ["ro", 7] }]);
+    expect(r.success).toBe(false);
+    expect(r.error!.issues[0]!.path).toEqual([fixtures.length, "options", 1]);
+  });
+});
