@@ -65,10 +65,26 @@ export function listOf<T extends z.core.$ZodType>(detailed: z.ZodMiniArray<T>, v
   return z.custom<z.output<T>[]>().check(
     z.superRefine((v, ctx) => {
       if (Array.isArray(v) && v.length >= minItems && v.every(validItem)) return;
-      const r = z.safeParse(detailed, v, { error: issueMessage, jitless: true });
-      if (!r.success) for (const iss of r.error.issues) ctx.addIssue({ ...iss, input: undefined } as never);
+      checkWith(detailed, v, ctx);
     }),
   );
+}
+
+/** Parses `v` with `schema` and reports its issues where the caller's check stands: same paths, same messages. */
+function checkWith(schema: z.core.$ZodType, v: unknown, ctx: z.core.$RefinementCtx) {
+  const r = z.safeParse(schema, v, { error: issueMessage });
+  if (!r.success) for (const iss of r.error.issues) ctx.addIssue({ ...iss, input: undefined } as never);
+}
+
+/**
+ * The schema `build` makes, built the first time a value is there to check it: an optional section
+ * most configs leave out (linux.resources' blockIO, network, rdma, ...) costs a hook nothing, where
+ * building it would cost each hook some 15 µs a schema. The value passes through unchanged, so only
+ * schemas without transforms may be deferred; issues keep their paths and messages.
+ */
+export function deferred<T extends z.core.$ZodType>(build: () => T) {
+  let schema: T | undefined;
+  return z.custom<z.output<T>>().check(z.superRefine((v, ctx) => checkWith((schema ??= build()), v, ctx)));
 }
 
 const isString = (s: unknown) => typeof s === "string";

@@ -3,7 +3,7 @@
 // these schemas (hook-config.ts), not the whole configuration's; spec.ts composes them into the
 // full schema that `validate` and every rewrite of config.json use.
 import * as z from "zod/mini";
-import { absolutePath, int64, isInt64Number, isUint32Number, listOf, stringMap, uint16, uint32, uint64 } from "./primitives.ts";
+import { absolutePath, deferred, int64, isInt64Number, isUint32Number, listOf, stringMap, uint16, uint32, uint64 } from "./primitives.ts";
 import { describeValue } from "./issues.ts";
 import { LinuxDeviceCgroupSchema, isPlainDeviceRule } from "./device-cgroup.ts";
 export { LinuxDeviceCgroupSchema, isPlainDeviceRule, type LinuxDeviceCgroup } from "./device-cgroup.ts";
@@ -12,7 +12,7 @@ const isUint32OrAbsent = (v: unknown) => v === undefined || isUint32Number(v);
 
 // runtime-spec 1.2 config-linux.md: "The value has the format <size><unit-prefix>B (64KB, 2MB, 1GB)"
 const HUGEPAGE_SIZE = /^[1-9][0-9]*[KMG]B$/;
-const hugepageSize = z
+const hugepageSize = () => z
   .string()
   .check(z.refine((s) => HUGEPAGE_SIZE.test(s), { error: (iss) => `${describeValue(iss.input)} is not a page size like 2MB or 1GB (<size><K|M|G>B)` }));
 
@@ -56,7 +56,9 @@ export function isPlainLinuxDevice(v: unknown): boolean {
 /** linux.devices: the device nodes to create. */
 export const LinuxDeviceListSchema = listOf(z.array(LinuxDeviceSchema), isPlainLinuxDevice);
 
-export const LinuxMemorySchema = z.looseObject({
+// Each section below linux.resources is built the first time a config has it (deferred): a hook
+// builds only what the container's config uses, where all of it is some seventy schemas.
+const linuxMemory = () => z.looseObject({
   limit: z.optional(int64),
   reservation: z.optional(int64),
   swap: z.optional(int64),
@@ -68,7 +70,7 @@ export const LinuxMemorySchema = z.looseObject({
   checkBeforeUpdate: z.optional(z.boolean()),
 });
 
-export const LinuxCPUSchema = z.looseObject({
+const linuxCPU = () => z.looseObject({
   shares: z.optional(uint64),
   quota: z.optional(int64),
   burst: z.optional(uint64),
@@ -80,37 +82,40 @@ export const LinuxCPUSchema = z.looseObject({
   idle: z.optional(int64),
 });
 
-const WeightDeviceSchema = z.looseObject({ major: int64, minor: int64, weight: z.optional(uint16), leafWeight: z.optional(uint16) });
-const ThrottleDeviceSchema = z.looseObject({ major: int64, minor: int64, rate: uint64 });
-
-export const LinuxBlockIOSchema = z.looseObject({
-  weight: z.optional(uint16),
-  leafWeight: z.optional(uint16),
-  weightDevice: z.optional(z.array(WeightDeviceSchema)),
-  throttleReadBpsDevice: z.optional(z.array(ThrottleDeviceSchema)),
-  throttleWriteBpsDevice: z.optional(z.array(ThrottleDeviceSchema)),
-  throttleReadIOPSDevice: z.optional(z.array(ThrottleDeviceSchema)),
-  throttleWriteIOPSDevice: z.optional(z.array(ThrottleDeviceSchema)),
-});
+const linuxBlockIO = () => {
+  const weightDevice = z.looseObject({ major: int64, minor: int64, weight: z.optional(uint16), leafWeight: z.optional(uint16) });
+  const throttleDevices = z.optional(z.array(z.looseObject({ major: int64, minor: int64, rate: uint64 })));
+  return z.looseObject({
+    weight: z.optional(uint16),
+    leafWeight: z.optional(uint16),
+    weightDevice: z.optional(z.array(weightDevice)),
+    throttleReadBpsDevice: throttleDevices,
+    throttleWriteBpsDevice: throttleDevices,
+    throttleReadIOPSDevice: throttleDevices,
+    throttleWriteIOPSDevice: throttleDevices,
+  });
+};
 
 export const LinuxResourcesSchema = z.looseObject({
   devices: z.optional(listOf(z.array(LinuxDeviceCgroupSchema), isPlainDeviceRule)),
-  memory: z.optional(LinuxMemorySchema),
-  cpu: z.optional(LinuxCPUSchema),
-  pids: z.optional(z.looseObject({ limit: int64 })),
-  blockIO: z.optional(LinuxBlockIOSchema),
-  hugepageLimits: z.optional(z.array(z.looseObject({ pageSize: hugepageSize, limit: uint64 }))),
+  memory: z.optional(deferred(linuxMemory)),
+  cpu: z.optional(deferred(linuxCPU)),
+  pids: z.optional(deferred(() => z.looseObject({ limit: int64 }))),
+  blockIO: z.optional(deferred(linuxBlockIO)),
+  hugepageLimits: z.optional(deferred(() => z.array(z.looseObject({ pageSize: hugepageSize(), limit: uint64 })))),
   network: z.optional(
-    z.looseObject({
-      classID: z.optional(uint32),
-      priorities: z.optional(z.array(z.looseObject({ name: z.string(), priority: uint32 }))),
-    }),
+    deferred(() =>
+      z.looseObject({
+        classID: z.optional(uint32),
+        priorities: z.optional(z.array(z.looseObject({ name: z.string(), priority: uint32 }))),
+      }),
+    ),
   ),
-  rdma: z.optional(z.record(z.string(), z.looseObject({ hcaHandles: z.optional(uint32), hcaObjects: z.optional(uint32) }))),
+  rdma: z.optional(deferred(() => z.record(z.string(), z.looseObject({ hcaHandles: z.optional(uint32), hcaObjects: z.optional(uint32) })))),
   unified: z.optional(stringMap),
 });
 
 export type LinuxDevice = z.infer<typeof LinuxDeviceSchema>;
 export type LinuxResources = z.infer<typeof LinuxResourcesSchema>;
-export type LinuxMemory = z.infer<typeof LinuxMemorySchema>;
-export type LinuxCPU = z.infer<typeof LinuxCPUSchema>;
+export type LinuxMemory = z.output<ReturnType<typeof linuxMemory>>;
+export type LinuxCPU = z.output<ReturnType<typeof linuxCPU>>;

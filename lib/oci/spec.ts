@@ -5,9 +5,11 @@ import * as z from "zod/mini";
 import {
   AnnotationsSchema,
   absolutePath,
+  deferred,
   int32,
   int64,
   intRange,
+  listOf,
   nonEmptyString,
   semver,
   stringList,
@@ -19,7 +21,7 @@ import {
 
 export { AnnotationsSchema } from "./primitives.ts";
 import { HooksSchema } from "./hooks-schema.ts";
-import { MountSelectionFields, ProcessArgsSchema } from "./inject-config.ts";
+import { MountSelectionFields, ProcessArgsSchema, isPlainSelectionMount } from "./inject-config.ts";
 export * from "./hooks-schema.ts";
 import { LinuxDeviceListSchema, LinuxResourcesSchema } from "./resources.ts";
 export * from "./resources.ts";
@@ -35,7 +37,9 @@ export const UserSchema = z.looseObject({
   additionalGids: z.optional(z.array(uint32)),
 });
 
-export const CapabilitiesSchema = z.looseObject({
+// The sections most configs leave out, and the big ones some do, are deferred (primitives.ts): built
+// the first time a config has them, so a rewrite builds the schemas of what the file holds.
+const capabilities = () => z.looseObject({
   bounding: z.optional(stringList),
   effective: z.optional(stringList),
   inheritable: z.optional(stringList),
@@ -49,9 +53,9 @@ const RLIMITS = [
   "RLIMIT_RTTIME", "RLIMIT_SIGPENDING", "RLIMIT_STACK",
 ] as const;
 
-export const RlimitSchema = z.looseObject({ type: z.enum(RLIMITS), soft: uint64, hard: uint64 });
+const rlimits = () => z.array(z.looseObject({ type: z.enum(RLIMITS), soft: uint64, hard: uint64 }));
 
-export const SchedulerSchema = z.looseObject({
+const scheduler = () => z.looseObject({
   policy: z.enum(["SCHED_OTHER", "SCHED_FIFO", "SCHED_RR", "SCHED_BATCH", "SCHED_ISO", "SCHED_IDLE", "SCHED_DEADLINE"]),
   nice: z.optional(int32),
   priority: z.optional(int32),
@@ -68,33 +72,33 @@ export const SchedulerSchema = z.looseObject({
   period: z.optional(uint64),
 });
 
-export const IOPrioritySchema = z.looseObject({
+const ioPriority = () => z.looseObject({
   class: z.enum(["IOPRIO_CLASS_RT", "IOPRIO_CLASS_BE", "IOPRIO_CLASS_IDLE"]),
   priority: intRange(0, 7),
 });
 
 const CPU_LIST = /^\d+(-\d+)?(,\d+(-\d+)?)*$/;
-const cpuList = z.string().check(z.refine((s) => CPU_LIST.test(s), { error: (iss) => `${JSON.stringify(iss.input)} is not a CPU list like 0-3,7` }));
+const cpuList = () => z.string().check(z.refine((s) => CPU_LIST.test(s), { error: (iss) => `${JSON.stringify(iss.input)} is not a CPU list like 0-3,7` }));
 
 export const ProcessSchema = z.looseObject({
   terminal: z.optional(z.boolean()),
-  consoleSize: z.optional(z.looseObject({ height: uint32, width: uint32 })),
+  consoleSize: z.optional(deferred(() => z.looseObject({ height: uint32, width: uint32 }))),
   user: UserSchema,
   /** non-Windows: "at least one entry is REQUIRED" */
   args: z.optional(ProcessArgsSchema),
   commandLine: z.optional(z.string()),
   env: z.optional(stringList),
   cwd: absolutePath,
-  capabilities: z.optional(CapabilitiesSchema),
-  rlimits: z.optional(z.array(RlimitSchema)),
+  capabilities: z.optional(deferred(capabilities)),
+  rlimits: z.optional(deferred(rlimits)),
   noNewPrivileges: z.optional(z.boolean()),
   apparmorProfile: z.optional(z.string()),
   // the kernel's range for /proc/PID/oom_score_adj: anything else fails at container start
   oomScoreAdj: z.optional(intRange(-1000, 1000)),
-  scheduler: z.optional(SchedulerSchema),
+  scheduler: z.optional(deferred(scheduler)),
   selinuxLabel: z.optional(z.string()),
-  ioPriority: z.optional(IOPrioritySchema),
-  execCPUAffinity: z.optional(z.looseObject({ initial: z.optional(cpuList), final: z.optional(cpuList) })),
+  ioPriority: z.optional(deferred(ioPriority)),
+  execCPUAffinity: z.optional(deferred(() => z.looseObject({ initial: z.optional(cpuList()), final: z.optional(cpuList()) }))),
 });
 
 // ---- root, mounts ------------------------------------------------------------------------------
@@ -111,6 +115,17 @@ export const MountSchema = z.looseObject({
   uidMappings: z.optional(z.array(IDMappingSchema)),
   gidMappings: z.optional(z.array(IDMappingSchema)),
 });
+
+/**
+ * A mount MountSchema accepts, told in plain code (a config may hold a thousand mounts, and the shim
+ * validates the whole file before each rewrite): one without id mappings, which go to the schema.
+ * It accepts nothing the schema refuses (test/unit/oci.test.ts checks that).
+ */
+export function isPlainMount(v: unknown): boolean {
+  if (!isPlainSelectionMount(v)) return false;
+  const m = v as Record<string, unknown>;
+  return typeof m.destination === "string" && m.destination !== "" && (m.source === undefined || typeof m.source === "string") && m.uidMappings === undefined && m.gidMappings === undefined;
+}
 
 // ---- linux -------------------------------------------------------------------------------------
 
@@ -139,7 +154,7 @@ const SECCOMP_ARCHES = [
   "SCMP_ARCH_SH", "SCMP_ARCH_SHEB",
 ] as const;
 
-export const SeccompSyscallSchema = z.looseObject({
+const seccompSyscall = () => z.looseObject({
   names: syscallNames,
   action: z.enum(SECCOMP_ACTIONS),
   errnoRet: z.optional(uint32),
@@ -155,7 +170,7 @@ export const SeccompSyscallSchema = z.looseObject({
   ),
 });
 
-export const SeccompSchema = z.looseObject({
+const seccomp = () => z.looseObject({
   defaultAction: z.enum(SECCOMP_ACTIONS),
   defaultErrnoRet: z.optional(uint32),
   architectures: z.optional(z.array(z.enum(SECCOMP_ARCHES))),
@@ -164,10 +179,10 @@ export const SeccompSchema = z.looseObject({
   ),
   listenerPath: z.optional(absolutePath),
   listenerMetadata: z.optional(z.string()),
-  syscalls: z.optional(z.array(SeccompSyscallSchema)),
+  syscalls: z.optional(z.array(seccompSyscall())),
 });
 
-export const IntelRdtSchema = z.looseObject({
+const intelRdt = () => z.looseObject({
   closID: z.optional(z.string()),
   l3CacheSchema: z.optional(z.string()),
   memBwSchema: z.optional(z.string()),
@@ -181,21 +196,21 @@ export const LinuxSchema = z.looseObject({
   namespaces: z.optional(namespaceList),
   uidMappings: z.optional(z.array(IDMappingSchema)),
   gidMappings: z.optional(z.array(IDMappingSchema)),
-  timeOffsets: z.optional(z.partialRecord(z.enum(["boottime", "monotonic"]), z.looseObject({ secs: z.optional(int64), nanosecs: z.optional(uint32) }))),
+  timeOffsets: z.optional(deferred(() => z.partialRecord(z.enum(["boottime", "monotonic"]), z.looseObject({ secs: z.optional(int64), nanosecs: z.optional(uint32) })))),
   devices: z.optional(LinuxDeviceListSchema),
   // runtime-spec 1.2: host interface name -> { name: its name inside the container (OPTIONAL) }
-  netDevices: z.optional(z.record(z.string(), z.looseObject({ name: z.optional(z.string()) }))),
+  netDevices: z.optional(deferred(() => z.record(z.string(), z.looseObject({ name: z.optional(z.string()) })))),
   cgroupsPath: z.optional(z.string()),
   resources: z.optional(LinuxResourcesSchema),
-  intelRdt: z.optional(IntelRdtSchema),
+  intelRdt: z.optional(deferred(intelRdt)),
   sysctl: z.optional(stringMap),
-  seccomp: z.optional(SeccompSchema),
+  seccomp: z.optional(deferred(seccomp)),
   // runc also takes the recursive forms; the spec lists the first four
   rootfsPropagation: z.optional(z.enum(["shared", "slave", "private", "unbindable", "rshared", "rslave", "rprivate", "runbindable"])),
   maskedPaths: z.optional(z.array(absolutePath)),
   readonlyPaths: z.optional(z.array(absolutePath)),
   mountLabel: z.optional(z.string()),
-  personality: z.optional(z.looseObject({ domain: z.enum(["LINUX", "LINUX32"]), flags: z.optional(stringList) })),
+  personality: z.optional(deferred(() => z.looseObject({ domain: z.enum(["LINUX", "LINUX32"]), flags: z.optional(stringList) }))),
 });
 
 // ---- the whole config --------------------------------------------------------------------------
@@ -207,7 +222,7 @@ export const SpecSchema = z.looseObject({
   root: RootSchema,
   hostname: z.optional(z.string()),
   domainname: z.optional(z.string()),
-  mounts: z.optional(z.array(MountSchema)),
+  mounts: z.optional(listOf(z.array(MountSchema), isPlainMount)),
   hooks: z.optional(HooksSchema),
   annotations: z.optional(AnnotationsSchema),
   linux: z.optional(LinuxSchema),
@@ -221,4 +236,4 @@ export type Mount = z.infer<typeof MountSchema>;
 export type Linux = z.infer<typeof LinuxSchema>;
 export type LinuxNamespace = z.infer<typeof NamespaceSchema>;
 export type LinuxIDMapping = z.infer<typeof IDMappingSchema>;
-export type LinuxSeccomp = z.infer<typeof SeccompSchema>;
+export type LinuxSeccomp = z.output<ReturnType<typeof seccomp>>;

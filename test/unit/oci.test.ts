@@ -210,3 +210,29 @@ describe("formatIssues", () => {
     expect(r.ok ? [] : r.problems).toEqual(['status: "up" is not one of creating, created, running, stopped']);
   });
 });
+
+describe("plain checks in front of the spec's long lists", () => {
+  test("the plain mount check accepts only what MountSchema accepts; a bad mount keeps its path", async () => {
+    const { MountSchema, isPlainMount } = await import("../../lib/oci/spec.ts");
+    const fixtures = [...podman().mounts, ...JSON.parse(fixture("bundles/containerd-1.6.json")).mounts, ...JSON.parse(fixture("bundles/runc-1.1-spec.json")).mounts];
+    const edge: unknown[] = [
+      null, [], {}, { destination: "" }, { destination: 1 }, { destination: "/x", source: 2 }, { destination: "/x", options: ["ro", 3] },
+      { destination: "/x", uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }] }, { destination: "rel", type: "bind", options: ["rbind"] },
+      { destination: "/x", type: 5 }, Object.assign(Object.create(null), { destination: "/y" }),
+    ];
+    let plain = 0;
+    for (const m of [...fixtures, ...edge]) {
+      const accepted = MountSchema.safeParse(m).success;
+      if (isPlainMount(m)) {
+        plain++;
+        expect({ m, accepted }).toEqual({ m, accepted: true });
+      }
+    }
+    expect(plain).toBeGreaterThanOrEqual(fixtures.length);
+    const spec = podman();
+    spec.mounts.push({ destination: "/x", options: ["ro", 3] });
+    const r = SpecSchema.safeParse(spec);
+    expect(r.success).toBe(false);
+    expect(r.error!.issues[0]!.path).toEqual(["mounts", spec.mounts.length - 1, "options", 1]);
+  });
+});
