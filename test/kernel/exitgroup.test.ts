@@ -100,7 +100,16 @@ async function until(what: string, fn: () => boolean, ms = 10_000) {
     await Bun.sleep(10);
   }
 }
-const comm = (pid: number) => readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+// While another thread's execve takes over the leader's pid (de_thread), /proc/PID is briefly gone
+// (ENOENT) or names no live task (ESRCH).
+const comm = (pid: number) => {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+  } catch (e) {
+    if (["ENOENT", "ESRCH"].includes((e as NodeJS.ErrnoException).code ?? "")) return "";
+    throw e;
+  }
+};
 
 describeNeeds(["root", "btf", "cc"], "exit programs: thread-group death", () => {
   const binary = threadexitBinary();
