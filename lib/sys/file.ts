@@ -6,7 +6,7 @@ import { libc, errno, syscall6, SYS } from "./libc.ts";
 import { SyscallError } from "./error.ts";
 import { Errno } from "./errno.ts";
 import { open, close, read, O } from "./io.ts";
-import { lstat } from "./stat.ts";
+import { lstat, tryLstat } from "./stat.ts";
 import { addressOf, cStringBytes, utf8 } from "./struct.ts";
 
 
@@ -43,7 +43,7 @@ export function readText(path: string, limit?: number): string {
 export function mkdir(path: string, mode = 0o777, recursive = false): void {
   if (libc.mkdir(cStringBytes(path), mode) === 0) return;
   const e = errno();
-  if (recursive && e === Errno.EEXIST && lstatOrUndefined(path)?.isDirectory()) return;
+  if (recursive && e === Errno.EEXIST && tryLstat(path)?.isDirectory()) return;
   if (recursive && e === Errno.ENOENT) {
     const parent = path.replace(/\/+[^/]*\/*$/, "");
     if (parent && parent !== path) {
@@ -54,13 +54,6 @@ export function mkdir(path: string, mode = 0o777, recursive = false): void {
   throw new SyscallError("mkdir", e, path);
 }
 
-function lstatOrUndefined(path: string) {
-  try {
-    return lstat(path);
-  } catch {
-    return undefined;
-  }
-}
 
 export function rmdir(path: string): void {
   if (libc.rmdir(cStringBytes(path)) < 0) throw new SyscallError("rmdir", errno(), path);
@@ -128,7 +121,7 @@ export function readdir(path: string): DirEntry[] {
         const name = utf8(buf.subarray(off + 19, end));
         off += reclen;
         if (name === "." || name === "..") continue;
-        const dir = type === DT_UNKNOWN ? () => lstatOrUndefined(`${path}/${name}`)?.isDirectory() ?? false : () => type === DT_DIR;
+        const dir = type === DT_UNKNOWN ? () => tryLstat(`${path}/${name}`)?.isDirectory() ?? false : () => type === DT_DIR;
         out.push({ name, isDirectory: dir });
       }
     }

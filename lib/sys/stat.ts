@@ -73,6 +73,12 @@ export function tryStat(path: string): FileStat | undefined {
   return typeof r === "number" ? undefined : r;
 }
 
+/** lstat(2) of `path`: a symlink itself; undefined when it fails. */
+export function tryLstat(path: string): FileStat | undefined {
+  const r = statxOrErrno(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW);
+  return typeof r === "number" ? undefined : r;
+}
+
 /** stat(2) of `path`, following symlinks. */
 export function stat(path: string): FileStat {
   return statx(AT_FDCWD, path, 0, path);
