@@ -3,8 +3,9 @@
 // files, which name one command for all stages.
 import type { GlobalOptions } from "../lib/cli/context.ts";
 import { runHook } from "../lib/lifecycle/run.ts";
+import type { HookStageArg } from "../lib/lifecycle/hook-argv.ts";
 import type { ParsedCommand } from "../lib/options/index.ts";
 
 export function main(p: ParsedCommand, g: GlobalOptions): Promise<number> {
-  return runHook(p.path[2] as "prestart" | "createRuntime" | "poststop" | "auto", g);
+  return runHook(p.path[2] as HookStageArg, g);
 }

@@ -5,8 +5,13 @@
 // millisecond. Any other shape (--debug, --config=FILE, help) goes through the general parser,
 // which accepts everything this does. No imports: main.ts loads this for every command.
 
-export const HOOK_STAGES = ["prestart", "createRuntime", "poststop", "auto"] as const;
-export type HookStageArg = (typeof HOOK_STAGES)[number];
+/** The stages hookshim's hooks run at (createRuntime does prestart's work). */
+export const HOOK_STAGES = ["prestart", "createRuntime", "poststop"] as const;
+export type HookStage = (typeof HOOK_STAGES)[number];
+
+/** What `hook` takes: a stage, or `auto` (the stage the state's status implies; hooks.d files name one command). */
+export const HOOK_STAGE_ARGS = [...HOOK_STAGES, "auto"] as const;
+export type HookStageArg = (typeof HOOK_STAGE_ARGS)[number];
 
 /** How the runtime should call hookshim: the executable and the global options to pass on. */
 export interface HookCommand {
@@ -51,6 +56,6 @@ export function hookCommandLine(args: readonly string[]): HookCommandLine | unde
   }
   if (args.length !== i + 2 || args[i] !== "hook") return undefined;
   const stage = args[i + 1] as HookStageArg;
-  if (!HOOK_STAGES.includes(stage)) return undefined;
+  if (!HOOK_STAGE_ARGS.includes(stage)) return undefined;
   return { stage, configPath, store };
 }

@@ -6,6 +6,7 @@ import { loadConfig, type HookshimConfig } from "../config/index.ts";
 import type { State } from "../oci/state.ts";
 import { HookLogger, storeOpener, type HookContext } from "./context.ts";
 import { parseHookState, readInput, type HookStage } from "./state.ts";
+import type { HookStageArg } from "./hook-argv.ts";
 import { PhaseTimer } from "./timing.ts";
 import { bindLibc } from "../sys/libc.ts";
 
@@ -41,7 +42,7 @@ export interface RunOptions {
 }
 
 /** Runs a hook stage ("auto": the one the state's status implies) and returns its exit code. */
-export async function runHook(requested: HookStage | "auto", g: HookOptions, opts: RunOptions = {}): Promise<number> {
+export async function runHook(requested: HookStageArg, g: HookOptions, opts: RunOptions = {}): Promise<number> {
   const timing = new PhaseTimer();
   timing.mark("boot");
   bindLibc(HOOK_LIBC);

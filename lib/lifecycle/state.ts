@@ -7,9 +7,9 @@ import { parseState, type State } from "../oci/state.ts";
 import { pollIn, read } from "../sys/io.ts";
 import { SyscallError } from "../sys/error.ts";
 import { concatBytes, utf8 } from "../sys/struct.ts";
+import { HOOK_STAGES, type HookStage, type HookStageArg } from "./hook-argv.ts";
 
-export const HOOK_STAGES = ["prestart", "createRuntime", "poststop"] as const;
-export type HookStage = (typeof HOOK_STAGES)[number];
+export { HOOK_STAGES, type HookStage } from "./hook-argv.ts";
 
 /** A state is a few KiB (annotations included); anything past this is not one. */
 export const STATE_SIZE_LIMIT = 1024 * 1024;
@@ -66,7 +66,7 @@ export function stageForStatus(status: string, source = "stdin"): HookStage {
  * Parses the state and checks the status and pid `stage` is given ("auto": the stage its status
  * implies); InputError names what is wrong.
  */
-export function parseHookState(text: string, requested: HookStage | "auto", source = "stdin"): { state: State; stage: HookStage } {
+export function parseHookState(text: string, requested: HookStageArg, source = "stdin"): { state: State; stage: HookStage } {
   if (text.trim() === "") throw new InputError(`${source}: empty: a hook expects the container state as JSON`);
   const state = parseState(text, source);
   const stage = requested === "auto" ? stageForStatus(state.status, source) : requested;

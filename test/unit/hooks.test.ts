@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { DevcgAccess, DEVICE_PROGRAM_NAME, HOST_PROGRAM_NAME } from "../../lib/devices/index.ts";
 import { DEFAULT_HOOKS_DIR, bundleHooks, hookArgs, hooksdDefinition, injectIntoBundle, removeFromBundle, writeHooksFile } from "../../lib/lifecycle/registration.ts";
-import { HOOK_STAGES, hookCommandLine } from "../../lib/lifecycle/hook-argv.ts";
+import { HOOK_STAGE_ARGS, hookCommandLine } from "../../lib/lifecycle/hook-argv.ts";
 import { containerDeviceFilter, containerDevices, hostPolicyFilter } from "../../lib/lifecycle/devices.ts";
 import { containerRuleSets } from "../../lib/devices/sources.ts";
 import { parseHookState, readInput, stageForStatus } from "../../lib/lifecycle/state.ts";
@@ -133,7 +133,7 @@ describe("registration", () => {
     const { HOOKSHIM, GLOBAL_OPTIONS } = await import("../../lib/cli/commands.ts");
     const { parseCommandLine } = await import("../../lib/options/parse.ts");
     for (const c of [{ binary: "/x" }, cmd, { binary: "/x", configPath: "/c.json" }, { binary: "/x", store: "s" }])
-      for (const stage of HOOK_STAGES) {
+      for (const stage of HOOK_STAGE_ARGS) {
         const args = hookArgs(c, stage).slice(1);
         expect(hookCommandLine(args)).toEqual({ stage, configPath: c.configPath, store: c.store });
         const parsed = await parseCommandLine(HOOKSHIM, args, GLOBAL_OPTIONS);
