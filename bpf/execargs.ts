@@ -212,9 +212,17 @@ export function execRecordArgIs(rec: Uint8Array, i: number, ascii: string): bool
   return rec[at + ascii.length] === 0;
 }
 
+/** A little-endian u32 of the record, read in place (no DataView: the worker's answer path allocates nothing). */
+const u32At = (rec: Uint8Array, off: number) => (rec[off]! | (rec[off + 1]! << 8) | (rec[off + 2]! << 16) | (rec[off + 3]! << 24)) >>> 0;
+
 /** The record's argc, as far as it holds arguments. */
 export function execRecordArgc(rec: Uint8Array): number {
-  return Math.min(new DataView(rec.buffer, rec.byteOffset, rec.byteLength).getUint32(EXEC_RECORD.argc, true), EXECARGS_MAX_ARGS);
+  return Math.min(u32At(rec, EXEC_RECORD.argc), EXECARGS_MAX_ARGS);
+}
+
+/** The exec's uid, read in place. */
+export function execRecordUid(rec: Uint8Array): number {
+  return u32At(rec, EXEC_RECORD.uid);
 }
 
 export function decodeExecRecord(rec: Uint8Array): ExecRecord {

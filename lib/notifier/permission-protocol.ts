@@ -1,6 +1,6 @@
 // What the permission worker and the main thread share: the messages, and the watchdog slots in a
 // SharedArrayBuffer through which either thread can answer a held event exactly once.
-import { EXEC_RECORD, execRecordArgc, execRecordArgIs, type ExecRecord } from "../../bpf/execargs.ts";
+import { execRecordArgc, execRecordArgIs, execRecordUid, type ExecRecord } from "../../bpf/execargs.ts";
 
 export interface PermissionWorkerInit {
   fanFd: number;
@@ -69,7 +69,7 @@ const DETACH_FLAGS = ["-d", "--detach", "--detach=true"];
  * runs exit at once and are not traced.
  */
 export function isRootForegroundRun(rec: Uint8Array): boolean {
-  if (new DataView(rec.buffer, rec.byteOffset, rec.byteLength).getUint32(EXEC_RECORD.uid, true) !== 0) return false;
+  if (execRecordUid(rec) !== 0) return false;
   const argc = execRecordArgc(rec);
   let run = 1;
   while (run < argc && !execRecordArgIs(rec, run, "run")) run++;
