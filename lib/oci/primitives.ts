@@ -4,14 +4,22 @@ import * as z from "zod/mini";
 import { describeValue, issueMessage } from "./issues.ts";
 
 /**
+ * A number that is an integer in min..max: the number half of `integer` below, and on its own the
+ * plain check the fast paths in front of list schemas (listOf) use, so both test one range.
+ */
+function isIntegerIn(min: bigint, max: bigint): (v: unknown) => v is number {
+  const lo = Number(min), hi = Number(max);
+  return (v): v is number => typeof v === "number" && Number.isInteger(v) && v >= lo && v <= hi;
+}
+
+/**
  * An integer of a Go type's range. uint64/int64 values beyond 2^53 arrive as bigint (see json.ts),
  * so both representations are accepted and range-checked exactly.
  */
 function integer(name: string, min: bigint, max: bigint) {
-  const lo = Number(min), hi = Number(max);
+  const isNumberIn = isIntegerIn(min, max);
   return z.custom<number | bigint>(
-    (v) =>
-      typeof v === "number" ? Number.isInteger(v) && v >= lo && v <= hi : typeof v === "bigint" && v >= min && v <= max,
+    (v) => (typeof v === "number" ? isNumberIn(v) : typeof v === "bigint" && v >= min && v <= max),
     {
       error: (iss) => {
         const v = iss.input;
@@ -23,20 +31,20 @@ function integer(name: string, min: bigint, max: bigint) {
   );
 }
 
+const INT64: [bigint, bigint] = [-(2n ** 63n), 2n ** 63n - 1n];
+const UINT32: [bigint, bigint] = [0n, 2n ** 32n - 1n];
+
 /** Types whose whole range is exact in a double: values are always numbers (json.ts makes bigints only past 2^53). */
 const smallInteger = (name: string, min: bigint, max: bigint) => integer(name, min, max) as unknown as z.ZodMiniType<number>;
 export const int32 = smallInteger("int32", -(2n ** 31n), 2n ** 31n - 1n);
 export const uint16 = smallInteger("uint16", 0n, 2n ** 16n - 1n);
-export const uint32 = smallInteger("uint32", 0n, 2n ** 32n - 1n);
-export const int64 = integer("int64", -(2n ** 63n), 2n ** 63n - 1n);
+export const uint32 = smallInteger("uint32", ...UINT32);
+export const int64 = integer("int64", ...INT64);
 export const uint64 = integer("uint64", 0n, 2n ** 64n - 1n);
 
-/**
- * int64 and uint32 as plain checks of a number, for the fast paths in front of list schemas
- * (listOf): the same ranges as the schemas above (a bigint is left to them).
- */
-export const isInt64Number = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v >= -(2 ** 63) && v <= 2 ** 63 - 1;
-export const isUint32Number = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 2 ** 32 - 1;
+/** int64 and uint32 as plain checks of a number (a bigint is left to the schemas above). */
+export const isInt64Number = isIntegerIn(...INT64);
+export const isUint32Number = isIntegerIn(...UINT32);
 
 export function intRange(min: number, max: number) {
   return integer(`[${min}, ${max}]`, BigInt(min), BigInt(max));
