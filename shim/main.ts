@@ -9,10 +9,10 @@
 import type { GlobalOptions } from "../lib/cli/context.ts";
 import { oneLine } from "../lib/errors.ts";
 import { parseRuncArgv, type RuncInvocation } from "../lib/oci/runtime-argv.ts";
-import { execveatFd } from "../lib/sys/exec.ts";
+import { execveatFd, startingEnvironment } from "../lib/sys/exec.ts";
 import { bindLibc } from "../lib/sys/libc.ts";
 import { PhaseTimer } from "../lib/lifecycle/timing.ts";
-import { lowerRuntimeEnvironment } from "./environment.ts";
+import { lowerRuntimeEnvironment, withoutBunVariables } from "./environment.ts";
 import { findLowerRuntime, selfIdentity, type LowerRuntime } from "./lower-runtime.ts";
 import { RuncLog } from "./runc-log.ts";
 import { configuredRuntimePath } from "./settings.ts";
@@ -56,7 +56,9 @@ export async function main(args: string[], g: GlobalOptions): Promise<number> {
   timing.mark("argv");
   try {
     const lower = await prepare(inv, g, log, timing);
-    const env = lowerRuntimeEnvironment(process.env);
+    // the caller's environment as the kernel holds it, never decoded; process.env only without /proc
+    const block = startingEnvironment();
+    const env = block ? withoutBunVariables(block) : lowerRuntimeEnvironment(process.env);
     timing.mark("environment");
     if (timing.enabled) process.stderr.write(`hookshim: runtime ${inv.command ?? ""}: timing: ${timing.summary()}\n`);
     // the fd that was checked is what runs: argv[0] still names the path, as runc expects

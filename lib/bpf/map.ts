@@ -1,5 +1,5 @@
 // BPF maps: create, open from a pin or an id, element operations, iteration, batch lookup, info.
-import { close as closeFd, libc, errno, Errno, SYS, addressOf, type ErrnoName } from "../sys/index.ts";
+import { close as closeFd, errno, Errno, SYS, addressOf, syscall6, type ErrnoName } from "../sys/index.ts";
 import { Cmd, MapType, UpdateFlag, OBJ_NAME_LEN } from "./constants.ts";
 import { bpf, bpfTry, expectedOrThrow } from "./syscall.ts";
 import { possibleCpus } from "./cpus.ts";
@@ -102,7 +102,7 @@ export class BpfMap {
     v.setBigUint64(ELEM_VALUE, value ? addressOf(value) : 0n, true);
     v.setBigUint64(ELEM_FLAGS, BigInt(flags), true);
     // the attr is kept in this.elemAttr (hot path: no Struct per call)
-    const r = libc.syscall(SYS.bpf, cmd, this.elemAttr, MAP_ELEM.size);
+    const r = syscall6(SYS.bpf, cmd, addressOf(this.elemAttr), MAP_ELEM.size, 0, 0, 0);
     return r >= 0 ? r : expectedOrThrow(cmd, errno(), `map ${this.name}`, expected);
   }
 

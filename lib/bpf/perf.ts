@@ -22,7 +22,7 @@ export function perfEventOpenTracepoint(tracepointId: number, cpu: number): numb
     .u64(8, tracepointId) // config
     .u64(16, 1) // sample_period
     .u32(48, 1); // wakeup_events
-  const fd = Number(syscall6(SYS.perf_event_open, addressOf(attr.bytes), -1, cpu, -1, PERF_FLAG_FD_CLOEXEC, 0));
+  const fd = syscall6(SYS.perf_event_open, addressOf(attr.bytes), -1, cpu, -1, PERF_FLAG_FD_CLOEXEC, 0);
   const err = fd < 0 ? errno() : 0;
   keepAlive(attr); // the kernel read attr.bytes through a raw address
   if (fd < 0) throw new SyscallError("perf_event_open", err, `tracepoint id ${tracepointId} cpu ${cpu}`);

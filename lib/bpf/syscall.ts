@@ -4,12 +4,12 @@
 // One convention for failures: an errno the caller does not name throws a SyscallError naming the
 // command (and `what` it was about); the errnos a caller expects as answers (ENOENT at the end of an
 // iteration, ENOSPC asking for a larger buffer) come back by name, never as numbers.
-import { libc, errno, errnoName, SYS, SyscallError, Struct, type ErrnoName } from "../sys/index.ts";
+import { addressOf, errno, errnoName, syscall6, SYS, SyscallError, Struct, type ErrnoName } from "../sys/index.ts";
 import { CMD_NAMES } from "./constants.ts";
 
 /** The result (>= 0), or the name of an `expected` errno; any other failure throws. */
 export function bpfTry<E extends ErrnoName>(cmd: number, attr: Struct, what: string | undefined, ...expected: E[]): number | E {
-  const r = libc.syscall(SYS.bpf, cmd, attr.bytes, attr.size);
+  const r = syscall6(SYS.bpf, cmd, addressOf(attr.bytes), attr.size, 0, 0, 0);
   if (r >= 0) return r;
   return expectedOrThrow(cmd, errno(), what, expected);
 }

@@ -48,11 +48,13 @@ function flagTable(...defs: string[]): FlagTable {
   return { byName, longNames };
 }
 
-// runc 1.1 and crun 1.x global options together; the two never disagree on a name.
-const RUNTIME_GLOBALS = flagTable(
+// runc 1.1 and crun 1.x global options together; the two never disagree on a name. Built on first
+// use: main.ts loads this module with the shim for every command, and only the shim parses.
+let runtimeGlobals: FlagTable | undefined;
+const globalsTable = () => (runtimeGlobals ??= flagTable(
   "debug", "log=", "log-format=", "log-level=", "root=", "criu=", "systemd-cgroup", "rootless=",
   "cgroup-manager=", "help,h,?", "version,v,V", "usage",
-);
+));
 
 const CREATE = ["bundle,b=", "console-socket=", "pid-file=", "no-pivot", "no-new-keyring", "preserve-fds=", "config,f="];
 const RUN = [...CREATE, "detach,d", "keep", "no-subreaper"];
@@ -273,7 +275,7 @@ function globalsFrom(flags: Record<string, FlagValue>): RuntimeGlobals {
  * given it, path flags come back absolute the way the runtime resolves them.
  */
 export function parseRuncArgv(argv: string[], cwd?: string): RuncInvocation {
-  const global = parseFlags(argv, RUNTIME_GLOBALS, true);
+  const global = parseFlags(argv, globalsTable(), true);
   const globals = globalsFrom(global.flags);
   if (cwd !== undefined) {
     if (globals.root !== undefined) globals.root = resolve(cwd, globals.root);

@@ -3,7 +3,17 @@
 // --preserve-fds keep working.
 import { libc, errno, syscall6, SYS } from "./libc.ts";
 import { SyscallError } from "./error.ts";
-import { addressOf, cStringBytes } from "./struct.ts";
+import { O, close, open, read } from "./io.ts";
+import { addressOf, concatBytes, cStringBytes } from "./struct.ts";
+
+/**
+ * An environment as execve takes it: "NAME=value" entries, each ending in a NUL byte. The shim
+ * hands one on without ever decoding it (see startingEnvironment).
+ */
+export type EnvironmentBlock = Uint8Array;
+
+/** An environment for exec: variables by name, or a block passed on byte for byte. */
+export type Environment = Record<string, string | undefined> | EnvironmentBlock;
 
 /**
  * A NULL-terminated char *[] for `strings`: all of them NUL-terminated in one buffer, so one address
@@ -29,8 +39,47 @@ function pointerArray(strings: string[]): { table: BigUint64Array; keep: Uint8Ar
 // real caller.
 const BUN_IGNORED_SIGNALS = [13, 25];
 
-function environ(env: Record<string, string | undefined>) {
+/** The NULL-terminated table of a block's entries: pointers into the block itself, nothing copied. */
+function blockPointers(block: EnvironmentBlock): { table: BigUint64Array; keep: Uint8Array[] } {
+  let count = 0;
+  for (let at = 0; at < block.length; at = block.indexOf(0, at) + 1) count++;
+  const base = addressOf(block);
+  const table = new BigUint64Array(count + 1);
+  for (let i = 0, at = 0; i < count; i++, at = block.indexOf(0, at) + 1) table[i] = base + BigInt(at);
+  return { table, keep: [block] };
+}
+
+function environ(env: Environment) {
+  if (env instanceof Uint8Array) {
+    if (env.length > 0 && env[env.length - 1] !== 0) throw new Error("execve: an environment block must end in a NUL byte");
+    return blockPointers(env);
+  }
   return pointerArray(Object.entries(env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`])));
+}
+
+/**
+ * The environment this process was started with, as the kernel keeps it (/proc/self/environ):
+ * a block, read in one go, with no string made of it. Undefined when /proc cannot be read.
+ */
+export function startingEnvironment(): EnvironmentBlock | undefined {
+  let fd = -1;
+  try {
+    fd = open("/proc/self/environ", O.RDONLY);
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = new Uint8Array(total === 0 ? 16 * 1024 : total * 2);
+      const n = read(fd, chunk);
+      if (n <= 0) break;
+      chunks.push(chunk.subarray(0, n));
+      total += n;
+    }
+    return chunks.length === 1 ? chunks[0]! : concatBytes(chunks, total);
+  } catch {
+    return undefined;
+  } finally {
+    close(fd);
+  }
 }
 
 /** Runs `exec` with Bun's ignored signals back at their defaults; restores them when it returns. */
@@ -43,7 +92,7 @@ function withDefaultSignals(exec: () => number): number {
 }
 
 /** Never returns on success. `env` is the complete environment of the new program. */
-export function execve(path: string, argv: string[], env: Record<string, string | undefined>): never {
+export function execve(path: string, argv: string[], env: Environment): never {
   const a = pointerArray(argv);
   const e = environ(env);
   const err = withDefaultSignals(() => libc.execve(cStringBytes(path), a.table, e.table));
@@ -60,12 +109,12 @@ export const AT_EMPTY_PATH = 0x1000;
  * enough), so what was checked through the fd is what runs, whatever happens to its path meanwhile.
  * Never returns on success. `what` names the file in the error.
  */
-export function execveatFd(fd: number, argv: string[], env: Record<string, string | undefined>, what: string): never {
+export function execveatFd(fd: number, argv: string[], env: Environment, what: string): never {
   const a = pointerArray(argv);
   const e = environ(env);
   const empty = new Uint8Array(1);
   const err = withDefaultSignals(() =>
-    Number(syscall6(SYS.execveat, fd, addressOf(empty), addressOf(a.table), addressOf(e.table), AT_EMPTY_PATH, 0)),
+    syscall6(SYS.execveat, fd, addressOf(empty), addressOf(a.table), addressOf(e.table), AT_EMPTY_PATH, 0),
   );
   void a.keep.length;
   void e.keep.length;

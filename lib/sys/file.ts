@@ -110,7 +110,7 @@ export function readdir(path: string): DirEntry[] {
     const buf = new Uint8Array(32 * 1024);
     const v = new DataView(buf.buffer);
     for (;;) {
-      const n = Number(syscall6(SYS.getdents64, fd, addressOf(buf), buf.byteLength, 0, 0, 0));
+      const n = syscall6(SYS.getdents64, fd, addressOf(buf), buf.byteLength, 0, 0, 0);
       if (n < 0) throw new SyscallError("getdents64", errno(), path);
       if (n === 0) break;
       // struct linux_dirent64: d_ino u64, d_off s64, d_reclen u16, d_type u8, d_name (NUL-terminated)

@@ -133,7 +133,7 @@ export const LOCK = { SH: 1, EX: 2, NB: 4, UN: 8 } as const;
 /** flock(2): an advisory lock released when the fd closes, so a killed holder never leaves it held. */
 export function flock(fd: number, op: number): void {
   for (;;) {
-    const r = Number(syscall6(SYS.flock, fd, op, 0, 0, 0, 0));
+    const r = syscall6(SYS.flock, fd, op, 0, 0, 0, 0);
     if (r >= 0) return;
     const e = errno();
     if (e !== Errno.EINTR) throw new SyscallError("flock", e, `fd ${fd}`); // retry on EINTR only

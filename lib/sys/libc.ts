@@ -1,13 +1,16 @@
-// The one place that opens libc through bun:ffi. Every symbol has exactly one fixed-argument shape;
-// the variadic `syscall` gets one CFunction per shape (same address, different declarations) because
-// an FFI call must know its argument types up front.
-import { dlopen, CFunction, read, type FFIFunction } from "bun:ffi";
+// The one place that opens libc through bun:ffi. Every symbol has exactly one fixed-argument shape.
+// The variadic `syscall` is declared in the kernel's own shape: the number and six register-width
+// arguments (a syscall reads exactly the registers it defines; the rest are zero). One shape serves
+// bpf(2), statx, execveat and the rest, so a process binds it in the same dlopen as the other
+// symbols: a second declaration (a CFunction on the same address) was a second TinyCC compilation,
+// about 0.15 ms of every hook and every runtime shim call.
+import { dlopen, read, type FFIFunction } from "bun:ffi";
 import { syscallTable, type SyscallTable } from "./syscalls.ts";
 
 const symbols = {
   __errno_location: { args: [], returns: "ptr" },
-  // syscall(nr, a1, a2:ptr, a3) — the bpf(2) shape: bpf(cmd, attr, size)
-  syscall: { args: ["i64", "i64", "ptr", "u32"], returns: "i32" },
+  // syscall(nr, a1..a6): called through syscall6 below
+  syscall: { args: ["i64", "i64", "i64", "i64", "i64", "i64", "i64"], returns: "i64" },
   open: { args: ["cstring", "i32", "u32"], returns: "i32" },
   close: { args: ["i32"], returns: "i32" },
   read: { args: ["i32", "ptr", "u64"], returns: "i64" },
@@ -91,15 +94,13 @@ export function errno(): number {
   return read.i32(libc.__errno_location()!, 0);
 }
 
-let syscall6Fn: ReturnType<typeof CFunction> | undefined;
-/** syscall(nr, i64, i64, i64, i64, i64, i64) -> i64: perf_event_open and other shapes without a wrapper. */
-export function syscall6(nr: number, a1: number | bigint, a2: number | bigint, a3: number | bigint, a4: number | bigint, a5: number | bigint, a6: number | bigint): bigint | number {
-  syscall6Fn ??= CFunction({
-    ptr: (libc.syscall as unknown as { ptr: number }).ptr as never,
-    args: ["i64", "i64", "i64", "i64", "i64", "i64", "i64"],
-    returns: "i64",
-  });
-  return syscall6Fn(nr, a1, a2, a3, a4, a5, a6) as bigint | number;
+/**
+ * syscall(nr, a1, ..., a6) -> the raw result (-1 with errno set on failure), as a number. Pointers go
+ * in as addresses (addressOf): the caller keeps each buffer referenced until this returns. Unused
+ * arguments are 0.
+ */
+export function syscall6(nr: number, a1: number | bigint, a2: number | bigint, a3: number | bigint, a4: number | bigint, a5: number | bigint, a6: number | bigint): number {
+  return Number(libc.syscall(nr, a1, a2, a3, a4, a5, a6));
 }
 
 /** This machine's syscall numbers (lib/sys/syscalls.ts). */

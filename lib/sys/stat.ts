@@ -43,7 +43,7 @@ function makedev(major: number, minor: number): number {
 function statxOrErrno(dirfd: number, path: string, flags: number): FileStat | number {
   const name = cStringBytes(path);
   const buf = new Uint8Array(256);
-  const r = Number(syscall6(SYS.statx, dirfd, addressOf(name), flags, STATX_BASIC_STATS, addressOf(buf), 0));
+  const r = syscall6(SYS.statx, dirfd, addressOf(name), flags, STATX_BASIC_STATS, addressOf(buf), 0);
   if (r < 0) return errno();
   void name.length; // referenced until the call has returned
   const v = new DataView(buf.buffer);
@@ -109,7 +109,7 @@ export function access(path: string, mode: number): void {
 export function readlink(path: string): string {
   const name = cStringBytes(path);
   const out = new Uint8Array(4096);
-  const n = Number(syscall6(SYS.readlinkat, AT_FDCWD, addressOf(name), addressOf(out), out.byteLength, 0, 0));
+  const n = syscall6(SYS.readlinkat, AT_FDCWD, addressOf(name), addressOf(out), out.byteLength, 0, 0);
   if (n < 0) throw new SyscallError("readlink", errno(), path);
   void name.length;
   return utf8(out.subarray(0, n));

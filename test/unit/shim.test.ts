@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { parseRuncArgv } from "../../lib/oci/runtime-argv.ts";
 import { injectsHooks } from "../../shim/main.ts";
 import { findLowerRuntime, identityOf, unsafeReason, checkLowerRuntime, LowerRuntimeError, type LowerRuntime } from "../../shim/lower-runtime.ts";
-import { isBunVariable, lowerRuntimeEnvironment } from "../../shim/environment.ts";
+import { isBunVariable, lowerRuntimeEnvironment, withoutBunVariables } from "../../shim/environment.ts";
 import { jsonLogLine, rfc3339, RuncLog, textLogLine } from "../../shim/runc-log.ts";
 import { configuredRuntimePath } from "../../shim/settings.ts";
 import { containerdRuntimeToml, dockerRuntimeJson, installDockerRuntime, installRuntime, withContainerdRuntime, withDockerRuntime, CONTAINERD_RUNTIME_TABLE } from "../../lib/cli/install-runtime.ts";
@@ -200,6 +200,30 @@ describe("environment", () => {
     expect(env).toEqual({ PATH: "/usr/bin", HOME: "/root", HOOKSHIM_CONFIG: "/etc/x.json", NODE_OPTIONS: "--x", XDG_RUNTIME_DIR: "/run/user/0", MY_BUN_THING: "kept" });
     expect(isBunVariable("BUN_GARBAGE_COLLECTOR_LEVEL")).toBe(true);
     expect(isBunVariable("BUNDLE")).toBe(false);
+  });
+  const block = (...entries: string[]) => new TextEncoder().encode(entries.map((e) => `${e}\0`).join(""));
+  const entriesOf = (b: Uint8Array) => new TextDecoder().decode(b).split("\0").slice(0, -1);
+  test("a block loses the same variables as the record, and keeps the others byte for byte, in order", () => {
+    const env: Record<string, string> = {
+      BUN_OPTIONS: "--smol", PATH: "/usr/bin", BUN_BE_BUN: "1", HOME: "/root", JSC_useJIT: "0", BUNDLE: "/b",
+      MY_BUN_THING: "kept", JSC: "kept", BUN: "kept", X: "BUN_IN_VALUE=1", BUN_JSC_useJIT: "0", "ü": "ö",
+    };
+    const b = block(...Object.entries(env).map(([k, v]) => `${k}=${v}`));
+    const out = withoutBunVariables(b);
+    expect(entriesOf(out)).toEqual(Object.entries(lowerRuntimeEnvironment(env)).map(([k, v]) => `${k}=${v}`));
+    expect(out[out.length - 1]).toBe(0);
+  });
+  test("a block with nothing to remove is handed back as it is; first, last and only entries are removed alike", () => {
+    const clean = block("PATH=/bin", "HOME=/root");
+    expect(withoutBunVariables(clean)).toBe(clean);
+    expect(entriesOf(withoutBunVariables(block("BUN_A=1", "PATH=/bin", "JSC_B=2")))).toEqual(["PATH=/bin"]);
+    expect(withoutBunVariables(block("BUN_A=1")).length).toBe(0);
+    expect(withoutBunVariables(new Uint8Array(0)).length).toBe(0);
+    // entries too short to hold a prefix, and an empty one, stay
+    expect(entriesOf(withoutBunVariables(block("BU", "", "J=1", "BUN_=x")))).toEqual(["BU", "", "J=1"]);
+    // bytes that are not UTF-8 pass untouched
+    const raw = new Uint8Array([0x41, 0x3d, 0xff, 0, 0x42, 0x55, 0x4e, 0x5f, 0x3d, 0xfe, 0]);
+    expect([...withoutBunVariables(raw)]).toEqual([0x41, 0x3d, 0xff, 0]);
   });
 });
 

@@ -202,6 +202,29 @@ describe("execve", () => {
     expect(p.stderr.toString()).toBe("");
     expect(p.stdout.toString()).toBe("a b||ü|--x=1|y=z;");
   });
+  test("an environment block is passed byte for byte: entries in order, '=' in values, bytes that are not UTF-8", () => {
+    // the block is built in the child: "A=1", "B=x=y", "C=" and "D=" followed by the bytes ff fe
+    const script = `import { execve } from ${JSON.stringify(join(import.meta.dir, "../../lib/sys/exec.ts"))};
+      const block = new Uint8Array([..."A=1\\0B=x=y\\0C=\\0D=".split("").map((c) => c.charCodeAt(0)), 0xff, 0xfe, 0]);
+      execve("/usr/bin/env", ["env"], block);`;
+    const p = Bun.spawnSync([process.execPath, "-e", script]);
+    expect(p.stderr.toString()).toBe("");
+    expect([...p.stdout]).toEqual([..."A=1\nB=x=y\nC=\nD=".split("").map((c) => c.charCodeAt(0)), 0xff, 0xfe, 0x0a]);
+  });
+  test("a block that does not end in NUL is refused", () => {
+    const script = `import { execve } from ${JSON.stringify(join(import.meta.dir, "../../lib/sys/exec.ts"))};
+      try { execve("/bin/true", ["true"], new Uint8Array([65, 61, 49])); } catch (e) { console.log(e.message); }`;
+    expect(Bun.spawnSync([process.execPath, "-e", script]).stdout.toString()).toContain("must end in a NUL byte");
+  });
+  test("startingEnvironment is the environment the process was started with", () => {
+    const script = `import { startingEnvironment } from ${JSON.stringify(join(import.meta.dir, "../../lib/sys/exec.ts"))};
+      process.env.ADDED_LATER = "1";
+      const b = startingEnvironment();
+      process.stdout.write(new TextDecoder().decode(b).split("\\0").filter((e) => e.startsWith("T_")).join(","));`;
+    const p = Bun.spawnSync([process.execPath, "-e", script], { env: { PATH: process.env.PATH!, T_ONE: "1", T_TWO: "a=b c" } });
+    expect(p.stderr.toString()).toBe("");
+    expect(p.stdout.toString()).toBe("T_ONE=1,T_TWO=a=b c");
+  });
   test("a NUL inside an argument is refused, not passed on truncated", () => {
     const script = `import { execve } from ${JSON.stringify(join(import.meta.dir, "../../lib/sys/exec.ts"))};
       try { execve("/bin/true", ["true", "a\\0b"], {}); } catch (e) { console.log(e.message); }`;
