@@ -1,7 +1,15 @@
 // The fanotify side of the notifier: one FAN_CLASS_CONTENT group with FAN_OPEN_EXEC_PERM marks on the
 // runtime binaries, answered by a worker thread (permission-worker.ts) and guarded by a watchdog on
 // this thread. Should this process die, the kernel closes the group and allows whatever was pending.
-import { fanotifyInit, fanotifyMark, fanotifyRespond, FAN, close, clockNs, CLOCK } from "../sys/index.ts";
+//
+// A mark is on an inode, and an exec sees it only if the path lookup comes back to that inode. Where
+// the binary's dentry may be reclaimed and the next lookup makes a new inode for the same file, the
+// mark would be silently lost: overlayfs does exactly that for a lower-layer file with more than one
+// hard link (each lookup of such a file gets an inode of its own, since a copy-up would break the
+// link), seen in the VM lanes once perf's build-id cache had hard-linked /usr/sbin/runc into
+// ~/.debug. So each binary is opened, marked through that fd (the very inode the fd holds) and kept
+// open while the group lives: its dentry cannot be reclaimed, and every lookup finds the marked inode.
+import { fanotifyInit, fanotifyMarkFile, fanotifyRespond, FAN, close, clockNs, CLOCK, open, O } from "../sys/index.ts";
 import { WatchdogSlots, type ExecMessage, type WorkerMessage } from "./permission-protocol.ts";
 import type { RuntimeBinary } from "./paths.ts";
 
@@ -30,16 +38,21 @@ export class PermissionWatcher {
   readonly fanFd: number;
   private groupOpen = true;
   readonly marked: string[] = [];
+  /** one open fd per marked binary, keeping its dentry (and so the marked inode) in place; see the top */
+  private readonly pins: number[] = [];
 
   constructor(private readonly opts: PermissionWatcherOptions) {
     this.fanFd = fanotifyInit(FAN.CLASS_CONTENT | FAN.CLOEXEC | FAN.NONBLOCK | FAN.REPORT_TID | FAN.UNLIMITED_QUEUE | FAN.UNLIMITED_MARKS);
     try {
       for (const r of opts.runtimes) {
-        fanotifyMark(this.fanFd, FAN.MARK_ADD, FAN.OPEN_EXEC_PERM, r.realPath);
+        // O_NONBLOCK: a FIFO put in the binary's place since it was listed does not hang the open
+        const pin = open(r.realPath, O.RDONLY | O.NONBLOCK | O.NOFOLLOW);
+        this.pins.push(pin);
+        fanotifyMarkFile(this.fanFd, FAN.MARK_ADD, FAN.OPEN_EXEC_PERM, pin, r.realPath);
         this.marked.push(r.realPath);
       }
     } catch (e) {
-      close(this.fanFd);
+      this.closeGroup();
       throw e;
     }
   }
@@ -91,5 +104,6 @@ export class PermissionWatcher {
     clearInterval(this.watchdog);
     if (this.groupOpen) close(this.fanFd);
     this.groupOpen = false;
+    for (const pin of this.pins.splice(0)) close(pin);
   }
 }

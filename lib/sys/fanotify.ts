@@ -26,6 +26,15 @@ export function fanotifyMark(fd: number, flags: number, mask: number | bigint, p
 }
 
 /**
+ * fanotify_mark(2) of the file `fileFd` is open on (pathname NULL): the very inode behind the fd.
+ * The kernel takes the fd with fdget(), so an O_PATH fd is refused (EBADF); `what` names it in errors.
+ */
+export function fanotifyMarkFile(fd: number, flags: number, mask: number | bigint, fileFd: number, what: string): void {
+  if (libc.fanotify_mark(fd, flags, BigInt(mask), fileFd, null) < 0)
+    throw new SyscallError("fanotify_mark", errno(), what);
+}
+
+/**
  * Parses the struct fanotify_event_metadata records of a read (u32 event_len, u8 vers, u8 reserved,
  * u16 metadata_len, u64 mask, s32 fd, s32 pid; each record starts 8-byte aligned and is event_len long)
  * into `fds` and `pids`, up to their length: how many. `words` views the read buffer.

@@ -1,10 +1,11 @@
 // fanotify permission events and the execargs program on the real kernel. The marks are on private
 // copies of busybox, so other tests' execs never reach these watchers.
 import { expect, afterAll } from "bun:test";
-import { mkdtempSync, mkdirSync, copyFileSync, chmodSync, rmSync, realpathSync } from "node:fs";
+import { mkdtempSync, mkdirSync, copyFileSync, chmodSync, rmSync, realpathSync, linkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { describeNeeds, needs } from "../support/prereq.ts";
+import { scaled } from "../support/time.ts";
 import { PermissionWatcher } from "../../lib/notifier/permission.ts";
 import { ExecArgsCapture } from "../../lib/notifier/execargs.ts";
 import { decodeExecRecord } from "../../bpf/execargs.ts";
@@ -115,6 +116,55 @@ describeNeeds(["root", "fanotify", "busybox"], "permission watcher", () => {
     await w.close();
     expect(await p.exited).toBe(0);
   });
+
+  needs("root")("a binary whose overlay inode is made anew at each lookup (a lower file with two hard links) stays marked after its dentry is reclaimed", async () => {
+    // The VM lanes' root is such an overlay, and perf's build-id cache hard-links the binaries it
+    // profiles (/usr/sbin/runc): there the notifier once saw no runc exec at all.
+    const dir = join(tmp, `ovl${++counter}`);
+    for (const d of ["lower", "upper", "work", "merged"]) mkdirSync(join(dir, d), { recursive: true });
+    copyFileSync("/bin/busybox", join(dir, "lower/busybox"));
+    chmodSync(join(dir, "lower/busybox"), 0o755);
+    linkSync(join(dir, "lower/busybox"), join(dir, "lower/busybox-link"));
+    const mount = Bun.spawnSync(["mount", "-t", "overlay", "-o", `lowerdir=${dir}/lower,upperdir=${dir}/upper,workdir=${dir}/work`, "overlay", join(dir, "merged")]);
+    expect(mount.stderr.toString()).toBe("");
+    const bin = join(dir, "merged/busybox");
+    /** Reclaims every unused dentry and inode (drop_caches 2, page cache untouched): the only way to reclaim one on demand. */
+    const reclaimDentries = () => writeFileSync("/proc/sys/vm/drop_caches", "2");
+    const fan = fanotifyInit(FAN.CLASS_CONTENT | FAN.CLOEXEC | FAN.NONBLOCK | FAN.REPORT_TID);
+    try {
+      // the premise: marked by path alone, the mark stays on an inode the next lookup does not find
+      fanotifyMark(fan, FAN.MARK_ADD, FAN.OPEN_EXEC_PERM, bin);
+      reclaimDentries();
+      const q = new FanotifyPermissionQueue(fan, 4);
+      const p = Bun.spawn(["/bin/sh", "-c", `exec ${bin} true`]);
+      let n = 0;
+      for (let i = 0; i < 10 && n === 0 && p.exitCode === null; i++) n = q.next(100);
+      for (let i = 0; i < n; i++) (q.respond(q.fds[i]!), close(q.fds[i]!));
+      expect(await p.exited).toBe(0);
+      expect(n).toBe(0);
+
+      // the watcher's mark holds: every exec after each reclaim is seen
+      const seen: ExecMessage[] = [];
+      const w = new PermissionWatcher({
+        runtimes: [{ path: bin, realPath: bin }], recordsFd: -1, holdBoundMs: 1000,
+        onExec: (m) => seen.push(m), onWatchdogAllow: () => {}, onError: (m) => { throw new Error(m); }, onFatal: (m) => { throw new Error(m); },
+      });
+      w.start();
+      try {
+        for (let i = 1; i <= 3; i++) {
+          reclaimDentries();
+          expect(await Bun.spawn([bin, "true"]).exited).toBe(0);
+          await until(() => (seen.length >= i ? true : undefined), `exec ${i} after the reclaim`);
+        }
+        expect(seen.length).toBe(3);
+      } finally {
+        await w.close();
+      }
+    } finally {
+      close(fan);
+      Bun.spawnSync(["umount", join(dir, "merged")]);
+    }
+  }, scaled(30_000));
 });
 
 describeNeeds(["root", "tracefs", "fanotify", "busybox"], "execs that cannot create a container", () => {
