@@ -45,7 +45,7 @@ export async function runNotifier(o: NotifierOptions): Promise<void> {
     store,
     metrics,
     pidWaitMs: o.pidWaitMs,
-    maxWaits: waitBudget(),
+    maxWaits: waitBudget(runtimes.length),
     sink: {
       event: (ev) => out(o.json ? eventToJSON(ev) : eventLine(ev)),
       error: (ev, message) => err(o.json ? errorJSON(ev, message) : `hookshim notifier: ${message}`),
@@ -113,10 +113,11 @@ export const FD_RESERVE = 64;
 
 /**
  * How many pidfds the notifier may hold for waits and followed containers: the soft RLIMIT_NOFILE
- * (raised to the hard one) less the fds open now and FD_RESERVE. fanotify denies an exec whose event
- * fd it cannot create, so the notifier must never run out of fds.
+ * (raised to the hard one) less the fds open now, the `marked` runtime binaries the watcher keeps
+ * open (opened after this count) and FD_RESERVE. fanotify denies an exec whose event fd it cannot
+ * create, so the notifier must never run out of fds.
  */
-function waitBudget(): number {
+function waitBudget(marked: number): number {
   let soft = 1024;
   try {
     const { cur, max } = getRlimit(RLIMIT_NOFILE);
@@ -132,7 +133,7 @@ function waitBudget(): number {
   try {
     open = readdirSync("/proc/self/fd").length;
   } catch {}
-  return Math.max(8, Math.min(1 << 16, soft - open - FD_RESERVE));
+  return Math.max(8, Math.min(1 << 16, soft - open - marked - FD_RESERVE));
 }
 
 /** The cgroup registry, or undefined (said on stderr) on a host where it cannot work. */
