@@ -3,16 +3,22 @@
 // every create, every command) builds it without the rest of linux.resources (resources.ts, about a
 // millisecond of zod schemas).
 import * as z from "zod/mini";
-import { charsOf, int64, isInt64Number } from "./primitives.ts";
+import { charsOf, deferred, int64, isInt64Number } from "./primitives.ts";
 
-/** A device cgroup rule: absent or null major/minor means any. */
-export const LinuxDeviceCgroupSchema = z.looseObject({
-  allow: z.boolean(),
-  type: z.optional(z.enum(["a", "b", "c"])),
-  major: z.optional(z.nullable(int64)),
-  minor: z.optional(z.nullable(int64)),
-  access: z.optional(charsOf("rwm")),
-});
+/**
+ * A device cgroup rule: absent or null major/minor means any. Built on first use (deferred): a
+ * rule the plain check below accepts never needs it, and every hook loads this module through its
+ * configuration's device policy (devices/rule.ts).
+ */
+export const LinuxDeviceCgroupSchema = deferred(() =>
+  z.looseObject({
+    allow: z.boolean(),
+    type: z.optional(z.enum(["a", "b", "c"])),
+    major: z.optional(z.nullable(int64)),
+    minor: z.optional(z.nullable(int64)),
+    access: z.optional(charsOf("rwm")),
+  }),
+);
 
 const isInt64OrNull = (v: unknown) => v === undefined || v === null || isInt64Number(v);
 const ACCESS = /^[rwm]*$/;

@@ -31,20 +31,36 @@ function integer(name: string, min: bigint, max: bigint) {
   );
 }
 
+const INT32: [bigint, bigint] = [-(2n ** 31n), 2n ** 31n - 1n];
 const INT64: [bigint, bigint] = [-(2n ** 63n), 2n ** 63n - 1n];
 const UINT32: [bigint, bigint] = [0n, 2n ** 32n - 1n];
 
 /** Types whose whole range is exact in a double: values are always numbers (json.ts makes bigints only past 2^53). */
 const smallInteger = (name: string, min: bigint, max: bigint) => integer(name, min, max) as unknown as z.ZodMiniType<number>;
-export const int32 = smallInteger("int32", -(2n ** 31n), 2n ** 31n - 1n);
+export const int32 = smallInteger("int32", ...INT32);
 export const uint16 = smallInteger("uint16", 0n, 2n ** 16n - 1n);
 export const uint32 = smallInteger("uint32", ...UINT32);
 export const int64 = integer("int64", ...INT64);
 export const uint64 = integer("uint64", 0n, 2n ** 64n - 1n);
 
-/** int64 and uint32 as plain checks of a number (a bigint is left to the schemas above). */
+/** int32, int64 and uint32 as plain checks of a number (a bigint is left to the schemas above). */
+export const isInt32Number = isIntegerIn(...INT32);
 export const isInt64Number = isIntegerIn(...INT64);
 export const isUint32Number = isIntegerIn(...UINT32);
+
+const isString = (s: unknown) => typeof s === "string";
+const isNonEmptyString = (s: unknown) => typeof s === "string" && s !== "";
+
+/** What `absolutePath` accepts, as a plain check. */
+export const isAbsolutePath = (s: unknown): s is string => typeof s === "string" && s.startsWith("/");
+/** What `stringList` accepts, as a plain check. */
+export const isStringList = (v: unknown): v is string[] => Array.isArray(v) && v.every(isString);
+/** A plain object (what JSON.parse makes): an object schema and a record schema both take it. */
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
 
 export function intRange(min: number, max: number) {
   return integer(`[${min}, ${max}]`, BigInt(min), BigInt(max));
@@ -52,7 +68,7 @@ export function intRange(min: number, max: number) {
 
 export const absolutePath = z
   .string()
-  .check(z.refine((s) => s.startsWith("/"), { error: (iss) => `${describeValue(iss.input)} is not an absolute path` }));
+  .check(z.refine((s) => isAbsolutePath(s), { error: (iss) => `${describeValue(iss.input)} is not an absolute path` }));
 
 export const nonEmptyString = z.string().check(z.minLength(1));
 
@@ -94,9 +110,6 @@ export function deferred<T extends z.core.$ZodType>(build: () => T) {
   let schema: T | undefined;
   return z.custom<z.output<T>>().check(z.superRefine((v, ctx) => checkWith((schema ??= build()), v, ctx)));
 }
-
-const isString = (s: unknown) => typeof s === "string";
-const isNonEmptyString = (s: unknown) => typeof s === "string" && s !== "";
 
 export const stringList = listOf(z.array(z.string()), isString);
 /** seccomp syscall names: at least one, none empty */

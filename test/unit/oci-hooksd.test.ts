@@ -110,6 +110,37 @@ describe("hooks.d validation", () => {
     expect(problemsOf(v1({ always: true }, ["prestart"], { path: SH, timeout: 0 }))).toEqual(["hook.timeout: must be > 0, got 0"]);
     expect(problemsOf([])).toEqual(["(root): expected an object, got an array"]);
   });
+  test("the plain checks accept only what HookSchema and HookDefinitionSchema accept, and a refused document keeps its messages", async () => {
+    const { HookDefinitionSchema, isPlainHookDefinition } = await import("../../lib/oci/hooksd.ts");
+    const { HookSchema, isPlainHook } = await import("../../lib/oci/hooks-schema.ts");
+    const shipped = JSON.parse(readFileSync(join(import.meta.dir, "../../config/hooks.d/hookshim.json"), "utf8"));
+    const real = [
+      shipped,
+      v1({ always: true }),
+      v1({ annotations: { "^io\\.x$": "on" }, commands: ["sh$"], hasBindMounts: false }, ["createRuntime", "poststop"], { path: SH, args: ["sh", "-c", "x"], env: ["A=1"], timeout: 5 }),
+      v1({ always: false, extra: 1 }, [], { path: "/x", timeout: 2 ** 31 - 1, unknown: { a: 1 } }),
+      { ...v1({ always: true }), comment: "loose: unknown keys pass" },
+    ];
+    const hooks: unknown[] = [
+      { path: "bin/x" }, { path: "" }, { path: 1 }, {}, null, [], "x", { path: "/x", args: "a" }, { path: "/x", args: ["a", 1] },
+      { path: "/x", env: [null] }, { path: "/x", timeout: 0 }, { path: "/x", timeout: -1 }, { path: "/x", timeout: 1.5 },
+      { path: "/x", timeout: 2 ** 31 }, { path: "/x", timeout: "5" }, { path: "/x", timeout: 5n }, { path: "/x", timeout: null },
+      { path: "/x", args: undefined, env: undefined, timeout: undefined }, Object.assign(Object.create(null), { path: "/x" }), new Date(),
+    ];
+    const edge: unknown[] = [
+      ...hooks.map((hook) => ({ ...v1({ always: true }), hook })),
+      { ...v1({ always: true }), version: "1.0.1" }, { ...v1({ always: true }), stages: "prestart" }, v1({ always: true }, ["precreate"]),
+      v1({ always: true }, [null as never]), v1({ always: "yes" }), v1({ hasBindMounts: 1 }), v1({ annotations: [] }), v1({ annotations: { a: 1 } }),
+      v1({ annotations: null as never }), v1({ commands: "sh" }), v1({ commands: [1] }), v1({}), { ...v1({ always: true }), when: undefined },
+      { ...v1({ always: true }), when: [] }, { ...v1({ always: true }), hook: undefined }, v1({ annotations: Object.assign(Object.create(null), { a: "b" }) }),
+      JSON.parse('{"version":"1.0.0","hook":{"path":"/x"},"when":{"annotations":{"__proto__":"x"}},"stages":[]}'),
+    ];
+    expectPlainCheckWithinSchema([...real, ...edge], isPlainHookDefinition, (d) => HookDefinitionSchema.safeParse(d).success, real.length);
+    expectPlainCheckWithinSchema([...real.map((d) => d.hook), ...hooks], isPlainHook, (h) => HookSchema.safeParse(h).success, real.length);
+    // what the plain check passes over still gets the schema's messages
+    expect(problemsOf(v1({ always: true }, ["prestart"], { path: SH, timeout: 2 ** 31 }))).toEqual([`hook.timeout: ${2 ** 31} is out of range for int32 (-2147483648..2147483647)`]);
+    expect(problemsOf(v1({ annotations: { a: 1 } }))).toEqual(["when.annotations.a: expected string, got 1"]);
+  });
   test("invalid regular expressions name the field", () => {
     expect(problemsOf(v1({ commands: ["ok", "("] }))[0]).toStartWith('when.commands[1]: invalid regular expression "("');
     expect(problemsOf(v1({ annotations: { "a[": "x" } }))[0]).toStartWith('when.annotations["a["] (key): invalid regular expression');
