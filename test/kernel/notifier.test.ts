@@ -28,17 +28,23 @@ function privateBinary(): string {
   return realpathSync(p);
 }
 
+/** A started permission watcher on `bin` (argv records from `recordsFd`; -1: none): its exec messages in `seen`. */
+function watching(bin: string, recordsFd = -1): { seen: ExecMessage[]; close: () => Promise<void> } {
+  const seen: ExecMessage[] = [];
+  const w = new PermissionWatcher({
+    runtimes: [{ path: bin, realPath: bin }], recordsFd, holdBoundMs: 1000,
+    onExec: (m) => seen.push(m), onWatchdogAllow: () => {}, onError: (m) => { throw new Error(m); }, onFatal: (m) => { throw new Error(m); },
+  });
+  w.start();
+  return { seen, close: () => w.close() };
+}
+
 /** A private busybox watched by a permission watcher with argv capture: its exec messages in `seen`. */
 function watchedWithArgv(): { bin: string; seen: ExecMessage[]; close: () => Promise<void> } {
   const bin = privateBinary();
   const capture = ExecArgsCapture.start(["busybox"]);
-  const seen: ExecMessage[] = [];
-  const w = new PermissionWatcher({
-    runtimes: [{ path: bin, realPath: bin }], recordsFd: capture.records.fd, holdBoundMs: 1000,
-    onExec: (m) => seen.push(m), onWatchdogAllow: () => {}, onError: (m) => { throw new Error(m); }, onFatal: (m) => { throw new Error(m); },
-  });
-  w.start();
-  return { bin, seen, close: async () => { await w.close(); capture.close(); } };
+  const w = watching(bin, capture.records.fd);
+  return { bin, seen: w.seen, close: async () => { await w.close(); capture.close(); } };
 }
 
 async function until<T>(get: () => T | undefined, what: string, ms = 5000): Promise<T> {
@@ -54,12 +60,7 @@ async function until<T>(get: () => T | undefined, what: string, ms = 5000): Prom
 describeNeeds(["root", "fanotify", "busybox"], "permission watcher", () => {
   needs("root")("every exec of a marked binary is allowed and reported with its thread id", async () => {
     const bin = privateBinary();
-    const seen: ExecMessage[] = [];
-    const w = new PermissionWatcher({
-      runtimes: [{ path: bin, realPath: bin }], recordsFd: -1, holdBoundMs: 1000,
-      onExec: (m) => seen.push(m), onWatchdogAllow: () => {}, onError: (m) => { throw new Error(m); }, onFatal: (m) => { throw new Error(m); },
-    });
-    w.start();
+    const { seen, ...w } = watching(bin);
     try {
       for (let i = 0; i < 5; i++) {
         const p = Bun.spawn([bin, "true"]);
@@ -144,12 +145,7 @@ describeNeeds(["root", "fanotify", "busybox"], "permission watcher", () => {
       expect(n).toBe(0);
 
       // the watcher's mark holds: every exec after each reclaim is seen
-      const seen: ExecMessage[] = [];
-      const w = new PermissionWatcher({
-        runtimes: [{ path: bin, realPath: bin }], recordsFd: -1, holdBoundMs: 1000,
-        onExec: (m) => seen.push(m), onWatchdogAllow: () => {}, onError: (m) => { throw new Error(m); }, onFatal: (m) => { throw new Error(m); },
-      });
-      w.start();
+      const { seen, ...w } = watching(bin);
       try {
         for (let i = 1; i <= 3; i++) {
           reclaimDentries();
