@@ -5,7 +5,7 @@
 import defaults from "../config/defaults.json" with { type: "json" };
 import { InputError } from "../lib/errors.ts";
 import { configFileInUse } from "../lib/config/path.ts";
-import { readTextFile } from "../lib/sys/io.ts";
+import { readText } from "../lib/sys/file.ts";
 
 export function configuredRuntimePath(explicitConfig?: string): string | null {
   const fallback = defaults.runtime.path as string | null;
@@ -13,7 +13,7 @@ export function configuredRuntimePath(explicitConfig?: string): string | null {
   if (file === undefined) return fallback;
   let raw: unknown;
   try {
-    raw = JSON.parse(readTextFile(file));
+    raw = JSON.parse(readText(file));
   } catch (e) {
     const code = (e as { code?: string }).code;
     throw new InputError(`${file}: ${code ? `cannot read config: ${code}` : `not valid JSON: ${(e as Error).message}`}`);

@@ -3,8 +3,8 @@
 // --preserve-fds keep working.
 import { libc, errno, syscall6, SYS } from "./libc.ts";
 import { SyscallError } from "./error.ts";
-import { O, close, open, read } from "./io.ts";
-import { addressOf, concatBytes, cStringBytes } from "./struct.ts";
+import { readFile } from "./file.ts";
+import { addressOf, cStringBytes } from "./struct.ts";
 
 /**
  * An environment as execve takes it: "NAME=value" entries, each ending in a NUL byte. The shim
@@ -62,23 +62,10 @@ function environ(env: Environment) {
  * a block, read in one go, with no string made of it. Undefined when /proc cannot be read.
  */
 export function startingEnvironment(): EnvironmentBlock | undefined {
-  let fd = -1;
   try {
-    fd = open("/proc/self/environ", O.RDONLY);
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    for (;;) {
-      const chunk = new Uint8Array(total === 0 ? 16 * 1024 : total * 2);
-      const n = read(fd, chunk);
-      if (n <= 0) break;
-      chunks.push(chunk.subarray(0, n));
-      total += n;
-    }
-    return chunks.length === 1 ? chunks[0]! : concatBytes(chunks, total);
+    return readFile("/proc/self/environ");
   } catch {
     return undefined;
-  } finally {
-    close(fd);
   }
 }
 

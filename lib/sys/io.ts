@@ -3,7 +3,7 @@ import { ptr } from "bun:ffi";
 import { libc, errno, syscall6, SYS } from "./libc.ts";
 import { SyscallError } from "./error.ts";
 import { Errno } from "./errno.ts";
-import { concatBytes, cStringBytes, utf8 } from "./struct.ts";
+import { cStringBytes } from "./struct.ts";
 
 export const O = {
   RDONLY: 0, WRONLY: 1, RDWR: 2, CREAT: 0o100, EXCL: 0o200, NOCTTY: 0o400, TRUNC: 0o1000, APPEND: 0o2000,
@@ -48,29 +48,6 @@ export function write(fd: number, buf: Uint8Array, name = "write"): number {
 /** write(2) until all of `buf` is written. */
 export function writeAll(fd: number, buf: Uint8Array, name = "write"): void {
   for (let off = 0; off < buf.byteLength; ) off += write(fd, buf.subarray(off), name);
-}
-
-/**
- * The whole of a file hookshim trusts (its own configuration) as UTF-8, without node:fs. More
- * than `limit` bytes is an EFBIG SyscallError.
- */
-export function readTextFile(path: string, limit = 16 * 1024 * 1024): string {
-  const fd = open(path, O.RDONLY);
-  try {
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    for (;;) {
-      const chunk = new Uint8Array(64 * 1024);
-      const n = read(fd, chunk, "read");
-      if (n <= 0) break;
-      total += n;
-      if (total > limit) throw new SyscallError("read", Errno.EFBIG, path);
-      chunks.push(chunk.subarray(0, n));
-    }
-    return utf8(concatBytes(chunks, total));
-  } finally {
-    close(fd);
-  }
 }
 
 export const POLLIN = 0x1;
