@@ -3,7 +3,7 @@
 // every create, every command) builds it without the rest of linux.resources (resources.ts, about a
 // millisecond of zod schemas).
 import * as z from "zod/mini";
-import { charsOf, deferred, int64, isInt64Number } from "./primitives.ts";
+import { charsOf, deferred, int64, isInt64Number, isPlainObject } from "./primitives.ts";
 
 /**
  * A device cgroup rule: absent or null major/minor means any. Built on first use (deferred): a
@@ -30,14 +30,13 @@ const ACCESS = /^[rwm]*$/;
  * whatever it does not accept goes through the schema, for the message that names the field.
  */
 export function isPlainDeviceRule(v: unknown): v is LinuxDeviceCgroup {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const r = v as Record<string, unknown>;
   return (
-    typeof r.allow === "boolean" &&
-    (r.type === undefined || r.type === "a" || r.type === "b" || r.type === "c") &&
-    isInt64OrNull(r.major) &&
-    isInt64OrNull(r.minor) &&
-    (r.access === undefined || (typeof r.access === "string" && ACCESS.test(r.access)))
+    isPlainObject(v) &&
+    typeof v.allow === "boolean" &&
+    (v.type === undefined || v.type === "a" || v.type === "b" || v.type === "c") &&
+    isInt64OrNull(v.major) &&
+    isInt64OrNull(v.minor) &&
+    (v.access === undefined || (typeof v.access === "string" && ACCESS.test(v.access)))
   );
 }
 

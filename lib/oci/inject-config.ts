@@ -7,7 +7,7 @@
 import * as z from "zod/mini";
 import { readConfigAs, type LoadedConfigOf } from "./config-file.ts";
 import { HooksSchema } from "./hooks-schema.ts";
-import { AnnotationsSchema, listOf, semver, stringList } from "./primitives.ts";
+import { AnnotationsSchema, isPlainObject, isStringList, listOf, semver, stringList } from "./primitives.ts";
 
 /** process.args: non-Windows, "at least one entry is REQUIRED" (spec.ts ProcessSchema uses it). */
 export const ProcessArgsSchema = z.array(z.string()).check(z.minLength(1));
@@ -24,12 +24,7 @@ export const MountSelectionFields = {
  * the fields refuse (test/unit/oci-hooksd.test.ts checks that); anything else goes through them.
  */
 export function isPlainSelectionMount(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const m = v as Record<string, unknown>;
-  return (
-    (m.type === undefined || typeof m.type === "string") &&
-    (m.options === undefined || (Array.isArray(m.options) && m.options.every((o) => typeof o === "string")))
-  );
+  return isPlainObject(v) && (v.type === undefined || typeof v.type === "string") && (v.options === undefined || isStringList(v.options));
 }
 
 export const InjectConfigSchema = z.looseObject({

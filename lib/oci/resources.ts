@@ -3,7 +3,7 @@
 // these schemas (hook-config.ts), not the whole configuration's; spec.ts composes them into the
 // full schema that `validate` and every rewrite of config.json use.
 import * as z from "zod/mini";
-import { absolutePath, deferred, int64, isInt64Number, isUint32Number, listOf, stringMap, uint16, uint32, uint64 } from "./primitives.ts";
+import { absolutePath, deferred, int64, isAbsolutePath, isInt64Number, isPlainObject, isUint32Number, listOf, stringMap, uint16, uint32, uint64 } from "./primitives.ts";
 import { describeValue } from "./issues.ts";
 import { LinuxDeviceCgroupSchema, isPlainDeviceRule } from "./device-cgroup.ts";
 export { LinuxDeviceCgroupSchema, isPlainDeviceRule, type LinuxDeviceCgroup } from "./device-cgroup.ts";
@@ -39,17 +39,15 @@ export const LinuxDeviceSchema = z
  * through the schema, for the message that names the field.
  */
 export function isPlainLinuxDevice(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const d = v as Record<string, unknown>;
-  const numbered = d.type === "c" || d.type === "b" || d.type === "u";
+  if (!isPlainObject(v)) return false;
+  const numbered = v.type === "c" || v.type === "b" || v.type === "u";
   return (
-    (numbered || d.type === "p") &&
-    typeof d.path === "string" &&
-    d.path.startsWith("/") &&
-    (numbered ? isInt64Number(d.major) && isInt64Number(d.minor) : (d.major === undefined || isInt64Number(d.major)) && (d.minor === undefined || isInt64Number(d.minor))) &&
-    isUint32OrAbsent(d.fileMode) &&
-    isUint32OrAbsent(d.uid) &&
-    isUint32OrAbsent(d.gid)
+    (numbered || v.type === "p") &&
+    isAbsolutePath(v.path) &&
+    (numbered ? isInt64Number(v.major) && isInt64Number(v.minor) : (v.major === undefined || isInt64Number(v.major)) && (v.minor === undefined || isInt64Number(v.minor))) &&
+    isUint32OrAbsent(v.fileMode) &&
+    isUint32OrAbsent(v.uid) &&
+    isUint32OrAbsent(v.gid)
   );
 }
 
