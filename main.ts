@@ -14,6 +14,7 @@ import { exitCodeOf, oneLine, UsageError } from "./lib/errors.ts";
 import type { CommandMain, GlobalOptions } from "./lib/cli/context.ts";
 import type { CommandSpec } from "./lib/options/spec.ts";
 import { hookCommandLine } from "./lib/lifecycle/hook-argv.ts";
+// the runtime shim: runc's argv goes through untouched, so nothing of ours is parsed from it
 import { main as shimMain } from "./shim/main.ts";
 
 type Loader = () => Promise<{ main: CommandMain }>;
@@ -58,11 +59,6 @@ function normalJit(): void {
   Bun.unsafe.setJITPolicy(1);
 }
 
-/** The runtime shim: runc's argv goes through untouched, so nothing of ours is parsed from it. */
-function runtime(args: string[], g: GlobalOptions): Promise<number> {
-  return shimMain(args, g);
-}
-
 async function dispatch(argv: string[], g: GlobalOptions): Promise<number> {
   // the parser only: help and completion load when asked for
   const [{ HOOKSHIM, GLOBAL_OPTIONS, VERSION }, { parseCommandLine, HelpRequest }] = await Promise.all([
@@ -93,7 +89,7 @@ async function dispatch(argv: string[], g: GlobalOptions): Promise<number> {
   g.store = parsed.globals.str("store") ?? g.store;
   g.debug = parsed.globals.bool("debug");
   const command = parsed.path[1]!;
-  if (command === "runtime") return runtime(parsed.rest, g);
+  if (command === "runtime") return shimMain(parsed.rest, g);
   if (command !== "hook") normalJit();
   const loader = COMMANDS[command];
   if (!loader) throw new UsageError(`hookshim: command "${command}" has no implementation`);
@@ -104,7 +100,7 @@ export async function run(argv: string[], argv0: string): Promise<number> {
   const g = envGlobals();
   try {
     const implied = commandForArgv0(argv0);
-    if (implied === "runtime") return await runtime(argv, g);
+    if (implied === "runtime") return await shimMain(argv, g);
     // the command line install writes into hooks.d files and bundles: no general parser on the start path
     const hook = implied ? undefined : hookCommandLine(argv);
     if (hook) {
