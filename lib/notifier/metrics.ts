@@ -55,6 +55,8 @@ export class NotifierMetrics {
   watchdogAllows = 0;
   /** errors by kind (bundle, pidfile, runtime, store...) */
   readonly errors = new Map<string, number>();
+  /** marks moved because a listed path names another file, by change (appeared, replaced, removed) */
+  readonly rewatches = new Map<string, number>();
 
   countEvent(type: string): void {
     this.events.set(type, (this.events.get(type) ?? 0) + 1);
@@ -62,6 +64,10 @@ export class NotifierMetrics {
 
   countError(kind: string): void {
     this.errors.set(kind, (this.errors.get(kind) ?? 0) + 1);
+  }
+
+  countRewatch(change: string): void {
+    this.rewatches.set(change, (this.rewatches.get(change) ?? 0) + 1);
   }
 
   observeHold(seconds: number): void {
@@ -105,6 +111,10 @@ export class NotifierMetrics {
     out.push(`hookshim_notifier_argv_missing_total ${this.argvMissing}`);
     family("hookshim_notifier_watchdog_allows_total", "counter", "Permission events allowed by the watchdog after the hold bound.");
     out.push(`hookshim_notifier_watchdog_allows_total ${this.watchdogAllows}`);
+
+    family("hookshim_notifier_runtime_rewatches_total", "counter", "Runtime binaries watched anew or let go because a watched path names another file (a package upgrade), by change.");
+    for (const [change, n] of [...this.rewatches].sort(([a], [b]) => a.localeCompare(b)))
+      out.push(`hookshim_notifier_runtime_rewatches_total{change="${escapeLabel(change)}"} ${n}`);
 
     family("hookshim_notifier_errors_total", "counter", "Errors, by kind.");
     for (const [kind, n] of [...this.errors].sort(([a], [b]) => a.localeCompare(b)))

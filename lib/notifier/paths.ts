@@ -38,9 +38,11 @@ export interface RuntimeBinary {
 /**
  * The file names runtime execs go by, which the execargs program records: listed and real names, and
  * "exe", because runc starts `runc init` (and runtimes re-exec themselves) through /proc/self/exe.
+ * `candidates` adds the names of listed paths with no file yet: a runtime installed there later is
+ * recorded too (one that resolves to a file of another name is exec'd by its listed name anyway).
  */
-export function runtimeNames(runtimes: readonly RuntimeBinary[]): string[] {
-  return [...new Set([...runtimes.flatMap((r) => [basename(r.path), basename(r.realPath)]), "exe"])];
+export function runtimeNames(runtimes: readonly RuntimeBinary[], candidates: readonly string[] = []): string[] {
+  return [...new Set([...runtimes.flatMap((r) => [basename(r.path), basename(r.realPath)]), ...candidates.map((p) => basename(p)), "exe"])];
 }
 
 /**

@@ -9,12 +9,23 @@
 // link), seen in the VM lanes once perf's build-id cache had hard-linked /usr/sbin/runc into
 // ~/.debug. So each binary is opened, marked through that fd (the very inode the fd holds) and kept
 // open while the group lives: its dentry cannot be reclaimed, and every lookup finds the marked inode.
-import { fanotifyInit, fanotifyMarkFile, fanotifyRespond, FAN, close, clockNs, CLOCK, open, O } from "../sys/index.ts";
+//
+// A mark stays on its inode, so a binary replaced at its path (a package upgrade renames the new file
+// over it) or installed there after the start would go unseen: the listed paths' directories are
+// watched (runtime-dirs.ts), checked on the watchdog's timer (no wakeup of their own), and the pins
+// follow what the paths name (pins.ts).
+import { fanotifyInit, fanotifyRespond, FAN, close, clockNs, CLOCK } from "../sys/index.ts";
 import { WatchdogSlots, type ExecMessage, type WorkerMessage } from "./permission-protocol.ts";
-import type { RuntimeBinary } from "./paths.ts";
+import { existingRuntimes, type RuntimeBinary } from "./paths.ts";
+import { RuntimePins, type PinChange } from "./pins.ts";
+import { RuntimeDirWatch } from "./runtime-dirs.ts";
 
 export interface PermissionWatcherOptions {
   runtimes: RuntimeBinary[];
+  /** the listed paths whose files are watched as they change (default: the runtimes' paths) */
+  candidates?: readonly string[];
+  /** a listed path names another file now, or none: the marks have followed */
+  onRewatch?: (change: PinChange) => void;
   /** fd of the execargs records map; -1 to run without argv capture (everything falls back to /proc) */
   recordsFd: number;
   /** where the worker traces root's foreground `run` runtimes before allowing them */
@@ -37,24 +48,43 @@ export class PermissionWatcher {
   private stopped?: Promise<void>;
   readonly fanFd: number;
   private groupOpen = true;
-  readonly marked: string[] = [];
   /** one open fd per marked binary, keeping its dentry (and so the marked inode) in place; see the top */
-  private readonly pins: number[] = [];
+  private readonly pins: RuntimePins;
+  private readonly candidates: readonly string[];
+  private dirs?: RuntimeDirWatch;
 
   constructor(private readonly opts: PermissionWatcherOptions) {
     this.fanFd = fanotifyInit(FAN.CLASS_CONTENT | FAN.CLOEXEC | FAN.NONBLOCK | FAN.REPORT_TID | FAN.UNLIMITED_QUEUE | FAN.UNLIMITED_MARKS);
+    this.pins = new RuntimePins(this.fanFd);
+    this.candidates = opts.candidates ?? opts.runtimes.map((r) => r.path);
     try {
-      for (const r of opts.runtimes) {
-        // O_NONBLOCK: a FIFO put in the binary's place since it was listed does not hang the open
-        const pin = open(r.realPath, O.RDONLY | O.NONBLOCK | O.NOFOLLOW);
-        this.pins.push(pin);
-        fanotifyMarkFile(this.fanFd, FAN.MARK_ADD, FAN.OPEN_EXEC_PERM, pin, r.realPath);
-        this.marked.push(r.realPath);
-      }
+      this.pins.update(opts.runtimes, (_, e) => {
+        throw e;
+      });
     } catch (e) {
       this.closeGroup();
       throw e;
     }
+    try {
+      this.dirs = new RuntimeDirWatch(this.candidates, opts.onError);
+    } catch (e) {
+      opts.onError(`runtime binaries replaced from now on are not seen: ${e instanceof Error ? e.message : e}`);
+    }
+    // what changed between the caller's look and the watch is seen now
+    this.rewatch();
+  }
+
+  /** the real paths of the binaries marked now */
+  get marked(): string[] {
+    return this.pins.marked;
+  }
+
+  /** Re-resolves the listed paths and moves the marks to what they name; never throws. */
+  private rewatch(): void {
+    const changes = this.pins.update(existingRuntimes(this.candidates), (realPath, e) =>
+      this.opts.onError(`cannot watch ${realPath}: ${e instanceof Error ? e.message : e}`),
+    );
+    for (const c of changes) this.opts.onRewatch?.(c);
   }
 
   start(): void {
@@ -86,6 +116,12 @@ export class PermissionWatcher {
       const nowUs = Number(clockNs(CLOCK.MONOTONIC)) / 1000;
       const n = this.slots.expire(nowUs - boundUs, (fd) => fanotifyRespond(this.fanFd, fd, FAN.ALLOW));
       if (n) this.opts.onWatchdogAllow(n);
+      try {
+        if (this.dirs?.check()) this.rewatch();
+      } catch (e) {
+        // the watchdog must go on whatever a user does in a runtime's directory
+        this.opts.onError(`watching the runtime binaries' directories: ${e instanceof Error ? e.message : e}`);
+      }
     }, Math.max(1, Math.min(this.opts.holdBoundMs / 2, 20)));
   }
 
@@ -104,6 +140,8 @@ export class PermissionWatcher {
     clearInterval(this.watchdog);
     if (this.groupOpen) close(this.fanFd);
     this.groupOpen = false;
-    for (const pin of this.pins.splice(0)) close(pin);
+    this.pins.closeAll();
+    this.dirs?.close();
+    this.dirs = undefined;
   }
 }

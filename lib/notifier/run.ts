@@ -45,7 +45,8 @@ export async function runNotifier(o: NotifierOptions): Promise<void> {
     store,
     metrics,
     pidWaitMs: o.pidWaitMs,
-    maxWaits: waitBudget(runtimes.length),
+    // a pin per listed path at most (pins.ts), and the inotify fd on their directories
+    maxWaits: waitBudget(candidates.length + 1),
     sink: {
       event: (ev) => out(o.json ? eventToJSON(ev) : eventLine(ev)),
       error: (ev, message) => err(o.json ? errorJSON(ev, message) : `hookshim notifier: ${message}`),
@@ -54,7 +55,7 @@ export async function runNotifier(o: NotifierOptions): Promise<void> {
 
   let capture: ExecArgsCapture | undefined;
   try {
-    capture = ExecArgsCapture.start(runtimeNames(runtimes));
+    capture = ExecArgsCapture.start(runtimeNames(runtimes, candidates));
   } catch (e) {
     metrics.countError("bpf");
     err(`hookshim notifier: argv capture unavailable, reading /proc after each exec instead: ${e instanceof Error ? e.message : e}`);
@@ -63,6 +64,12 @@ export async function runNotifier(o: NotifierOptions): Promise<void> {
   const failed = new Promise<Error>((resolve) => (fatal = resolve));
   const watcher = new PermissionWatcher({
     runtimes,
+    candidates,
+    onRewatch: ({ realPath, change }) => {
+      metrics.countRewatch(change);
+      // not "watching ...": that line says the notifier is ready, and scripts wait for it
+      err(`hookshim notifier: ${realPath} ${change}: ${change === "removed" ? "unmarked" : change === "replaced" ? "marked anew" : "marked"}`);
+    },
     recordsFd: capture?.records.fd ?? -1,
     store: { name: store.name, bpffs: dirname(store.dir) },
     holdBoundMs: o.holdBoundMs ?? DEFAULT_HOLD_BOUND_MS,
@@ -113,11 +120,11 @@ export const FD_RESERVE = 64;
 
 /**
  * How many pidfds the notifier may hold for waits and followed containers: the soft RLIMIT_NOFILE
- * (raised to the hard one) less the fds open now, the `marked` runtime binaries the watcher keeps
- * open (opened after this count) and FD_RESERVE. fanotify denies an exec whose event fd it cannot
+ * (raised to the hard one) less the fds open now, the `watcher` fds (the runtime binaries it keeps
+ * open and follows, opened after this count) and FD_RESERVE. fanotify denies an exec whose event fd it cannot
  * create, so the notifier must never run out of fds.
  */
-function waitBudget(marked: number): number {
+function waitBudget(watcher: number): number {
   let soft = 1024;
   try {
     const { cur, max } = getRlimit(RLIMIT_NOFILE);
@@ -133,7 +140,7 @@ function waitBudget(marked: number): number {
   try {
     open = readdirSync("/proc/self/fd").length;
   } catch {}
-  return Math.max(8, Math.min(1 << 16, soft - open - marked - FD_RESERVE));
+  return Math.max(8, Math.min(1 << 16, soft - open - watcher - FD_RESERVE));
 }
 
 /** The cgroup registry, or undefined (said on stderr) on a host where it cannot work. */

@@ -8,6 +8,6 @@ export * from "./inotify.ts";
 export * from "./fanotify.ts";
 export * from "./proc.ts";
 export { execve, execveatFd, startingEnvironment, AT_EMPTY_PATH, type Environment, type EnvironmentBlock } from "./exec.ts";
-export { stat, fstat, readlink, exists, type FileStat } from "./stat.ts";
+export { stat, fstat, tryStat, tryLstat, readlink, exists, type FileStat } from "./stat.ts";
 export { readBoundedFile, readBoundedText, BoundedReadError, type BoundedReadProblem, type BoundedReadOptions } from "./safe-read.ts";
 export { parseMountinfo, mountsOfType, type MountLine } from "./mountinfo.ts";

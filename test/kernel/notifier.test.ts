@@ -1,7 +1,7 @@
 // fanotify permission events and the execargs program on the real kernel. The marks are on private
 // copies of busybox, so other tests' execs never reach these watchers.
 import { expect, afterAll } from "bun:test";
-import { mkdtempSync, mkdirSync, copyFileSync, chmodSync, rmSync, realpathSync, linkSync, writeFileSync } from "node:fs";
+import { mkdtempSync, mkdirSync, copyFileSync, chmodSync, rmSync, realpathSync, linkSync, writeFileSync, renameSync, unlinkSync, symlinkSync, readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { describeNeeds, needs } from "../support/prereq.ts";
@@ -10,6 +10,8 @@ import { PermissionWatcher } from "../../lib/notifier/permission.ts";
 import { ExecArgsCapture } from "../../lib/notifier/execargs.ts";
 import { decodeExecRecord } from "../../bpf/execargs.ts";
 import type { ExecMessage } from "../../lib/notifier/permission-protocol.ts";
+import type { PinChange } from "../../lib/notifier/pins.ts";
+import { existingRuntimes } from "../../lib/notifier/paths.ts";
 import { fanotifyInit, fanotifyMark, FanotifyPermissionQueue, FAN, close } from "../../lib/sys/index.ts";
 import { enableRunStats } from "../../lib/bpf/index.ts";
 import { startTime } from "../../lib/notifier/trust.ts";
@@ -28,15 +30,56 @@ function privateBinary(): string {
   return realpathSync(p);
 }
 
-/** A started permission watcher on `bin` (argv records from `recordsFd`; -1: none): its exec messages in `seen`. */
-function watching(bin: string, recordsFd = -1): { seen: ExecMessage[]; close: () => Promise<void> } {
-  const seen: ExecMessage[] = [];
+interface Watching {
+  seen: ExecMessage[];
+  /** the marks moving as the watched paths name other files */
+  changes: PinChange[];
+  /** onError's messages, kept when asked; thrown otherwise */
+  errors: string[];
+  watcher: PermissionWatcher;
+  close: () => Promise<void>;
+}
+
+/**
+ * A started permission watcher on `bin` (argv records from `recordsFd`; -1: none), following the
+ * files at `paths` (default: `bin`): its exec messages in `seen`.
+ */
+function watching(bin: string, recordsFd = -1, o: { paths?: string[]; keepErrors?: boolean } = {}): Watching {
+  const seen: ExecMessage[] = [], changes: PinChange[] = [], errors: string[] = [];
+  const paths = o.paths ?? [bin];
   const w = new PermissionWatcher({
-    runtimes: [{ path: bin, realPath: bin }], recordsFd, holdBoundMs: 1000,
-    onExec: (m) => seen.push(m), onWatchdogAllow: () => {}, onError: (m) => { throw new Error(m); }, onFatal: (m) => { throw new Error(m); },
+    runtimes: existingRuntimes(paths), candidates: paths, recordsFd, holdBoundMs: 1000,
+    onExec: (m) => seen.push(m), onRewatch: (c) => changes.push(c), onWatchdogAllow: () => {},
+    onError: (m) => { if (o.keepErrors) errors.push(m); else throw new Error(m); }, onFatal: (m) => { throw new Error(m); },
   });
   w.start();
-  return { seen, close: () => w.close() };
+  return { seen, changes, errors, watcher: w, close: () => w.close() };
+}
+
+/** This process's fds open on `path` (a deleted file's link reads "PATH (deleted)"). */
+function fdsOn(path: string): number {
+  let n = 0;
+  for (const fd of readdirSync("/proc/self/fd")) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`) === path) n++;
+    } catch {} // the fd readdir used itself
+  }
+  return n;
+}
+
+/** `path` replaced as dpkg does: the new file written beside it, then renamed over it. */
+function replaceByRename(path: string, from = "/bin/busybox"): void {
+  copyFileSync(from, `${path}.dpkg-new`);
+  chmodSync(`${path}.dpkg-new`, 0o755);
+  renameSync(`${path}.dpkg-new`, path);
+}
+
+/** Execs `bin` and waits for the watcher to report it. */
+async function execSeen(bin: string, seen: ExecMessage[], what: string): Promise<void> {
+  const before = seen.length;
+  expect(await Bun.spawn([bin, "true"]).exited).toBe(0);
+  await until(() => (seen.length > before ? true : undefined), what);
+  expect(seen.at(-1)!.binary).toBe(bin);
 }
 
 /** A private busybox watched by a permission watcher with argv capture: its exec messages in `seen`. */
@@ -159,6 +202,103 @@ describeNeeds(["root", "fanotify", "busybox"], "permission watcher", () => {
     } finally {
       close(fan);
       Bun.spawnSync(["umount", join(dir, "merged")]);
+    }
+  }, scaled(30_000));
+});
+
+describeNeeds(["root", "fanotify", "busybox"], "permission watcher following the files at its paths", () => {
+  needs("root")("a binary renamed over (a package upgrade): the new file is marked, the old one's pin is closed", async () => {
+    const bin = privateBinary();
+    const { seen, changes, watcher, close } = watching(bin);
+    try {
+      await execSeen(bin, seen, "the exec before the upgrade");
+      replaceByRename(bin);
+      await until(() => (changes.length ? true : undefined), "the new file marked");
+      expect(changes).toEqual([{ realPath: bin, change: "replaced" }]);
+      expect(watcher.marked).toEqual([bin]);
+      // the replaced file is no longer held open (its space is freed), the new one is
+      await until(() => (fdsOn(`${bin} (deleted)`) === 0 && fdsOn(bin) === 1 ? true : undefined), "one pin, on the new file");
+      await execSeen(bin, seen, "the exec after the upgrade");
+      replaceByRename(bin);
+      await until(() => (changes.length === 2 ? true : undefined), "the second upgrade");
+      await execSeen(bin, seen, "the exec after the second upgrade");
+      expect(fdsOn(`${bin} (deleted)`)).toBe(0);
+    } finally {
+      await close();
+    }
+  });
+
+  needs("root")("a binary installed after the start, in a directory made after it, is marked", async () => {
+    const dir = realpathSync(mkdtempSync(join(tmp, "later-")));
+    const bin = join(dir, "libexec/podman/busybox");
+    const { seen, changes, watcher, close } = watching(bin);
+    try {
+      expect(watcher.marked).toEqual([]);
+      mkdirSync(join(dir, "libexec/podman"), { recursive: true });
+      copyFileSync("/bin/busybox", bin);
+      chmodSync(bin, 0o755);
+      await until(() => (watcher.marked.length ? true : undefined), "the installed file marked");
+      expect(changes).toEqual([{ realPath: bin, change: "appeared" }]);
+      await execSeen(bin, seen, "the exec of the installed binary");
+    } finally {
+      await close();
+    }
+  });
+
+  needs("root")("through a symlink: a re-pointed link moves the mark to its new target", async () => {
+    const dir = realpathSync(mkdtempSync(join(tmp, "link-")));
+    for (const v of ["v1", "v2"]) {
+      mkdirSync(join(dir, v));
+      copyFileSync("/bin/busybox", join(dir, v, "busybox"));
+      chmodSync(join(dir, v, "busybox"), 0o755);
+    }
+    symlinkSync("v1", join(dir, "current"));
+    const bin = join(dir, "current/busybox");
+    const { seen, changes, watcher, close } = watching(bin);
+    try {
+      expect(watcher.marked).toEqual([join(dir, "v1/busybox")]);
+      symlinkSync("v2", join(dir, "next"));
+      renameSync(join(dir, "next"), join(dir, "current")); // as k3s switches data/current
+      await until(() => (changes.length === 2 ? true : undefined), "the mark moved");
+      expect(watcher.marked).toEqual([join(dir, "v2/busybox")]);
+      expect(changes).toEqual([{ realPath: join(dir, "v1/busybox"), change: "removed" }, { realPath: join(dir, "v2/busybox"), change: "appeared" }]);
+      const before = seen.length;
+      expect(await Bun.spawn([bin, "true"]).exited).toBe(0);
+      await until(() => (seen.length > before ? true : undefined), "the exec through the re-pointed link");
+    } finally {
+      await close();
+    }
+  });
+
+  needs("root")("a removed binary is unpinned; a FIFO, a symlink loop and a flood of files at its place neither hang nor break the watcher", async () => {
+    const bin = privateBinary();
+    const { seen, changes, errors, watcher, close } = watching(bin, -1, { keepErrors: true });
+    try {
+      unlinkSync(bin);
+      await until(() => (watcher.marked.length === 0 ? true : undefined), "the removed file unmarked");
+      expect(changes).toEqual([{ realPath: bin, change: "removed" }]);
+      await until(() => (fdsOn(`${bin} (deleted)`) === 0 ? true : undefined), "the removed file's pin closed");
+
+      // a FIFO nobody writes: opening it without O_NONBLOCK would block the event loop for good
+      expect(Bun.spawnSync(["mkfifo", bin]).exitCode).toBe(0);
+      await Bun.sleep(200);
+      expect(watcher.marked).toEqual([]);
+      unlinkSync(bin);
+      symlinkSync("busybox", bin); // a loop of one
+      await Bun.sleep(200);
+      expect(watcher.marked).toEqual([]);
+      const dir = join(bin, "..");
+      for (let i = 0; i < 5000; i++) writeFileSync(join(dir, `f${i}`), "");
+      await Bun.sleep(200);
+      expect(changes.length).toBe(1);
+
+      replaceByRename(bin); // over the symlink
+      await until(() => (watcher.marked.length ? true : undefined), "the binary back in place");
+      expect(changes.at(-1)).toEqual({ realPath: bin, change: "appeared" });
+      await execSeen(bin, seen, "the exec after all that");
+      expect(errors).toEqual([]);
+    } finally {
+      await close();
     }
   }, scaled(30_000));
 });

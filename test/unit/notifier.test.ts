@@ -1,9 +1,10 @@
 import { test, expect, describe, afterAll } from "bun:test";
-import { mkdtempSync, writeFileSync, mkdirSync, symlinkSync, rmSync, copyFileSync, chmodSync, readFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync, mkdirSync, symlinkSync, rmSync, copyFileSync, chmodSync, readFileSync, renameSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { NotifierMetrics, RecentWindow, parseListenAddress } from "../../lib/notifier/metrics.ts";
 import { existingRuntimes, runtimeKind, runtimeNames, RUNTIME_PATHS } from "../../lib/notifier/paths.ts";
+import { lookupSteps, RuntimeDirWatch } from "../../lib/notifier/runtime-dirs.ts";
 import { parseTracepointFormat } from "../../lib/notifier/tracefs.ts";
 import { nameFromBundle, readPidFile, parsePid, readRuncStatePid, readInitProcess, ContainerInfoError } from "../../lib/notifier/container-info.ts";
 import { runningContainers, runtimeStateRoots, stateDirContainers } from "../../lib/notifier/survivors.ts";
@@ -31,7 +32,9 @@ describe("metrics", () => {
     m.observeHold(2); // beyond every bound -> only +Inf
     m.argvFallbacks = 4;
     m.watchdogAllows = 1;
+    m.countRewatch("replaced");
     const text = m.render();
+    expect(text).toContain('hookshim_notifier_runtime_rewatches_total{change="replaced"} 1\n');
     expect(text).toContain('hookshim_notifier_events_total{type="add"} 2\n');
     expect(text).toContain('hookshim_notifier_events_total{type="remove"} 1\n');
     expect(text).toContain('hookshim_notifier_errors_total{kind="pidfile"} 1\n');
@@ -132,6 +135,55 @@ format:
 test("cpu lists", () => {
   expect(parseCpuList("0-3,6\n")).toEqual([0, 1, 2, 3, 6]);
   expect(parseCpuList("0")).toEqual([0]);
+});
+
+describe("runtime directories", () => {
+  const base = realpathSync(tmp);
+  test("the lookups a path's file depends on: every directory on the way, through symlinks, up to the first missing name", () => {
+    const d = join(base, "steps");
+    mkdirSync(join(d, "v1/bin"), { recursive: true });
+    writeFileSync(join(d, "v1/bin/runc"), "");
+    symlinkSync("v1", join(d, "current"));
+    symlinkSync(join(d, "current/bin/runc"), join(d, "runc"));
+    const within = (steps: [string, string][]) => steps.filter(([dir]) => dir.startsWith(d));
+    expect(within(lookupSteps(join(d, "runc")))).toEqual([
+      [d, "runc"], [d, "current"], [d, "v1"], [join(d, "v1"), "bin"], [join(d, "v1/bin"), "runc"],
+    ]);
+    expect(lookupSteps(join(d, "missing/deeper/runc")).at(-1)).toEqual([d, "missing"]);
+    expect(lookupSteps(join(d, "v1/bin/runc/x")).at(-1)).toEqual([join(d, "v1/bin"), "runc"]); // a file where a directory should be
+    symlinkSync("loop", join(d, "loop"));
+    expect(lookupSteps(join(d, "loop")).length).toBe(64); // bounded
+    expect(lookupSteps("/").length).toBe(0);
+  });
+
+  test("only a change of a name that matters is reported; a directory made later is watched from then on", () => {
+    const d = join(base, "watch");
+    mkdirSync(join(d, "bin"), { recursive: true });
+    const errors: string[] = [];
+    const w = new RuntimeDirWatch([join(d, "bin/runc"), join(d, "libexec/podman/conmon")], (m) => errors.push(m));
+    try {
+      expect(w.check()).toBe(false);
+      for (let i = 0; i < 300; i++) writeFileSync(join(d, "bin", `other${i}`), "");
+      expect(w.check()).toBe(false);
+      writeFileSync(join(d, "bin/runc.dpkg-new"), "");
+      expect(w.check()).toBe(false);
+      renameSync(join(d, "bin/runc.dpkg-new"), join(d, "bin/runc"));
+      expect(w.check()).toBe(true);
+      expect(w.check()).toBe(false);
+      const dirs = w.directories;
+      mkdirSync(join(d, "libexec/podman"), { recursive: true });
+      expect(w.check()).toBe(true);
+      expect(w.directories).toBe(dirs + 2); // libexec and podman
+      writeFileSync(join(d, "libexec/podman/conmon"), "");
+      expect(w.check()).toBe(true);
+      rmSync(join(d, "libexec"), { recursive: true });
+      expect(w.check()).toBe(true);
+      expect(w.directories).toBe(dirs);
+      expect(errors).toEqual([]);
+    } finally {
+      w.close();
+    }
+  });
 });
 
 describe("container info", () => {
@@ -270,6 +322,9 @@ describe("execargs basename filter", () => {
   test("the names recorded: listed and real basenames, and exe for /proc/self/exe re-execs", () => {
     expect(runtimeNames([{ path: "/usr/bin/runc", realPath: "/usr/sbin/runc" }, { path: "/usr/local/bin/docker-runc", realPath: "/opt/runc.amd64" }]))
       .toEqual(["runc", "docker-runc", "runc.amd64", "exe"]);
+    // listed paths with no file yet: a runtime installed there later is recorded too
+    expect(runtimeNames([{ path: "/usr/sbin/runc", realPath: "/usr/sbin/runc" }], ["/usr/sbin/runc", "/usr/bin/crun", "/opt/bin/my-runtime"]))
+      .toEqual(["runc", "crun", "my-runtime", "exe"]);
   });
   test("each name adds one compare per byte; no names, no filter", () => {
     const offsets = { filename: 16, argv: 24 };
