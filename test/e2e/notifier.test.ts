@@ -1,7 +1,7 @@
 // The notifier against real runtimes. Its marks are global: other test files exec runc too, so every
 // assertion filters on this file's container ids.
 import { expect, afterAll, afterEach } from "bun:test";
-import { mkdtempSync, mkdirSync, copyFileSync, symlinkSync, readFileSync, writeFileSync, rmSync, chmodSync, chownSync } from "node:fs";
+import { mkdtempSync, mkdirSync, copyFileSync, symlinkSync, readFileSync, writeFileSync, rmSync, chmodSync, chownSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { describeNeeds, needs } from "../support/prereq.ts";
@@ -102,6 +102,28 @@ describeNeeds(["root", "fanotify", "runc", "busybox"], "notifier with runc", () 
     await runc("kill", id, "KILL");
     await n.waitFor(() => n.of(id, "remove").length === 1, "remove");
     expect(n.of(id, "remove")[0]).toMatchObject({ exitCode: null, signal: 9 });
+    await runc("delete", id);
+  }, scaled(60_000));
+
+  needs("root")("runc upgraded under the notifier (the new file renamed over it): containers started afterwards are still reported", async () => {
+    // a private copy, so the upgrade touches nothing else on the host
+    const dir = join(tmp, uniq("runc-bin"));
+    mkdirSync(dir);
+    const bin = join(dir, "runc");
+    copyFileSync(RUNC, bin);
+    chmodSync(bin, 0o755);
+    const n = await notifier(["--runtime-path", bin]);
+    copyFileSync(RUNC, `${bin}.dpkg-new`);
+    chmodSync(`${bin}.dpkg-new`, 0o755);
+    renameSync(`${bin}.dpkg-new`, bin);
+    await n.waitFor(() => n.stderr.some((l) => l.includes(`${bin} replaced: marked anew`)), "the new runc marked");
+    const id = uniq("up");
+    const bundle = runcBundle(id, ["sh", "-c", "exit 3"]);
+    const code = await Bun.spawn([bin, "--root", runcRoot, "run", "--bundle", bundle, id], { stdin: "ignore", stdout: "ignore", stderr: "ignore" }).exited;
+    expect(code).toBe(3);
+    await n.waitFor(() => n.of(id, "remove").length === 1, "remove");
+    expect(n.of(id).map((e) => e.type)).toEqual(["precreate", "add", "remove"]);
+    expect(n.of(id, "remove")[0]).toMatchObject({ exitCode: 3 });
     await runc("delete", id);
   }, scaled(60_000));
 
