@@ -121,8 +121,8 @@ export const FD_RESERVE = 64;
 /**
  * How many pidfds the notifier may hold for waits and followed containers: the soft RLIMIT_NOFILE
  * (raised to the hard one) less the fds open now, the `watcher` fds (the runtime binaries it keeps
- * open and follows, opened after this count) and FD_RESERVE. fanotify denies an exec whose event fd it cannot
- * create, so the notifier must never run out of fds.
+ * open and follows, opened after this count) and FD_RESERVE. fanotify denies an exec whose event fd
+ * it cannot create, so the notifier must never run out of fds.
  */
 function waitBudget(watcher: number): number {
   let soft = 1024;
