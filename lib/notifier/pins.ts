@@ -39,10 +39,9 @@ export class RuntimePins {
       if (now) replaced.add(realPath);
       else changes.push({ realPath, change: "removed" });
     }
-    for (const [realPath, st] of wanted) {
+    for (const realPath of wanted.keys()) {
       if (this.fds.has(realPath)) continue;
       try {
-        if (!st?.isFile()) throw new Error(`${realPath} is not a regular file`);
         this.fds.set(realPath, this.pin(realPath));
         changes.push({ realPath, change: replaced.has(realPath) ? "replaced" : "appeared" });
       } catch (e) {

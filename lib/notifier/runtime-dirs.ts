@@ -11,7 +11,7 @@
 // gone) makes check() re-plan the watches and return true, and the caller re-resolves every listed
 // path. Anything else a user does in these directories (filling /usr/local/bin) costs a map lookup
 // per event, never a stat; the reads per check and the steps of a lookup are bounded.
-import { resolve } from "node:path";
+import { dirname, join, resolve } from "../posix-path.ts";
 import { inotifyInit, inotifyAddWatch, inotifyRmWatch, inotifyRead, IN, close, tryLstat, readlink, isErrno } from "../sys/index.ts";
 
 const MASK = IN.MOVED_TO | IN.MOVED_FROM | IN.CREATE | IN.DELETE | IN.CLOSE_WRITE | IN.ATTRIB | IN.DELETE_SELF | IN.MOVE_SELF | IN.ONLYDIR;
@@ -110,12 +110,12 @@ export function lookupSteps(path: string, before: (dir: string, name: string) =>
     const name = todo.shift()!;
     if (name === ".") continue;
     if (name === "..") {
-      dir = parentOf(dir);
+      dir = dirname(dir);
       continue;
     }
     if (!before(dir, name)) break;
     steps.push([dir, name]);
-    const full = dir === "/" ? `/${name}` : `${dir}/${name}`;
+    const full = join(dir, name);
     const st = tryLstat(full);
     if (!st) break;
     if (st.isSymbolicLink()) {
@@ -137,9 +137,4 @@ export function lookupSteps(path: string, before: (dir: string, name: string) =>
 
 function components(path: string): string[] {
   return path.split("/").filter((c) => c !== "");
-}
-
-function parentOf(dir: string): string {
-  const i = dir.lastIndexOf("/");
-  return i <= 0 ? "/" : dir.slice(0, i);
 }

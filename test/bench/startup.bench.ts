@@ -78,11 +78,11 @@ async function measure(variants: Variant[], mode: "time" | "rss" = "time", round
  * RSS counts the file pages a process maps, and a fault maps the whole page-cache folio it hits.
  * Where the build's filesystem keeps large folios (ext4 on this project's 6.18 build machines:
  * FileHugePages in /proc/meminfo), how much of a file one fault maps depends on how the file was
- * written and read before (a hook measured 38.9 MiB as bun build wrote it, 34.3 once evicted). The LTS
- * kernels users run (ext4, tmpfs) cache 4 KiB pages and map at most the 64 KiB around a fault
- * (fault_around_bytes), as this tmpfs does: measured on one build, a hook and the floor at 34.5
- * and 22.8 MiB here, 34.6 and 23.0 MiB in the 6.1 VM lane, 34.6 and 22.9 MiB in the 6.12 lane; from
- * bun build's output as it was written, 38.9 and 29.3 MiB.
+ * written and read before. The LTS kernels users run (ext4, tmpfs) cache 4 KiB pages and map at most
+ * the 64 KiB around a fault (fault_around_bytes), as this tmpfs does. Measured on one build, a hook
+ * and the floor: 34.5 and 22.8 MiB here, 34.6 and 23.0 MiB in the 6.1 VM lane, 34.6 and 22.9 MiB in
+ * the 6.12 lane; 38.9 and 29.3 MiB from bun build's output as it was written (the hook 34.3 once
+ * that file was evicted from the page cache and read back by exec).
  */
 async function measureRss(variants: Variant[], executables: string[]): Promise<Map<string, Figures>> {
   const dir = join(tmp, "rss");
