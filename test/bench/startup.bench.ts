@@ -9,8 +9,10 @@
 //   hook prestart  `hookshim hook prestart` run directly on a sleeping process in a cgroup of its
 //                  own: an empty store vs 4,000 containers, 10 vs 1,000 device rules; time and peak
 //                  RSS (aim: RSS at most 1.3x the floor's), RSS from copies on a tmpfs of 4 KiB
-//                  pages, as the LTS kernels users run cache a binary (measureRss says why). The
-//                  per-hook time on a real `runc run` is hooks.bench.ts.
+//                  pages, as the LTS kernels users run cache a binary (measureRss says why); the
+//                  minor page faults of those runs, and the instructions each executes (valgrind's
+//                  callgrind, when installed: a count that does not move with the machine's load).
+//                  The per-hook time on a real `runc run` is hooks.bench.ts.
 // Each time is given as wall time and as CPU time (user + system of the process and the children it
 // waited for): on a machine shared with other work the CPU figures move far less with the load.
 // Needs root, runc, cgroup v2 and bpf. Uses its own store, cgroup parent and temp dir; removes them.
@@ -46,19 +48,30 @@ interface Figures {
   times: number[];
   cpu: number[];
   rss: number[];
+  /** minor page faults (GNU time's %R), in "rss" mode */
+  faults: number[];
+  /** instructions executed in user space (callgrind), in "instructions" mode */
+  instructions: number[];
 }
 
 // Peak RSS comes from GNU time's %M: ru_maxrss survives exec, so a child forked by this (large) Bun
 // process would report this process's size; time forks from a small one.
 const TIME = "/usr/bin/time";
+// Instructions from valgrind's callgrind: the same count for the same binary and input whatever else
+// the machine is doing, where the times here move by a fifth from one run to the next.
+const VALGRIND = Bun.which("valgrind");
 
-async function measure(variants: Variant[], mode: "time" | "rss" = "time", rounds = ROUNDS): Promise<Map<string, Figures>> {
-  const out = new Map<string, Figures>(variants.map((v) => [v.name, { times: [], cpu: [], rss: [] }]));
+async function measure(variants: Variant[], mode: "time" | "rss" | "instructions" = "time", rounds = ROUNDS): Promise<Map<string, Figures>> {
+  const out = new Map<string, Figures>(variants.map((v) => [v.name, { times: [], cpu: [], rss: [], faults: [], instructions: [] }]));
+  const callgrindOut = join(tmp, "callgrind.out");
   for (let round = -1; round < rounds; round++)
     for (const v of variants) {
       const ctx = v.before?.();
       const input = Buffer.from(v.stdin?.() ?? "");
-      const argv = mode === "rss" ? [TIME, "-f", "maxrss %M", ...v.argv] : v.argv;
+      const argv =
+        mode === "rss" ? [TIME, "-f", "maxrss %M minflt %R", ...v.argv]
+        : mode === "instructions" ? [VALGRIND!, "--tool=callgrind", `--callgrind-out-file=${callgrindOut}`, ...v.argv]
+        : v.argv;
       const t0 = Bun.nanoseconds();
       const p = Bun.spawnSync(argv, { stdin: input, stdout: "ignore", stderr: "pipe", env: { ...process.env, ...v.env } });
       const dt = Bun.nanoseconds() - t0;
@@ -69,6 +82,13 @@ async function measure(variants: Variant[], mode: "time" | "rss" = "time", round
       out.get(v.name)!.cpu.push(cpuNs(p));
       const kib = /maxrss (\d+)/.exec(p.stderr.toString())?.[1];
       out.get(v.name)!.rss.push(kib ? Number(kib) * 1024 : NaN);
+      const faults = /minflt (\d+)/.exec(p.stderr.toString())?.[1];
+      out.get(v.name)!.faults.push(faults ? Number(faults) : NaN);
+      if (mode === "instructions") {
+        const total = /^summary: (\d+)$/m.exec(readFileSync(callgrindOut, "utf8"))?.[1];
+        out.get(v.name)!.instructions.push(total ? Number(total) : NaN);
+        rmSync(callgrindOut);
+      }
     }
   return out;
 }
@@ -260,9 +280,24 @@ async function main(): Promise<void> {
     const f3 = med(hooks, "bun floor");
     const peaks = existsSync(TIME) ? await measureRss(hookVariants, [floor, exe]) : undefined;
     const rss = (name: string) => (peaks ? median(peaks.get(name)!.rss) : NaN);
-    const hrow = (name: string): [string, string] => [name, `${ms(med(hooks, name))} = ${ratio(med(hooks, name), f3)}; cpu ${ms(cpu(hooks, name))} = ${ratio(cpu(hooks, name), cpu(hooks, "bun floor"))}; peak RSS ${(rss(name) / 1024 / 1024).toFixed(1)} MiB = ${(rss(name) / rss("bun floor")).toFixed(2)}x floor`];
+    const faults = (name: string) => (peaks ? median(peaks.get(name)!.faults) : NaN);
+    // one run each under valgrind after a warm-up run: the count does not vary
+    const counted = VALGRIND ? await measure(hookVariants, "instructions", 1) : undefined;
+    const instructions = (name: string) => (counted ? counted.get(name)!.instructions[0]! : NaN);
+    const mega = (n: number) => `${(n / 1e6).toFixed(1)} M`;
+    const hrow = (name: string): [string, string] => [
+      name,
+      `${ms(med(hooks, name))} = ${ratio(med(hooks, name), f3)}; cpu ${ms(cpu(hooks, name))} = ${ratio(cpu(hooks, name), cpu(hooks, "bun floor"))}; ` +
+        `peak RSS ${(rss(name) / 1024 / 1024).toFixed(1)} MiB = ${(rss(name) / rss("bun floor")).toFixed(2)}x floor; ` +
+        `page faults ${faults(name)} = ${(faults(name) / faults("bun floor")).toFixed(2)}x floor; ` +
+        `instructions ${mega(instructions(name))} = ${(instructions(name) / instructions("bun floor")).toFixed(2)}x floor`,
+    ];
     report(`hook prestart run directly (no runtime), median of ${ROUNDS} (aim: peak RSS <= 1.3x floor)`, [
-      ["bun floor", `${ms(f3)}; cpu ${ms(cpu(hooks, "bun floor"))}; peak RSS ${(rss("bun floor") / 1024 / 1024).toFixed(1)} MiB`],
+      [
+        "bun floor",
+        `${ms(f3)}; cpu ${ms(cpu(hooks, "bun floor"))}; peak RSS ${(rss("bun floor") / 1024 / 1024).toFixed(1)} MiB; ` +
+          `page faults ${faults("bun floor")}; instructions ${mega(instructions("bun floor"))}`,
+      ],
       hrow("prestart, empty store"),
       hrow("prestart, 4,000 containers in the store"),
       hrow("prestart, 1,000 device rules and mounts"),
