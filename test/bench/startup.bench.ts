@@ -80,9 +80,10 @@ async function measure(variants: Variant[], mode: "time" | "rss" | "instructions
       if (round < 0) continue; // warm-up: page cache, store creation, exit program load
       out.get(v.name)!.times.push(dt);
       out.get(v.name)!.cpu.push(cpuNs(p));
-      const kib = /maxrss (\d+)/.exec(p.stderr.toString())?.[1];
+      const stderr = p.stderr.toString();
+      const kib = /maxrss (\d+)/.exec(stderr)?.[1];
       out.get(v.name)!.rss.push(kib ? Number(kib) * 1024 : NaN);
-      const faults = /minflt (\d+)/.exec(p.stderr.toString())?.[1];
+      const faults = /minflt (\d+)/.exec(stderr)?.[1];
       out.get(v.name)!.faults.push(faults ? Number(faults) : NaN);
       if (mode === "instructions") {
         const total = /^summary: (\d+)$/m.exec(readFileSync(callgrindOut, "utf8"))?.[1];
@@ -288,9 +289,9 @@ async function main(): Promise<void> {
     const hrow = (name: string): [string, string] => [
       name,
       `${ms(med(hooks, name))} = ${ratio(med(hooks, name), f3)}; cpu ${ms(cpu(hooks, name))} = ${ratio(cpu(hooks, name), cpu(hooks, "bun floor"))}; ` +
-        `peak RSS ${(rss(name) / 1024 / 1024).toFixed(1)} MiB = ${(rss(name) / rss("bun floor")).toFixed(2)}x floor; ` +
-        `page faults ${faults(name)} = ${(faults(name) / faults("bun floor")).toFixed(2)}x floor` +
-        (counted ? `; instructions ${mega(instructions(name))} = ${(instructions(name) / instructions("bun floor")).toFixed(2)}x floor` : ""),
+        `peak RSS ${(rss(name) / 1024 / 1024).toFixed(1)} MiB = ${ratio(rss(name), rss("bun floor"))}; ` +
+        `page faults ${faults(name)} = ${ratio(faults(name), faults("bun floor"))}` +
+        (counted ? `; instructions ${mega(instructions(name))} = ${ratio(instructions(name), instructions("bun floor"))}` : ""),
     ];
     report(`hook prestart run directly (no runtime), median of ${ROUNDS} (aim: peak RSS <= 1.3x floor)`, [
       [
